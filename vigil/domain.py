@@ -1,0 +1,242 @@
+"""The vocabulary of Vigil: small frozen values passed between the pipeline stages.
+
+Names here are the names used in the API, the database and the UI.
+Coordinates are pixels of the source frame unless a name says otherwise.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """An axis-aligned box: top-left corner (x, y), width w and height h, in pixels."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @classmethod
+    def from_xyxy(cls, x1: float, y1: float, x2: float, y2: float) -> Box:
+        return cls(float(x1), float(y1), float(x2 - x1), float(y2 - y1))
+
+    @property
+    def x2(self) -> float:
+        return self.x + self.w
+
+    @property
+    def y2(self) -> float:
+        return self.y + self.h
+
+    @property
+    def area(self) -> float:
+        return max(self.w, 0.0) * max(self.h, 0.0)
+
+    @property
+    def center(self) -> Point:
+        return (self.x + self.w / 2, self.y + self.h / 2)
+
+    @property
+    def bottom_center(self) -> Point:
+        """Where the object touches the ground in a side view."""
+        return (self.x + self.w / 2, self.y + self.h)
+
+    def anchor(self, name: str) -> Point:
+        return self.center if name == "center" else self.bottom_center
+
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.x2, self.y2)
+
+    def iou(self, other: Box) -> float:
+        ix = max(0.0, min(self.x2, other.x2) - max(self.x, other.x))
+        iy = max(0.0, min(self.y2, other.y2) - max(self.y, other.y))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def clip(self, width: float, height: float) -> Box:
+        x1, y1 = min(max(self.x, 0.0), width), min(max(self.y, 0.0), height)
+        x2, y2 = min(max(self.x2, 0.0), width), min(max(self.y2, 0.0), height)
+        return Box.from_xyxy(x1, y1, x2, y2)
+
+    def offset(self, dx: float, dy: float) -> Box:
+        return Box(self.x + dx, self.y + dy, self.w, self.h)
+
+    def scale(self, sx: float, sy: float) -> Box:
+        return Box(self.x * sx, self.y * sy, self.w * sx, self.h * sy)
+
+    def expand(self, margin: float) -> Box:
+        """Grow by `margin` (a fraction of the larger side) on every side."""
+        m = margin * max(self.w, self.h)
+        return Box(self.x - m, self.y - m, self.w + 2 * m, self.h + 2 * m)
+
+    def union(self, other: Box) -> Box:
+        return Box.from_xyxy(
+            min(self.x, other.x), min(self.y, other.y), max(self.x2, other.x2), max(self.y2, other.y2)
+        )
+
+    def as_list(self, ndigits: int = 1) -> list[float]:
+        return [round(self.x, ndigits), round(self.y, ndigits), round(self.w, ndigits), round(self.h, ndigits)]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """One decoded picture from a camera.
+
+    `timestamp` is media time in seconds from the start of the source (for a file, the
+    presentation time; for a live stream, seconds since the source first connected).
+    `wallclock` is the UNIX time at which the frame was captured or decoded.
+    `image` is BGR, uint8, shape (height, width, 3).
+    """
+
+    camera_id: str
+    index: int
+    timestamp: float
+    image: np.ndarray
+    wallclock: float = 0.0
+    telemetry: Mapping[str, Any] | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """An object a detector found in one image."""
+
+    box: Box
+    label: str
+    score: float
+
+
+class TrackState(enum.StrEnum):
+    TENTATIVE = "tentative"  # seen, not yet confirmed
+    CONFIRMED = "confirmed"  # matched in this update
+    LOST = "lost"  # not matched recently, may come back
+    REMOVED = "removed"  # ended for good
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """An object followed over time. `id` is stable for the object's life on one camera."""
+
+    id: int
+    label: str
+    box: Box
+    score: float
+    state: TrackState
+    first_seen: float
+    last_seen: float
+    hits: int = 1
+
+    @property
+    def duration(self) -> float:
+        return self.last_seen - self.first_seen
+
+
+class EventType(enum.StrEnum):
+    OBJECT = "object"  # a track ended: one line per object seen
+    ZONE_ENTER = "zone_enter"
+    ZONE_LEAVE = "zone_leave"
+    LINE_CROSS = "line_cross"
+    LOITER = "loiter"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened on a camera at `time` (seconds of media time).
+
+    `start`/`end` bound the event (equal for instantaneous ones). `attributes` carries the
+    type-specific fields (zone, line, direction, ...), flattened into the JSON form.
+    """
+
+    type: EventType
+    camera_id: str
+    time: float
+    track_id: int | None
+    label: str | None
+    box: Box | None = None
+    score: float | None = None
+    start: float | None = None
+    end: float | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": str(self.type),
+            "camera": self.camera_id,
+            "time": round(self.time, 3),
+            "track_id": self.track_id,
+            "label": self.label,
+        }
+        if self.start is not None:
+            out["start"] = round(self.start, 3)
+        if self.end is not None:
+            out["end"] = round(self.end, 3)
+        if self.score is not None:
+            out["score"] = round(self.score, 3)
+        if self.box is not None:
+            out["box"] = self.box.as_list()
+        out.update(self.attributes)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A named polygon on a camera's image, in pixels."""
+
+    name: str
+    polygon: tuple[Point, ...]
+    loiter_seconds: float | None = None
+    labels: frozenset[str] | None = None  # None: every label
+    anchor: str = "bottom_center"  # which point of a box must be inside: "bottom_center" | "center"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A named counting line from `a` to `b`, in pixels.
+
+    `in_side` is the side of the line (looking from a towards b) that an object moves to
+    when it crosses inbound.
+    """
+
+    name: str
+    a: Point
+    b: Point
+    in_side: str = "left"  # "left" | "right"
+    labels: frozenset[str] | None = None
+    anchor: str = "bottom_center"  # "bottom_center" | "center"
+
+
+@dataclass(frozen=True, slots=True)
+class Camera:
+    id: str
+    name: str
+    source: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CameraHealth:
+    """What a source knows of its camera's connection."""
+
+    camera_id: str
+    online: bool
+    offline_since: float | None = None  # UNIX time
+    last_frame_time: float | None = None  # UNIX time
+    error: str | None = None

@@ -1,0 +1,22 @@
+"""Errors a user can cause. Each carries one sentence naming the problem and the fix.
+
+The CLI prints `error: <message>` and exits non-zero; it never shows a traceback for these.
+"""
+
+
+class VigilError(Exception):
+    """A problem the user can fix; str(err) is the whole message."""
+
+    exit_code = 2
+
+
+class ConfigError(VigilError):
+    """vigil.yml is missing, unreadable or invalid."""
+
+
+class SourceError(VigilError):
+    """A video file or camera cannot be opened or read."""
+
+
+class ModelError(VigilError):
+    """A model file is missing or not usable."""

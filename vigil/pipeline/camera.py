@@ -1,0 +1,206 @@
+"""CameraPipeline: one camera's Frame -> MotionGate -> Detector -> Tracker -> Analyzers -> Events.
+
+Plain function calls on small values; no threads, no I/O. Runners (analyze a file, serve live
+cameras) feed frames in and decide where the results go.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from vigil.config import CameraConfig, VigilConfig
+from vigil.domain import Box, Detection, Event, EventType, Frame, Track, TrackState
+from vigil.tracking.analytics import Analytics
+from vigil.tracking.tracker import Tracker, TrackerParams
+from vigil.vision.base import Detector
+from vigil.vision.filters import ObjectFilter
+from vigil.vision.motion import MotionGate
+
+# A motion region mostly inside a live track's box is that object shifting its weight, not
+# something new: it does not wake the detector (the still-object re-check covers it).
+EXPLAINED_FRACTION = 0.7
+TRACK_MARGIN = 0.15
+# Box heights per second above which a tracked object counts as moving (walking is ~0.8).
+MOVING_SPEED = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    """What the pipeline made of one frame."""
+
+    index: int
+    timestamp: float
+    detected: bool
+    motion: list[Box]
+    detections: list[Detection]
+    tracks: list[Track]
+    ended: list[Track]
+    events: list[Event]
+    improved: list[Track] = field(default_factory=list)  # tracks seen at their best on this frame
+
+
+@dataclass(slots=True)
+class _Best:
+    score: float
+    box: Box
+
+
+@dataclass
+class PipelineStats:
+    frames: int = 0
+    detector_calls: int = 0
+    motion_frames: int = 0
+
+
+class CameraPipeline:
+    """Runs one camera's analysis. Feed every decoded frame to `process`, then call `finish`."""
+
+    def __init__(
+        self,
+        camera: CameraConfig,
+        config: VigilConfig,
+        detector: Detector,
+        frame_size: tuple[int, int],
+        *,
+        motion_gating: bool = True,
+    ) -> None:
+        self.camera = camera
+        self.detector = detector
+        self.motion_gating = motion_gating
+        width, height = frame_size
+        motion = config.motion_for(camera)
+        objects = config.objects_for(camera)
+        self.detect_interval = 1.0 / camera.detect.fps
+        self.still_recheck = camera.detect.still_recheck
+        masks = [[(x * width, y * height) for x, y in mask] for mask in camera.motion_masks]
+        self.gate = MotionGate(
+            frame_size, width=motion.width, threshold=motion.threshold, min_area=motion.min_area,
+            learning_rate=motion.learning_rate, masks=masks,
+        )
+        self.filter = ObjectFilter(
+            labels=set(objects.labels), min_score=0.0, min_area=objects.min_area * width * height
+        )
+        self.tracker = Tracker(
+            TrackerParams(
+                high_score=objects.min_score,
+                new_track_score=min(1.0, objects.min_score + 0.1),
+                lost_timeout=config.tracker.lost_timeout,
+            )
+        )
+        self.analytics = Analytics(
+            camera.id, camera.zones_px(width, height), camera.lines_px(width, height),
+            config.tracker.min_crossing_frames,
+        )
+        self.stats = PipelineStats()
+        self._last_detect: float | None = None
+        self._live: list[Track] = []
+        self._best: dict[int, _Best] = {}
+        self._motion_ref: dict[int, tuple[float, Box]] = {}
+        self._moving: set[int] = set()
+
+    # -- when to run the detector -------------------------------------------------------
+    def _explained(self, region: Box) -> bool:
+        for track in self._live:
+            zone = track.box.expand(TRACK_MARGIN)
+            ix = max(0.0, min(region.x2, zone.x2) - max(region.x, zone.x))
+            iy = max(0.0, min(region.y2, zone.y2) - max(region.y, zone.y))
+            if region.area > 0 and ix * iy / region.area >= EXPLAINED_FRACTION:
+                return True
+        return False
+
+    def _should_detect(self, timestamp: float, motion: list[Box]) -> bool:
+        if self._last_detect is None:
+            return True
+        since = timestamp - self._last_detect
+        if since < self.detect_interval - 1e-6:
+            return False
+        if not self.motion_gating:
+            return True
+        if self._moving or any(not self._explained(m) for m in motion):
+            return True
+        return bool(self._live) and since >= self.still_recheck - 1e-6
+
+    def _update_motion_state(self, tracks: list[Track], timestamp: float) -> None:
+        """Which tracks move: box-height-normalised speed since their previous detection."""
+        self._moving.clear()
+        for t in tracks:
+            if t.state != TrackState.CONFIRMED:
+                if t.state == TrackState.LOST:
+                    continue
+                self._moving.add(t.id)  # a young track: keep looking until it is settled
+                continue
+            ref = self._motion_ref.get(t.id)
+            self._motion_ref[t.id] = (timestamp, t.box)
+            if ref is None:
+                self._moving.add(t.id)
+                continue
+            dt = timestamp - ref[0]
+            if dt <= 0:
+                continue
+            (x0, y0), (x1, y1) = ref[1].center, t.box.center
+            speed = math.hypot(x1 - x0, y1 - y0) / dt / max(t.box.h, 1.0)
+            if speed > MOVING_SPEED:
+                self._moving.add(t.id)
+
+    # -- the stages ---------------------------------------------------------------------
+    def process(self, frame: Frame) -> FrameResult:
+        self.stats.frames += 1
+        motion = self.gate.update(frame.image) if self.motion_gating else []
+        if motion:
+            self.stats.motion_frames += 1
+        if not self._should_detect(frame.timestamp, motion):
+            return FrameResult(frame.index, frame.timestamp, False, motion, [], self._live, [], [])
+        self.stats.detector_calls += 1
+        self._last_detect = frame.timestamp
+        detections = self.filter.apply(self.detector.detect(frame.image))
+        update = self.tracker.update(detections, frame.timestamp)
+        self._live = [t for t in update.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)]
+        self._update_motion_state(update.tracks, frame.timestamp)
+        if motion:
+            seen = [d.box for d in detections] + [t.box for t in self._live]
+            empty = [m for m in motion if not any(_overlaps(m, b) for b in seen)]
+            self.gate.absorb(empty, frame.image)
+        improved = self._note_best(update.tracks)
+        events = self.analytics.update(update.tracks, update.ended, frame.timestamp)
+        events.extend(self._object_events(update.ended))
+        return FrameResult(
+            frame.index, frame.timestamp, True, motion, detections, self._live, list(update.ended),
+            events, improved,
+        )
+
+    def finish(self, timestamp: float) -> FrameResult:
+        """End of the source: every track ends now."""
+        ended = self.tracker.finish(timestamp)
+        self._live = []
+        events = self.analytics.update([], ended, timestamp)
+        events.extend(self._object_events(ended))
+        return FrameResult(-1, timestamp, False, [], [], [], ended, events)
+
+    def _note_best(self, tracks: list[Track]) -> list[Track]:
+        improved = []
+        for t in tracks:
+            if t.state != TrackState.CONFIRMED:
+                continue
+            best = self._best.get(t.id)
+            if best is None or t.score > best.score:
+                self._best[t.id] = _Best(t.score, t.box)
+                improved.append(t)
+        return improved
+
+    def _object_events(self, ended: list[Track]) -> list[Event]:
+        events = []
+        for t in ended:
+            best = self._best.pop(t.id, None) or _Best(t.score, t.box)
+            self._motion_ref.pop(t.id, None)
+            events.append(
+                Event(
+                    EventType.OBJECT, self.camera.id, t.last_seen, t.id, t.label, best.box,
+                    best.score, start=t.first_seen, end=t.last_seen,
+                )
+            )
+        return events
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a.x < b.x2 and b.x < a.x2 and a.y < b.y2 and b.y < a.y2

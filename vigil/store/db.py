@@ -1,0 +1,138 @@
+"""Opening the database (migrated to the latest schema) and writing/reading analysis results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.domain import Camera, Event, Track
+from vigil.errors import VigilError
+from vigil.store.tables import CameraRow, EventRow, TrackRow
+
+
+class StoreError(VigilError):
+    """The database cannot be opened or written."""
+
+
+def default_db_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'vigil.db').resolve()}"
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers (the API) work while the pipeline writes.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(resources.files("vigil.store") / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """The database behind Vigil. Writes are batched per call and committed atomically."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = create_engine(url, future=True)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(
+                f"database URL '{url}' is not usable ({exc}); use e.g. sqlite:///vigil-data/vigil.db "
+                "or postgresql+psycopg://user@host/db"
+            ) from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            db_path = self.engine.url.database
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            migrate(self.engine)
+        except (OperationalError, DatabaseError) as exc:
+            reason = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+            raise StoreError(
+                f"cannot open the database {self.engine.url.render_as_string(hide_password=True)} "
+                f"({reason}); check that it is a Vigil database and that it is reachable and writable"
+            ) from None
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self._session()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def save_camera(self, camera: Camera) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(CameraRow, camera.id)
+            if row is None:
+                row = CameraRow(id=camera.id, created_at=datetime.now(UTC))
+                s.add(row)
+            row.name, row.source, row.lat, row.lon = camera.name, camera.source, camera.lat, camera.lon
+
+    def save_results(
+        self,
+        camera_id: str,
+        origin: float,
+        tracks: Sequence[tuple[Track, str | None]],
+        events: Sequence[Event],
+    ) -> None:
+        """Store ended tracks (with snapshot paths) and events in one transaction.
+
+        `origin` is the UNIX time of media time 0, so media seconds become wall-clock times.
+        """
+        with self.session() as s, s.begin():
+            for track, snapshot in tracks:
+                s.add(
+                    TrackRow(
+                        camera_id=camera_id, track_id=track.id, label=track.label,
+                        first_seen=_utc(origin + track.first_seen), last_seen=_utc(origin + track.last_seen),
+                        media_start=track.first_seen, media_end=track.last_seen, score=track.score,
+                        box=track.box.as_list(), snapshot=snapshot,
+                    )
+                )
+            for ev in events:
+                s.add(
+                    EventRow(
+                        camera_id=camera_id, type=str(ev.type), time=_utc(origin + ev.time),
+                        media_time=ev.time, track_id=ev.track_id, label=ev.label, score=ev.score,
+                        box=ev.box.as_list() if ev.box else None, start=ev.start, end=ev.end,
+                        attributes=dict(ev.attributes),
+                    )
+                )
+
+    def count_events(self, camera_id: str | None = None, type: str | None = None) -> int:
+        query = select(func.count()).select_from(EventRow)
+        if camera_id:
+            query = query.where(EventRow.camera_id == camera_id)
+        if type:
+            query = query.where(EventRow.type == type)
+        with self.session() as s:
+            return int(s.scalar(query) or 0)
+
+    def tracks(self, camera_id: str | None = None) -> list[TrackRow]:
+        query = select(TrackRow).order_by(TrackRow.first_seen)
+        if camera_id:
+            query = query.where(TrackRow.camera_id == camera_id)
+        with self.session() as s:
+            return list(s.scalars(query))
