@@ -82,10 +82,9 @@ def analyze(
 ) -> None:
     """Find, track and count objects in a video; write events, an annotated copy and the database."""
     from vigil.pipeline.analyze import AnnotatedVideo, EventsFile, Sink, StoreSink, run_analysis
-    from vigil.pipeline.camera import CameraPipeline
+    from vigil.pipeline.camera import CameraPipeline, detector_for_camera
     from vigil.sources import open_source
     from vigil.store.db import Store, default_db_url
-    from vigil.vision.registry import load_detector
 
     config = load_config(config_path) if config_path else VigilConfig()
     cam = _camera_for(config, video, camera)
@@ -98,11 +97,7 @@ def analyze(
     except StopIteration:
         raise SourceError(f"'{video}' has no decodable video frames; check the file") from None
     size = (first.width, first.height)
-    det = config.detector
-    detector = load_detector(
-        det.kind, det.path, **({"cfg": det.cfg} if det.cfg else {}),
-        input_size=cam.detect.size, score_threshold=det.score_threshold,
-    )
+    detector = detector_for_camera(config, cam)
     pipeline = CameraPipeline(cam, config, detector, size, motion_gating=not no_gate)
     store = Store(db or default_db_url(data))
     store.save_camera(cam.to_camera())

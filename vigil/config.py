@@ -84,6 +84,7 @@ class CameraConfig(Strict):
     lat: float | None = Field(None, ge=-90.0, le=90.0)
     lon: float | None = Field(None, ge=-180.0, le=180.0)
     detect: DetectConfig = Field(default_factory=DetectConfig)
+    detector: DetectorConfig | None = None
     motion: MotionConfig | None = None
     objects: ObjectFilterConfig | None = None
     motion_masks: list[list[RelPoint]] = Field(default_factory=list)
@@ -137,7 +138,10 @@ class CameraConfig(Strict):
 
 
 class DetectorConfig(Strict):
-    kind: Literal["yolov3-tiny", "onnx", "darknet"] = "yolov3-tiny"
+    """Which detector finds objects. "motion" finds anything that moves (no classes), for views
+    the object model does not know (e.g. straight down from a mast)."""
+
+    kind: Literal["yolov3-tiny", "onnx", "darknet", "motion"] = "yolov3-tiny"
     path: str | None = Field(None, description="model file for kind onnx (or darknet weights)")
     cfg: str | None = Field(None, description="darknet .cfg for kind darknet")
     # Low: weak detections keep known tracks alive (objects.min_score decides what starts one).
@@ -181,6 +185,9 @@ class VigilConfig(Strict):
         known = ", ".join(c.id for c in self.cameras) or "none"
         raise ConfigError(f"no camera '{camera_id}' in the configuration; cameras: {known}")
 
+    def detector_for(self, cam: CameraConfig) -> DetectorConfig:
+        return cam.detector or self.detector
+
     def motion_for(self, cam: CameraConfig) -> MotionConfig:
         return cam.motion or self.motion
 
@@ -223,7 +230,8 @@ def parse_config(text: str, name: str = "vigil.yml") -> VigilConfig:
 def _describe(err: Any, root: yaml.Node | None, name: str) -> str:
     loc = tuple(err["loc"])
     path = ".".join(str(p) for p in loc) or "(top level)"
-    line = _line_of(root, loc)
+    # An unknown key is pointed at by its own line, not by its value's (a block below it).
+    line = _line_of(root, loc, at_key=err["type"] == "extra_forbidden")
     where = f"{name} line {line}" if line else name
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
@@ -237,8 +245,8 @@ def _describe(err: Any, root: yaml.Node | None, name: str) -> str:
     return f"{where}: {path}: {msg}{shown}"
 
 
-def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the deepest YAML node on the error's path."""
+def _line_of(root: yaml.Node | None, loc: tuple[Any, ...], at_key: bool = False) -> int | None:
+    """The 1-based line of the deepest YAML node on the error's path (of its key if `at_key`)."""
     node, line = root, None
     for key in loc:
         if node is None:
@@ -253,7 +261,7 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             nxt = node.value[key]
         node = nxt
-    if node is not None:
+    if node is not None and not at_key:
         line = node.start_mark.line + 1
     return line
 
@@ -267,7 +275,9 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
             args = typing.get_args(current)
             current = args[0] if args else None
         elif isinstance(current, type) and issubclass(current, BaseModel) and key in current.model_fields:
-            current = current.model_fields[key].annotation
+            # Not model_fields[key].annotation: a field declared before its model's class
+            # (CameraConfig.detector) keeps an unresolved ForwardRef there.
+            current = typing.get_type_hints(current)[key]
         else:
             return []
     current = _unwrap(current)

@@ -110,6 +110,22 @@ def test_close_ends_frames_promptly_while_the_stream_is_stalled(rtsp_server: Rts
 
 
 @pytest.mark.timeout(60)
+def test_a_stalled_stream_times_out_and_recovers(rtsp_server: RtspServer) -> None:
+    source = fast_source(rtsp_server.url, read_timeout=1.0)
+    reader = Reader(source)
+    wait_until(lambda: reader.count() >= 5, 20, "the first frames")
+    rtsp_server.signal(signal.SIGSTOP)  # connected, but nothing arrives any more
+    wait_until(lambda: not source.health().online, 10, "the read timeout")
+    assert "no answer for 1 s" in (source.health().error or "")
+    before = reader.count()
+    rtsp_server.signal(signal.SIGCONT)
+    wait_until(lambda: reader.count() >= before + 5, 20, "frames after the stall")
+    assert source.health().online
+    reader.close_and_join(within=5)
+    assert reader.error is None
+
+
+@pytest.mark.timeout(60)
 def test_an_unreachable_camera_gives_up_with_a_clear_error() -> None:
     url = f"rtsp://127.0.0.1:{free_port()}/nothing-here"
     source = fast_source(url, give_up_after=2.0)

@@ -16,6 +16,7 @@ from vigil.tracking.tracker import Tracker, TrackerParams
 from vigil.vision.base import Detector
 from vigil.vision.filters import ObjectFilter
 from vigil.vision.motion import MotionGate
+from vigil.vision.registry import load_detector
 
 # A motion region mostly inside a live track's box is that object shifting its weight, not
 # something new: it does not wake the detector (the still-object re-check covers it).
@@ -68,6 +69,8 @@ class CameraPipeline:
         self.camera = camera
         self.detector = detector
         self.motion_gating = motion_gating
+        # A detector with its own background model must see every frame.
+        self.every_frame = bool(getattr(detector, "needs_every_frame", False))
         width, height = frame_size
         motion = config.motion_for(camera)
         objects = config.objects_for(camera)
@@ -110,7 +113,7 @@ class CameraPipeline:
         return False
 
     def _should_detect(self, timestamp: float, motion: list[Box]) -> bool:
-        if self._last_detect is None:
+        if self._last_detect is None or self.every_frame:
             return True
         since = timestamp - self._last_detect
         if since < self.detect_interval - 1e-6:
@@ -146,7 +149,8 @@ class CameraPipeline:
     # -- the stages ---------------------------------------------------------------------
     def process(self, frame: Frame) -> FrameResult:
         self.stats.frames += 1
-        motion = self.gate.update(frame.image) if self.motion_gating else []
+        gated = self.motion_gating and not self.every_frame
+        motion = self.gate.update(frame.image) if gated else []
         if motion:
             self.stats.motion_frames += 1
         if not self._should_detect(frame.timestamp, motion):
@@ -200,6 +204,19 @@ class CameraPipeline:
                 )
             )
         return events
+
+
+def detector_for_camera(config: VigilConfig, camera: CameraConfig) -> Detector:
+    """Load the detector the configuration names for this camera, with its settings."""
+    det = config.detector_for(camera)
+    if det.kind == "motion":
+        return load_detector("motion")
+    if det.kind == "onnx":  # an ONNX model has its input size built in
+        return load_detector("onnx", det.path, score_threshold=det.score_threshold)
+    extra = {"cfg": det.cfg} if det.cfg else {}
+    return load_detector(
+        det.kind, det.path, input_size=camera.detect.size, score_threshold=det.score_threshold, **extra
+    )
 
 
 def _overlaps(a: Box, b: Box) -> bool:

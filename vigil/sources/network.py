@@ -67,6 +67,8 @@ class NetworkSource:
     `timestamp` is seconds since the first connection: both keep increasing across
     reconnects. With `give_up_after` set, frames() raises SourceError after that many
     seconds without a frame and without a working connection; otherwise it retries forever.
+    A stream with a known duration (a recording served over HTTP) is read whole, with media
+    timestamps, and ends. Call frames() from one thread at a time; close() from any thread.
     """
 
     def __init__(
@@ -150,6 +152,8 @@ class NetworkSource:
             return
         stop = threading.Event()
         self._run_stop = stop
+        if self._closed.is_set():  # close() ran in between and missed this run's event
+            stop.set()
         out: _Queue = queue.Queue(maxsize=self.buffer)
         reader = threading.Thread(
             target=self._read_forever, args=(out, stop), name=f"vigil-{self.camera_id}", daemon=True
@@ -179,6 +183,7 @@ class NetworkSource:
         backoff = self.backoff_initial
         # The give-up clock runs from the last frame, or from the start if none came yet.
         last_progress = time.monotonic()
+        last_reason: str | None = None
         try:
             while not stop.is_set():
                 frames_before = self._index
@@ -188,18 +193,17 @@ class NetworkSource:
                 if self._index > frames_before:
                     backoff = self.backoff_initial  # it worked for a while: retry quickly
                     last_progress = time.monotonic()
+                    last_reason = None
                 self._set_offline(reason)
                 waited = time.monotonic() - last_progress
                 if self.give_up_after is not None and waited >= self.give_up_after:
                     self._put(out, self._give_up_error(reason), stop)
                     return
-                log.warning(
-                    "camera '%s': %s (%s); reconnecting in %g s",
-                    self.camera_id,
-                    self._safe_url,
-                    reason,
-                    backoff,
-                )
+                # Warn when something changes; an hour of the same failure is not news.
+                level = logging.DEBUG if reason == last_reason else logging.WARNING
+                last_reason = reason
+                message = "camera '%s': %s (%s); reconnecting in %g s"
+                log.log(level, message, self.camera_id, self._safe_url, reason, backoff)
                 pause = backoff
                 if self.give_up_after is not None:
                     # Make one last attempt right at the deadline instead of sleeping past it.

@@ -10,6 +10,7 @@ from typing import Any
 from vigil.errors import ModelError
 from vigil.vision.base import Detector
 from vigil.vision.darknet import DarknetYolo
+from vigil.vision.moving import MovingObjects
 from vigil.vision.onnx_yolo import OnnxYolo
 from vigil.vision.policy import check_labels
 
@@ -43,10 +44,17 @@ def _onnx(path: str | None, **opts: Any) -> Detector:
     return OnnxYolo(path, **opts)
 
 
+def _motion(path: str | None, **opts: Any) -> Detector:
+    if path is not None:
+        raise ModelError("The 'motion' detector uses no model file; remove `path`.")
+    return MovingObjects(**opts)
+
+
 _LOADERS: dict[str, tuple[Callable[..., Detector], Callable[..., object]]] = {
     "yolov3-tiny": (_yolov3_tiny, DarknetYolo),
     "darknet": (_darknet, DarknetYolo),
     "onnx": (_onnx, OnnxYolo),
+    "motion": (_motion, MovingObjects),
 }
 KINDS: tuple[str, ...] = tuple(_LOADERS)
 
@@ -65,7 +73,7 @@ def _check_options(kind: str, cls: Callable[..., object], opts: dict[str, Any]) 
 
 
 def load_detector(kind: str = "yolov3-tiny", path: str | None = None, **opts: Any) -> Detector:
-    """Load the detector `kind` ("yolov3-tiny", "darknet" or "onnx") with its options.
+    """Load the detector `kind` ("yolov3-tiny", "darknet", "onnx" or "motion") with its options.
 
     Every detector is checked against responsible-use rule 1 here as well as in its own
     constructor, so a detector kind added later cannot skip the check.
