@@ -89,7 +89,9 @@ def test_full_config_is_read_with_every_value() -> None:
     assert [c.id for c in cfg.cameras] == ["gate", "side"]
 
     gate = cfg.camera("gate")
-    assert gate.to_camera() == domain.Camera("gate", "Main gate", "rtsp://cam.example/gate", 52.5, 13.4)
+    assert gate.to_camera() == domain.Camera(
+        "gate", "Main gate", "rtsp://cam.example/gate", 52.5, 13.4
+    )
     assert gate.detect.fps == 8 and gate.detect.size == 320
     assert gate.detect.still_recheck == 1.0  # default kept
     assert gate.motion_masks == [[(0.0, 0.0), (0.25, 0.0), (0.25, 0.5)]]
@@ -106,7 +108,9 @@ def test_per_camera_overrides_win_and_others_fall_back_to_the_top_level() -> Non
     assert cfg.detector_for(side) is cfg.detector
     assert cfg.motion_for(gate) == MotionConfig(enabled=False, threshold=40)
     assert cfg.motion_for(side) is cfg.motion
-    assert cfg.objects_for(gate) == ObjectFilterConfig(labels=["motion"], min_score=0.6, min_area=0.01)
+    assert cfg.objects_for(gate) == ObjectFilterConfig(
+        labels=["motion"], min_score=0.6, min_area=0.01
+    )
     assert cfg.objects_for(side) is cfg.objects
     # A camera without a name is shown by its id.
     assert side.to_camera().name == "side"
@@ -139,7 +143,9 @@ def test_zones_and_lines_are_scaled_from_fractions_to_pixels() -> None:
     assert road.labels is None and road.loiter_seconds is None and road.anchor == "bottom_center"
 
     (door,) = gate.lines_px(640, 360)
-    assert door == domain.Line("door", (0.0, 180.0), (640.0, 90.0), "right", frozenset({"person", "car"}), "center")
+    assert door == domain.Line(
+        "door", (0.0, 180.0), (640.0, 90.0), "right", frozenset({"person", "car"}), "center"
+    )
     # x and y scale independently.
     (door2,) = gate.lines_px(100, 1000)
     assert door2.a == (0.0, 500.0) and door2.b == (100.0, 250.0)
@@ -242,7 +248,9 @@ def test_line_with_equal_ends_is_refused() -> None:
 
 
 def test_motion_mask_needs_three_points() -> None:
-    msg = error_of("cameras:\n  - id: a\n    source: x\n    motion_masks:\n      - [[0, 0], [1, 1]]\n")
+    msg = error_of(
+        "cameras:\n  - id: a\n    source: x\n    motion_masks:\n      - [[0, 0], [1, 1]]\n"
+    )
     assert "cameras.0.motion_masks" in msg and "3 points" in msg
 
 
@@ -252,27 +260,35 @@ def test_missing_required_field_names_it() -> None:
 
 
 def test_duplicate_camera_ids_are_named() -> None:
-    msg = error_of("cameras:\n  - id: a\n    source: x\n  - id: b\n    source: y\n  - id: a\n    source: z\n")
+    msg = error_of(
+        "cameras:\n  - id: a\n    source: x\n  - id: b\n    source: y\n  - id: a\n    source: z\n"
+    )
     assert "unique" in msg and "repeated: a" in msg
     assert "repeated: a, b" not in msg
 
 
 def test_duplicate_zone_and_line_names_on_a_camera_are_named() -> None:
     zone = "{name: z, polygon: [[0, 0], [1, 0], [1, 1]]}"
-    msg = error_of(f"cameras:\n  - id: a\n    source: x\n    zones:\n      - {zone}\n      - {zone}\n")
+    msg = error_of(
+        f"cameras:\n  - id: a\n    source: x\n    zones:\n      - {zone}\n      - {zone}\n"
+    )
     assert "zone names must be unique" in msg and "repeated: z" in msg and "cameras.0" in msg
     line = "{name: l, a: [0, 0], b: [1, 1]}"
-    msg = error_of(f"cameras:\n  - id: a\n    source: x\n    lines:\n      - {line}\n      - {line}\n")
+    msg = error_of(
+        f"cameras:\n  - id: a\n    source: x\n    lines:\n      - {line}\n      - {line}\n"
+    )
     assert "line names must be unique" in msg and "repeated: l" in msg
     # The same name on two different cameras is fine.
     parse_config(
-        f"cameras:\n  - id: a\n    source: x\n    zones: [{zone}]\n  - id: b\n    source: y\n    zones: [{zone}]\n"
+        f"cameras:\n  - id: a\n    source: x\n    zones: [{zone}]\n"
+        f"  - id: b\n    source: y\n    zones: [{zone}]\n"
     )
 
 
 def test_same_zone_name_as_a_line_name_is_allowed() -> None:
     cfg = parse_config(
-        "cameras:\n  - id: a\n    source: x\n    zones: [{name: n, polygon: [[0, 0], [1, 0], [1, 1]]}]\n"
+        "cameras:\n  - id: a\n    source: x\n"
+        "    zones: [{name: n, polygon: [[0, 0], [1, 0], [1, 1]]}]\n"
         "    lines: [{name: n, a: [0, 0], b: [1, 1]}]\n"
     )
     assert cfg.cameras[0].zones[0].name == cfg.cameras[0].lines[0].name == "n"
@@ -297,7 +313,10 @@ def test_onnx_detector_without_path_is_refused(where: str) -> None:
 def test_darknet_detector_needs_cfg_too() -> None:
     msg = error_of("detector: {kind: darknet, path: w.weights}\n")
     assert "cfg" in msg
-    assert parse_config("detector: {kind: darknet, path: w.weights, cfg: y.cfg}\n").detector.cfg == "y.cfg"
+    assert (
+        parse_config("detector: {kind: darknet, path: w.weights, cfg: y.cfg}\n").detector.cfg
+        == "y.cfg"
+    )
 
 
 def test_several_problems_are_all_reported() -> None:

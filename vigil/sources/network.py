@@ -135,7 +135,8 @@ class NetworkSource:
         with self._lock:
             return CameraHealth(
                 camera_id=self.camera_id,
-                online=self._online,
+                # A reader still inside FFmpeg after close() must not make it look online.
+                online=self._online and not self._closed.is_set(),
                 offline_since=self._offline_since,
                 last_frame_time=self._last_frame_time,
                 error=self._error,
@@ -243,6 +244,8 @@ class NetworkSource:
                 except av.FFmpegError:
                     continue  # one damaged packet (lost data); the next keyframe recovers
                 for frame in decoded:
+                    if stop.is_set():
+                        return "closed"
                     media_time = None
                     if self._recorded and frame.pts is not None and stream.time_base:
                         media_time = float(frame.pts * stream.time_base)
