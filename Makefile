@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(VENV)/bin/vigil analyze vigil/assets/one-by-one-person-detection.mp4 \
-		--config examples/demo.yml --events $(OUT)/demo-events.jsonl \
-		--annotate $(OUT)/demo-annotated.mp4 --data $(OUT)/vigil-data
+		--config examples/demo.yml --events $(OUT)/lobby-events.jsonl \
+		--annotate $(OUT)/lobby-annotated.mp4 --data $(OUT)/vigil-data
+	$(VENV)/bin/vigil analyze vigil/assets/car-detection.mp4 \
+		--config examples/car-park.yml --events $(OUT)/car-park-events.jsonl \
+		--annotate $(OUT)/car-park-annotated.mp4 --data $(OUT)/vigil-data
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 test: setup

@@ -297,6 +297,19 @@ def test_going_round_the_end_then_back_through_the_segment_counts_once() -> None
     assert c.counts == {"in": 0, "out": 1}
 
 
+def test_crossing_is_judged_where_it_happened_not_where_it_was_confirmed() -> None:
+    # Through the segment (x 100 -> 150 at the line), then off beyond its end while the
+    # min_frames confirmation comes in: it did cross, and counts.
+    c = LineCounter(CAM, HLINE, min_frames=2)
+    through_then_away = [BELOW, (100.0, 140.0), (150.0, 60.0), (500.0, 60.0)]
+    assert [e.attributes["direction"] for e in flat(feed(c, through_then_away))] == ["in"]
+    # Beside the end (x 300), then into the segment's range while confirming: no crossing.
+    c = LineCounter(CAM, HLINE, min_frames=2)
+    beside_then_over = [(300.0, 150.0), (300.0, 140.0), (300.0, 60.0), (100.0, 60.0)]
+    assert flat(feed(c, beside_then_over)) == []
+    assert c.counts == {"in": 0, "out": 0}
+
+
 def test_jitter_on_the_line_counts_nothing() -> None:
     c = LineCounter(CAM, HLINE, min_frames=2)
     jitter = [(100.0, 105.0), (100.0, 95.0)] * 10

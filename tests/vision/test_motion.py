@@ -98,10 +98,25 @@ def test_a_change_below_the_threshold_or_area_is_ignored() -> None:
     g.update(base)
     # A large but faint change (10 grey levels) is under the threshold.
     assert g.update(with_rect(base, 100, 100, 300, 300, value=110)) == []
-    # A strong but tiny change (one frame pixel) is under min_area.
+    # A strong but tiny change (one frame pixel) is blurred away.
     tiny = base.copy()
     tiny[180, 320] = 255
     assert g.update(tiny) == []
+
+
+def test_min_area_drops_small_changes_and_keeps_large_ones() -> None:
+    base = np.full((H, W, 3), 100, np.uint8)
+    g = gate(min_area=0.02)  # 2 % of the picture
+    g.update(base)
+    # A strong 20 x 20 px change is well over the threshold but smaller than min_area.
+    assert g.update(with_rect(base, 300, 160, 320, 180)) == []
+    (region,) = g.update(with_rect(base, 300, 130, 400, 230))
+    assert covers(region, 300, 130, 400, 230)
+    # The same small change with the default min_area is reported.
+    g = gate()
+    g.update(base)
+    (small,) = g.update(with_rect(base, 300, 160, 320, 180))
+    assert covers(small, 300, 160, 320, 180)
 
 
 def test_rectangle_inside_a_motion_mask_gives_nothing() -> None:

@@ -51,7 +51,7 @@ def test_unknown_kind_lists_the_kinds() -> None:
     with pytest.raises(ModelError) as err:
         registry.load_detector("yolov99")
     assert str(err.value) == (
-        "Unknown detector kind 'yolov99'; use one of 'yolov3-tiny', 'darknet', 'onnx'."
+        "Unknown detector kind 'yolov99'; use one of 'yolov3-tiny', 'darknet', 'onnx', 'motion'."
     )
 
 
