@@ -45,7 +45,11 @@ def run_one(video: Path, config_path: Path | None, gate: bool) -> dict[str, floa
     frames = source.frames()
     first = next(frames)
     pipeline = CameraPipeline(
-        cam, config, detector_for_camera(config, cam), (first.width, first.height), motion_gating=gate
+        cam,
+        config,
+        detector_for_camera(config, cam),
+        (first.width, first.height),
+        motion_gating=gate,
     )
     started = time.perf_counter()
     summary = run_analysis(itertools.chain([first], frames), pipeline, source.fps)
@@ -65,7 +69,10 @@ def run_one(video: Path, config_path: Path | None, gate: bool) -> dict[str, floa
 def child(name: str, gate: bool) -> dict[str, float]:
     proc = subprocess.run(
         [sys.executable, __file__, "--one", name, "--gate" if gate else "--no-gate"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -82,14 +89,20 @@ def main() -> None:
     missing = [v for v, _ in CASES.values() if not (DATA / "video" / v).exists()]
     if missing:
         sys.exit(f"benchmark videos not found under {DATA / 'video'}: {missing}; set VIGIL_DATA")
-    result: dict[str, object] = {"bench": "pipeline", "peer": "same pipeline, motion gating off", "cases": {}}
+    result: dict[str, object] = {
+        "bench": "pipeline",
+        "peer": "same pipeline, motion gating off",
+        "cases": {},
+    }
     for name in CASES:
         gated, ungated = child(name, True), child(name, False)
         result["cases"][name] = {  # type: ignore[index]
             "gated": gated,
             "ungated": ungated,
             "speedup_vs_ungated": round(gated["x_realtime"] / ungated["x_realtime"], 2),
-            "detector_call_ratio": round(gated["detector_calls"] / max(1, ungated["detector_calls"]), 3),
+            "detector_call_ratio": round(
+                gated["detector_calls"] / max(1, ungated["detector_calls"]), 3
+            ),
             "peak_rss_ratio": round(gated["peak_rss_mb"] / ungated["peak_rss_mb"], 2),
         }
     print(json.dumps(result))

@@ -15,7 +15,9 @@ PERSON_CLIP = ASSETS / "one-by-one-person-detection.mp4"
 CAR_CLIP = ASSETS / "car-detection.mp4"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PG_ADMIN_URL = os.environ.get("VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def need(condition: bool, why: str) -> None:

@@ -88,7 +88,12 @@ def test_unwritable_events_path(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     proc = vigil(
-        "analyze", str(CAR_CLIP), "--events", str(blocker / "events.jsonl"), "--data", str(tmp_path / "d")
+        "analyze",
+        str(CAR_CLIP),
+        "--events",
+        str(blocker / "events.jsonl"),
+        "--data",
+        str(tmp_path / "d"),
     )
     assert_clear_error(proc, "events.jsonl")
 
@@ -98,5 +103,14 @@ def test_several_cameras_need_a_choice(tmp_path: Path) -> None:
     cfg.write_text("cameras:\n  - {id: a, source: x.mp4}\n  - {id: b, source: y.mp4}\n")
     proc = vigil("analyze", str(CAR_CLIP), "--config", str(cfg), "--data", str(tmp_path / "d"))
     assert_clear_error(proc, "--camera")
-    proc = vigil("analyze", str(CAR_CLIP), "--config", str(cfg), "--camera", "zz", "--data", str(tmp_path / "d"))
+    proc = vigil(
+        "analyze",
+        str(CAR_CLIP),
+        "--config",
+        str(cfg),
+        "--camera",
+        "zz",
+        "--data",
+        str(tmp_path / "d"),
+    )
     assert_clear_error(proc, "no camera 'zz'", "a, b")

@@ -408,12 +408,10 @@ def test_every_example_config_parses() -> None:
     assert set(EXPECTED_EXAMPLE_CAMERAS) <= {p.name for p in paths}
 
 
-def test_demo_example_has_its_zone_and_line() -> None:
+def test_demo_example_has_its_zone() -> None:
     lobby = load_config(REPO / "examples" / "demo.yml").camera("lobby")
     assert [z.name for z in lobby.zones] == ["table"]
-    assert lobby.zones[0].loiter_seconds == 8
-    (door,) = lobby.lines
-    assert door.name == "doorway" and door.in_side == "right"
+    assert lobby.zones[0].loiter_seconds == 8 and lobby.zones[0].labels == ["person"]
 
 
 def test_misspelt_key_with_a_block_value_points_at_the_key() -> None:

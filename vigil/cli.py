@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import sys
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -64,7 +63,9 @@ def _camera_for(config: VigilConfig, video: str, camera_id: str | None) -> Camer
     if len(config.cameras) > 1:
         ids = ", ".join(c.id for c in config.cameras)
         raise VigilError(f"the configuration has several cameras ({ids}); choose one with --camera")
-    return CameraConfig(id=Path(video).stem[:64].replace(" ", "_") or "video", source=video)
+    return CameraConfig.model_validate(
+        {"id": Path(video).stem[:64].replace(" ", "_") or "video", "source": video}
+    )
 
 
 @app.command()
@@ -72,15 +73,23 @@ def _camera_for(config: VigilConfig, video: str, camera_id: str | None) -> Camer
 def analyze(
     video: Annotated[str, typer.Argument(help="video file, or rtsp:// / http(s):// stream")],
     config_path: Annotated[Path | None, typer.Option("--config", "-c", help="vigil.yml")] = None,
-    camera: Annotated[str | None, typer.Option(help="camera id in the config to analyse as")] = None,
+    camera: Annotated[
+        str | None, typer.Option(help="camera id in the config to analyse as")
+    ] = None,
     events: Annotated[Path | None, typer.Option(help="write events as JSON Lines here")] = None,
     annotate: Annotated[Path | None, typer.Option(help="write an annotated MP4 here")] = None,
-    data: Annotated[Path, typer.Option(help="data directory (database, snapshots)")] = Path("vigil-data"),
+    data: Annotated[Path, typer.Option(help="data directory (database, snapshots)")] = Path(
+        "vigil-data"
+    ),
     db: Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")] = None,
-    no_gate: Annotated[bool, typer.Option("--no-gate", help="run the detector on every frame")] = False,
-    max_wait: Annotated[float, typer.Option(help="seconds to wait for a stream before giving up")] = 10.0,
+    no_gate: Annotated[
+        bool, typer.Option("--no-gate", help="run the detector on every frame")
+    ] = False,
+    max_wait: Annotated[
+        float, typer.Option(help="seconds to wait for a stream before giving up")
+    ] = 10.0,
 ) -> None:
-    """Find, track and count objects in a video; write events, an annotated copy and the database."""
+    """Find, track and count objects in a video; write events, annotated video and database."""
     from vigil.pipeline.analyze import AnnotatedVideo, EventsFile, Sink, StoreSink, run_analysis
     from vigil.pipeline.camera import CameraPipeline, detector_for_camera
     from vigil.sources import open_source
@@ -108,16 +117,24 @@ def analyze(
         sinks.append(AnnotatedVideo(annotate, source.fps or 10.0, size, pipeline))
     total = source.total_frames
     with Progress(
-        TextColumn(f"[bold]{cam.id}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
-        TextColumn("{task.fields[calls]} detector calls"), TimeRemainingColumn(),
-        console=console, transient=False, disable=not console.is_terminal,
+        TextColumn(f"[bold]{cam.id}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TextColumn("{task.fields[calls]} detector calls"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("analyze", total=total, calls=0)
 
         def advance(_frame: Any) -> None:
             progress.update(task, advance=1, calls=pipeline.stats.detector_calls)
 
-        summary = run_analysis(itertools.chain([first], frames), pipeline, source.fps, sinks, advance)
+        summary = run_analysis(
+            itertools.chain([first], frames), pipeline, source.fps, sinks, advance
+        )
     source.close()
     store.close()
     _print_summary(summary)
@@ -159,4 +176,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -31,7 +31,10 @@ class Strict(BaseModel):
 class ObjectFilterConfig(Strict):
     """Which detections count: labels, minimum score and minimum box area."""
 
-    labels: list[str] = Field(default_factory=lambda: ["person", "car", "truck", "bus", "motorbike", "bicycle"])
+    labels: list[str] = Field(
+        min_length=1,
+        default_factory=lambda: ["person", "car", "truck", "bus", "motorbike", "bicycle"],
+    )
     min_score: float = Field(0.4, ge=0.0, le=1.0)
     min_area: float = Field(0.0005, ge=0.0, le=1.0, description="fraction of the image area")
 
@@ -56,7 +59,7 @@ class ZoneConfig(Strict):
     name: str = Field(min_length=1)
     polygon: list[RelPoint] = Field(min_length=3)
     loiter_seconds: float | None = Field(None, gt=0.0)
-    labels: list[str] | None = None
+    labels: list[str] | None = Field(None, min_length=1, description="omit for every label")
     anchor: Anchor = "bottom_center"
 
 
@@ -67,7 +70,7 @@ class LineConfig(Strict):
     in_side: Literal["left", "right"] = Field(
         "left", description="side (looking from a to b) an object moves to when it goes in"
     )
-    labels: list[str] | None = None
+    labels: list[str] | None = Field(None, min_length=1, description="omit for every label")
     anchor: Anchor = "bottom_center"
 
     @model_validator(mode="after")
@@ -105,7 +108,9 @@ class CameraConfig(Strict):
             names = [i.name for i in items]
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                raise ValueError(f"{kind} names must be unique on a camera; repeated: {', '.join(dupes)}")
+                raise ValueError(
+                    f"{kind} names must be unique on a camera; repeated: {', '.join(dupes)}"
+                )
         return self
 
     def to_camera(self) -> domain.Camera:
@@ -201,9 +206,13 @@ def load_config(path: str | Path) -> VigilConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file '{p}' does not exist; check the path given to --config") from None
+        raise ConfigError(
+            f"config file '{p}' does not exist; check the path given to --config"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file '{p}' cannot be read ({exc}); it must be a UTF-8 YAML file") from None
+        raise ConfigError(
+            f"config file '{p}' cannot be read ({exc}); it must be a UTF-8 YAML file"
+        ) from None
     return parse_config(text, str(p))
 
 
@@ -215,11 +224,15 @@ def parse_config(text: str, name: str = "vigil.yml") -> VigilConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{name}{where}: not valid YAML ({problem}); fix the syntax there") from None
+        raise ConfigError(
+            f"{name}{where}: not valid YAML ({problem}); fix the syntax there"
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{name}: the top level must be a mapping of sections (cameras:, detector:, ...)")
+        raise ConfigError(
+            f"{name}: the top level must be a mapping of sections (cameras:, detector:, ...)"
+        )
     try:
         return VigilConfig.model_validate(data)
     except ValidationError as exc:
@@ -274,7 +287,11 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
         if isinstance(key, int):
             args = typing.get_args(current)
             current = args[0] if args else None
-        elif isinstance(current, type) and issubclass(current, BaseModel) and key in current.model_fields:
+        elif (
+            isinstance(current, type)
+            and issubclass(current, BaseModel)
+            and key in current.model_fields
+        ):
             # Not model_fields[key].annotation: a field declared before its model's class
             # (CameraConfig.detector) keeps an unresolved ForwardRef there.
             current = typing.get_type_hints(current)[key]

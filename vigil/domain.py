@@ -81,11 +81,19 @@ class Box:
 
     def union(self, other: Box) -> Box:
         return Box.from_xyxy(
-            min(self.x, other.x), min(self.y, other.y), max(self.x2, other.x2), max(self.y2, other.y2)
+            min(self.x, other.x),
+            min(self.y, other.y),
+            max(self.x2, other.x2),
+            max(self.y2, other.y2),
         )
 
     def as_list(self, ndigits: int = 1) -> list[float]:
-        return [round(self.x, ndigits), round(self.y, ndigits), round(self.w, ndigits), round(self.h, ndigits)]
+        return [
+            round(self.x, ndigits),
+            round(self.y, ndigits),
+            round(self.w, ndigits),
+            round(self.h, ndigits),
+        ]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -16,9 +16,15 @@ from tests.conftest import CAR_CLIP, EXAMPLES, PERSON_CLIP
 pytestmark = pytest.mark.slow
 
 
-def vigil(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def vigil(
+    *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "vigil", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
+        [sys.executable, "-m", "vigil", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
     )
 
 
@@ -26,9 +32,16 @@ def vigil(*args: str, cwd: Path | None = None, timeout: float = 600) -> subproce
 def person_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("person")
     proc = vigil(
-        "analyze", str(PERSON_CLIP), "--config", str(EXAMPLES / "demo.yml"),
-        "--events", str(out / "events.jsonl"), "--annotate", str(out / "annotated.mp4"),
-        "--data", str(out / "data"),
+        "analyze",
+        str(PERSON_CLIP),
+        "--config",
+        str(EXAMPLES / "demo.yml"),
+        "--events",
+        str(out / "events.jsonl"),
+        "--annotate",
+        str(out / "annotated.mp4"),
+        "--data",
+        str(out / "data"),
     )
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
@@ -44,7 +57,7 @@ def test_six_people_visit_the_room(person_run: dict) -> None:
         assert len(e["box"]) == 4 and e["camera"] == "lobby"
     # One visit each: the visits do not overlap in time (one person at a time in this clip).
     spans = sorted((e["start"], e["end"]) for e in long_people)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
 
 
 def test_motion_gating_keeps_the_detector_mostly_asleep(person_run: dict) -> None:
@@ -81,12 +94,19 @@ def test_annotated_video_and_database(person_run: dict) -> None:
 
 def test_cars_crossing_the_car_park_line(tmp_path: Path) -> None:
     proc = vigil(
-        "analyze", str(CAR_CLIP), "--config", str(EXAMPLES / "car-park.yml"),
-        "--events", str(tmp_path / "events.jsonl"), "--data", str(tmp_path / "data"),
+        "analyze",
+        str(CAR_CLIP),
+        "--config",
+        str(EXAMPLES / "car-park.yml"),
+        "--events",
+        str(tmp_path / "events.jsonl"),
+        "--data",
+        str(tmp_path / "data"),
     )
     assert proc.returncode == 0, proc.stderr
     crossings = [
-        json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()
+        json.loads(line)
+        for line in (tmp_path / "events.jsonl").read_text().splitlines()
         if json.loads(line)["type"] == "line_cross"
     ]
     # Counted by eye: two cars drive up the image (in), two drive down (out).

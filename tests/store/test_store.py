@@ -15,15 +15,32 @@ def _sample(store: Store) -> None:
     store.save_camera(Camera("gate", "Gate", "rtsp://example/gate", 51.5, -0.1))
     track = Track(7, "person", Box(10, 20, 30, 80), 0.9, TrackState.REMOVED, 1.0, 6.5, hits=12)
     events = [
-        Event(EventType.ZONE_ENTER, "gate", 2.0, 7, "person", Box(10, 20, 30, 80), 0.8, attributes={"zone": "door"}),
-        Event(EventType.OBJECT, "gate", 6.5, 7, "person", Box(10, 20, 30, 80), 0.9, start=1.0, end=6.5),
+        Event(
+            EventType.ZONE_ENTER,
+            "gate",
+            2.0,
+            7,
+            "person",
+            Box(10, 20, 30, 80),
+            0.8,
+            attributes={"zone": "door"},
+        ),
+        Event(
+            EventType.OBJECT, "gate", 6.5, 7, "person", Box(10, 20, 30, 80), 0.9, start=1.0, end=6.5
+        ),
     ]
     store.save_results("gate", 1_700_000_000.0, [(track, "snapshots/gate/x.jpg")], events)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_round_trip_on_both_engines(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = f"sqlite:///{tmp_path / 'v.db'}" if engine == "sqlite" else request.getfixturevalue("pg_url")
+def test_round_trip_on_both_engines(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'v.db'}"
+        if engine == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
     store = Store(url)
     _sample(store)
     assert store.count_events() == 2
@@ -37,7 +54,9 @@ def test_round_trip_on_both_engines(engine: str, tmp_path: Path, request: pytest
     # Re-opening migrates nothing twice and keeps the data.
     again = Store(url)
     assert again.count_events() == 2
-    assert {"cameras", "tracks", "events", "alembic_version"} <= set(inspect(again.engine).get_table_names())
+    assert {"cameras", "tracks", "events", "alembic_version"} <= set(
+        inspect(again.engine).get_table_names()
+    )
     again.close()
 
 

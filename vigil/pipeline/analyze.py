@@ -55,7 +55,9 @@ class EventsFile:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fh: IO[str] = path.open("w", encoding="utf-8")
         except OSError as exc:
-            raise VigilError(f"cannot write events to '{path}' ({exc.strerror}); choose a writable path") from None
+            raise VigilError(
+                f"cannot write events to '{path}' ({exc.strerror}); choose a writable path"
+            ) from None
 
     def on_frame(self, frame: Frame | None, result: FrameResult) -> None:
         if result.events:
@@ -68,7 +70,9 @@ class EventsFile:
 
 
 class AnnotatedVideo:
-    def __init__(self, path: Path, fps: float, size: tuple[int, int], pipeline: CameraPipeline) -> None:
+    def __init__(
+        self, path: Path, fps: float, size: tuple[int, int], pipeline: CameraPipeline
+    ) -> None:
         self._pipeline = pipeline
         width, height = size
         self._annotator = Annotator(
@@ -82,7 +86,9 @@ class AnnotatedVideo:
         counts = {c.line.name: c.counts for c in self._pipeline.analytics.lines}
         caption = f"{frame.timestamp:7.1f}s  {'DETECT' if result.detected else 'gated'}"
         self._writer.write(
-            self._annotator.draw(frame.image, result.tracks, detected=result.detected, counts=counts, caption=caption)
+            self._annotator.draw(
+                frame.image, result.tracks, detected=result.detected, counts=counts, caption=caption
+            )
         )
 
     def close(self) -> None:

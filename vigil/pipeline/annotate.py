@@ -12,13 +12,19 @@ import numpy as np
 from vigil.domain import Line, Track, TrackState, Zone
 from vigil.errors import VigilError
 
-_GREEN, _AMBER, _CYAN, _MAGENTA, _GREY = (80, 220, 80), (0, 190, 255), (255, 200, 0), (200, 80, 255), (160, 160, 160)
+_GREEN, _AMBER, _CYAN, _MAGENTA, _GREY = (
+    (80, 220, 80),
+    (0, 190, 255),
+    (255, 200, 0),
+    (200, 80, 255),
+    (160, 160, 160),
+)
 
 
 def _color(track_id: int) -> tuple[int, int, int]:
     """A stable, distinct colour per track id."""
     hue = (track_id * 47) % 180
-    bgr = cv2.cvtColor(np.uint8([[[hue, 200, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
+    bgr = cv2.cvtColor(np.array([[[hue, 200, 255]]], np.uint8), cv2.COLOR_HSV2BGR)[0, 0]
     return int(bgr[0]), int(bgr[1]), int(bgr[2])
 
 
@@ -41,7 +47,9 @@ class Annotator:
         for zone in self.zones:
             pts = np.array(zone.polygon, np.int32)
             cv2.polylines(out, [pts], True, _CYAN, 2, cv2.LINE_AA)
-            cv2.putText(out, zone.name, tuple(pts[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.5, _CYAN, 1, cv2.LINE_AA)
+            cv2.putText(
+                out, zone.name, tuple(pts[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.5, _CYAN, 1, cv2.LINE_AA
+            )
         for line in self.lines:
             a, b = tuple(map(int, line.a)), tuple(map(int, line.b))
             cv2.line(out, a, b, _MAGENTA, 2, cv2.LINE_AA)
@@ -54,11 +62,29 @@ class Annotator:
             x1, y1, x2, y2 = map(int, t.box.xyxy())
             cv2.rectangle(out, (x1, y1), (x2, y2), color, 1 if lost else 2, cv2.LINE_AA)
             text = f"{t.label} #{t.id}" + (" lost" if lost else f" {t.score:.2f}")
-            cv2.putText(out, text, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1, cv2.LINE_AA)
-        status = (_GREEN if detected else _AMBER)
+            cv2.putText(
+                out,
+                text,
+                (x1, max(12, y1 - 4)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                color,
+                1,
+                cv2.LINE_AA,
+            )
+        status = _GREEN if detected else _AMBER
         cv2.circle(out, (14, 14), 6, status, -1, cv2.LINE_AA)
         if caption:
-            cv2.putText(out, caption, (26, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.putText(
+                out,
+                caption,
+                (26, 19),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.5,
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
         return out
 
 
@@ -71,7 +97,9 @@ class VideoWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._container = av.open(str(path), mode="w")
         except (OSError, av.error.FFmpegError) as exc:
-            raise VigilError(f"cannot write the annotated video '{path}' ({exc}); choose a writable path") from None
+            raise VigilError(
+                f"cannot write the annotated video '{path}' ({exc}); choose a writable path"
+            ) from None
         rate = max(1, round(fps * 1000))
         from fractions import Fraction
 

@@ -78,8 +78,12 @@ class CameraPipeline:
         self.still_recheck = camera.detect.still_recheck
         masks = [[(x * width, y * height) for x, y in mask] for mask in camera.motion_masks]
         self.gate = MotionGate(
-            frame_size, width=motion.width, threshold=motion.threshold, min_area=motion.min_area,
-            learning_rate=motion.learning_rate, masks=masks,
+            frame_size,
+            width=motion.width,
+            threshold=motion.threshold,
+            min_area=motion.min_area,
+            learning_rate=motion.learning_rate,
+            masks=masks,
         )
         self.filter = ObjectFilter(
             labels=set(objects.labels), min_score=0.0, min_area=objects.min_area * width * height
@@ -92,7 +96,9 @@ class CameraPipeline:
             )
         )
         self.analytics = Analytics(
-            camera.id, camera.zones_px(width, height), camera.lines_px(width, height),
+            camera.id,
+            camera.zones_px(width, height),
+            camera.lines_px(width, height),
             config.tracker.min_crossing_frames,
         )
         self.stats = PipelineStats()
@@ -159,7 +165,9 @@ class CameraPipeline:
         self._last_detect = frame.timestamp
         detections = self.filter.apply(self.detector.detect(frame.image))
         update = self.tracker.update(detections, frame.timestamp)
-        self._live = [t for t in update.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)]
+        self._live = [
+            t for t in update.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)
+        ]
         self._update_motion_state(update.tracks, frame.timestamp)
         if motion:
             seen = [d.box for d in detections] + [t.box for t in self._live]
@@ -169,8 +177,15 @@ class CameraPipeline:
         events = self.analytics.update(update.tracks, update.ended, frame.timestamp)
         events.extend(self._object_events(update.ended))
         return FrameResult(
-            frame.index, frame.timestamp, True, motion, detections, self._live, list(update.ended),
-            events, improved,
+            frame.index,
+            frame.timestamp,
+            True,
+            motion,
+            detections,
+            self._live,
+            list(update.ended),
+            events,
+            improved,
         )
 
     def finish(self, timestamp: float) -> FrameResult:
@@ -199,8 +214,15 @@ class CameraPipeline:
             self._motion_ref.pop(t.id, None)
             events.append(
                 Event(
-                    EventType.OBJECT, self.camera.id, t.last_seen, t.id, t.label, best.box,
-                    best.score, start=t.first_seen, end=t.last_seen,
+                    EventType.OBJECT,
+                    self.camera.id,
+                    t.last_seen,
+                    t.id,
+                    t.label,
+                    best.box,
+                    best.score,
+                    start=t.first_seen,
+                    end=t.last_seen,
                 )
             )
         return events
@@ -215,7 +237,11 @@ def detector_for_camera(config: VigilConfig, camera: CameraConfig) -> Detector:
         return load_detector("onnx", det.path, score_threshold=det.score_threshold)
     extra = {"cfg": det.cfg} if det.cfg else {}
     return load_detector(
-        det.kind, det.path, input_size=camera.detect.size, score_threshold=det.score_threshold, **extra
+        det.kind,
+        det.path,
+        input_size=camera.detect.size,
+        score_threshold=det.score_threshold,
+        **extra,
     )
 
 

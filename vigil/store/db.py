@@ -58,7 +58,8 @@ class Store:
             self.engine = create_engine(url, future=True)
         except (ArgumentError, ImportError) as exc:
             raise StoreError(
-                f"database URL '{url}' is not usable ({exc}); use e.g. sqlite:///vigil-data/vigil.db "
+                f"database URL '{url}' is not usable ({exc}); "
+                "use e.g. sqlite:///vigil-data/vigil.db "
                 "or postgresql+psycopg://user@host/db"
             ) from None
         if self.engine.dialect.name == "sqlite":
@@ -72,7 +73,7 @@ class Store:
             reason = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
             raise StoreError(
                 f"cannot open the database {self.engine.url.render_as_string(hide_password=True)} "
-                f"({reason}); check that it is a Vigil database and that it is reachable and writable"
+                f"({reason}); check that it is a Vigil database, reachable and writable"
             ) from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -88,7 +89,12 @@ class Store:
             if row is None:
                 row = CameraRow(id=camera.id, created_at=datetime.now(UTC))
                 s.add(row)
-            row.name, row.source, row.lat, row.lon = camera.name, camera.source, camera.lat, camera.lon
+            row.name, row.source, row.lat, row.lon = (
+                camera.name,
+                camera.source,
+                camera.lat,
+                camera.lon,
+            )
 
     def save_results(
         self,
@@ -105,18 +111,31 @@ class Store:
             for track, snapshot in tracks:
                 s.add(
                     TrackRow(
-                        camera_id=camera_id, track_id=track.id, label=track.label,
-                        first_seen=_utc(origin + track.first_seen), last_seen=_utc(origin + track.last_seen),
-                        media_start=track.first_seen, media_end=track.last_seen, score=track.score,
-                        box=track.box.as_list(), snapshot=snapshot,
+                        camera_id=camera_id,
+                        track_id=track.id,
+                        label=track.label,
+                        first_seen=_utc(origin + track.first_seen),
+                        last_seen=_utc(origin + track.last_seen),
+                        media_start=track.first_seen,
+                        media_end=track.last_seen,
+                        score=track.score,
+                        box=track.box.as_list(),
+                        snapshot=snapshot,
                     )
                 )
             for ev in events:
                 s.add(
                     EventRow(
-                        camera_id=camera_id, type=str(ev.type), time=_utc(origin + ev.time),
-                        media_time=ev.time, track_id=ev.track_id, label=ev.label, score=ev.score,
-                        box=ev.box.as_list() if ev.box else None, start=ev.start, end=ev.end,
+                        camera_id=camera_id,
+                        type=str(ev.type),
+                        time=_utc(origin + ev.time),
+                        media_time=ev.time,
+                        track_id=ev.track_id,
+                        label=ev.label,
+                        score=ev.score,
+                        box=ev.box.as_list() if ev.box else None,
+                        start=ev.start,
+                        end=ev.end,
                         attributes=dict(ev.attributes),
                     )
                 )

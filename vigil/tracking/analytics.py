@@ -67,7 +67,13 @@ class ZoneWatcher:
 
     def _event(self, kind: EventType, track: Track, time: float, **extra: object) -> Event:
         return Event(
-            kind, self.camera_id, time, track.id, track.label, track.box, track.score,
+            kind,
+            self.camera_id,
+            time,
+            track.id,
+            track.label,
+            track.box,
+            track.score,
             attributes={"zone": self.zone.name, **extra},
         )
 
@@ -90,9 +96,19 @@ class ZoneWatcher:
                     visit.loitered = True
                     events.append(
                         Event(
-                            EventType.LOITER, self.camera_id, time, track.id, track.label,
-                            track.box, track.score, start=visit.entered_at, end=time,
-                            attributes={"zone": self.zone.name, "seconds": round(time - visit.entered_at, 1)},
+                            EventType.LOITER,
+                            self.camera_id,
+                            time,
+                            track.id,
+                            track.label,
+                            track.box,
+                            track.score,
+                            start=visit.entered_at,
+                            end=time,
+                            attributes={
+                                "zone": self.zone.name,
+                                "seconds": round(time - visit.entered_at, 1),
+                            },
                         )
                     )
         return events
@@ -101,8 +117,16 @@ class ZoneWatcher:
         start = visit.entered_at if visit.entered_at is not None else time
         visit.entered_at = None
         return Event(
-            EventType.ZONE_LEAVE, self.camera_id, time, track.id, track.label, track.box,
-            track.score, start=start, end=time, attributes={"zone": self.zone.name},
+            EventType.ZONE_LEAVE,
+            self.camera_id,
+            time,
+            track.id,
+            track.label,
+            track.box,
+            track.score,
+            start=start,
+            end=time,
+            attributes={"zone": self.zone.name},
         )
 
     def end(self, track: Track) -> list[Event]:
@@ -125,7 +149,11 @@ def segments_intersect(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
         return True
 
     def on(a: Point, b: Point, c: Point, d: float) -> bool:
-        return d == 0 and min(a[0], b[0]) <= c[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= c[1] <= max(a[1], b[1])
+        return (
+            d == 0
+            and min(a[0], b[0]) <= c[0] <= max(a[0], b[0])
+            and min(a[1], b[1]) <= c[1] <= max(a[1], b[1])
+        )
 
     return on(q1, q2, p1, d1) or on(q1, q2, p2, d2) or on(p1, p2, q1, d3) or on(p1, p2, q2, d4)
 
@@ -164,8 +192,13 @@ class LineCounter:
                     self.counts[direction] += 1
                     events.append(
                         Event(
-                            EventType.LINE_CROSS, self.camera_id, time, track.id, track.label,
-                            track.box, track.score,
+                            EventType.LINE_CROSS,
+                            self.camera_id,
+                            time,
+                            track.id,
+                            track.label,
+                            track.box,
+                            track.score,
                             attributes={"line": self.line.name, "direction": direction},
                         )
                     )

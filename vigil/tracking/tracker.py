@@ -132,7 +132,9 @@ class Tracker:
 
         pool = by_state[TrackState.CONFIRMED] + by_state[TrackState.LOST]
         m1, left, high_left = associate(pool, high, p.match_iou, p.fuse_score)
-        second = (TrackState.CONFIRMED, TrackState.LOST) if p.low_revives_lost else (TrackState.CONFIRMED,)
+        second: tuple[TrackState, ...] = (TrackState.CONFIRMED,)
+        if p.low_revives_lost:
+            second = (TrackState.CONFIRMED, TrackState.LOST)
         tracked_left = [i for i in left if recs[i].state in second]
         m2, _, _ = associate(tracked_left, low, p.second_match_iou, False)
         tentative = by_state[TrackState.TENTATIVE]

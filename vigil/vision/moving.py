@@ -24,7 +24,11 @@ class MovingObjects:
     needs_every_frame = True
 
     def __init__(
-        self, width: int = 320, min_area: float = 0.004, history: int = 300, var_threshold: float = 32.0
+        self,
+        width: int = 320,
+        min_area: float = 0.004,
+        history: int = 300,
+        var_threshold: float = 32.0,
     ) -> None:
         if not 64 <= width <= 1920:
             raise ValueError(f"MovingObjects width must be 64..1920 pixels, got {width}")
@@ -42,7 +46,9 @@ class MovingObjects:
     def detect(self, image: np.ndarray) -> list[Detection]:
         h, w = image.shape[:2]
         scale = self.width / w
-        small = cv2.resize(image, (self.width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            image, (self.width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+        )
         mask = self._subtractor.apply(small)
         # 127 marks shadows: a car's shadow is not part of the car.
         _, fg = cv2.threshold(mask, 200, 255, cv2.THRESH_BINARY)

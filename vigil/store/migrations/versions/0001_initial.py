@@ -27,7 +27,12 @@ def upgrade() -> None:
     op.create_table(
         "tracks",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("camera_id", sa.String(64), sa.ForeignKey("cameras.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "camera_id",
+            sa.String(64),
+            sa.ForeignKey("cameras.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("track_id", sa.Integer(), nullable=False),
         sa.Column("label", sa.String(64), nullable=False),
         sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
@@ -43,7 +48,12 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("camera_id", sa.String(64), sa.ForeignKey("cameras.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "camera_id",
+            sa.String(64),
+            sa.ForeignKey("cameras.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("type", sa.String(32), nullable=False),
         sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("media_time", sa.Float(), nullable=False),
