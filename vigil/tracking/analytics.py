@@ -65,7 +65,14 @@ class ZoneWatcher:
     def contains(self, point: Point) -> bool:
         return cv2.pointPolygonTest(self._contour, (float(point[0]), float(point[1])), False) >= 0
 
-    def _event(self, kind: EventType, track: Track, time: float, **extra: object) -> Event:
+    def _event(
+        self,
+        kind: EventType,
+        track: Track,
+        time: float,
+        start: float | None = None,
+        **extra: object,
+    ) -> Event:
         return Event(
             kind,
             self.camera_id,
@@ -74,6 +81,8 @@ class ZoneWatcher:
             track.label,
             track.box,
             track.score,
+            start=start,
+            end=None if start is None else time,
             attributes={"zone": self.zone.name, **extra},
         )
 
@@ -90,44 +99,23 @@ class ZoneWatcher:
                     events.append(self._event(EventType.ZONE_ENTER, track, time))
                 else:
                     events.append(self._leave(track, visit, time))
-            if visit.streak.settled and not visit.loitered and self.zone.loiter_seconds is not None:
-                assert visit.entered_at is not None
-                if time - visit.entered_at >= self.zone.loiter_seconds:
-                    visit.loitered = True
-                    events.append(
-                        Event(
-                            EventType.LOITER,
-                            self.camera_id,
-                            time,
-                            track.id,
-                            track.label,
-                            track.box,
-                            track.score,
-                            start=visit.entered_at,
-                            end=time,
-                            attributes={
-                                "zone": self.zone.name,
-                                "seconds": round(time - visit.entered_at, 1),
-                            },
-                        )
-                    )
+            entered = visit.entered_at
+            loiter = self.zone.loiter_seconds
+            if (
+                visit.streak.settled
+                and not visit.loitered
+                and loiter is not None
+                and entered is not None
+            ) and time - entered >= loiter:
+                visit.loitered = True
+                seconds = round(time - entered, 1)
+                events.append(self._event(EventType.LOITER, track, time, entered, seconds=seconds))
         return events
 
     def _leave(self, track: Track, visit: _Visit, time: float) -> Event:
         start = visit.entered_at if visit.entered_at is not None else time
         visit.entered_at = None
-        return Event(
-            EventType.ZONE_LEAVE,
-            self.camera_id,
-            time,
-            track.id,
-            track.label,
-            track.box,
-            track.score,
-            start=start,
-            end=time,
-            attributes={"zone": self.zone.name},
-        )
+        return self._event(EventType.ZONE_LEAVE, track, time, start)
 
     def end(self, track: Track) -> list[Event]:
         """The track ended: if it was inside, it left when it was last seen."""
