@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.vigil-installed
+BENCH_STAMP := $(VENV)/.vigil-bench-installed
 OUT ?= out
 
 .PHONY: setup demo test test-fast bench lint clean
@@ -35,8 +36,17 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-bench: setup
+# The benchmarks' peers and scorers (the `bench` extra). norfair pins numpy<2, and trackers,
+# supervision and trackeval require opencv-python, which would clash with the headless build:
+# they go in with --no-deps; what they need at run time is in the extra.
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --no-deps norfair==2.3.0 trackers==2.6.1 supervision==0.31.2 trackeval==1.3.0
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) bench/pipeline.py
+	$(PY) bench/tracking.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench

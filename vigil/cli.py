@@ -166,6 +166,55 @@ def _print_summary(summary: Any) -> None:
 
 
 @app.command()
+@user_errors
+def track(
+    seq_dir: Annotated[
+        Path, typer.Argument(help="MOTChallenge sequence folder (seqinfo.ini, det/det.txt)")
+    ],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="write MOTChallenge results here")],
+    lost_timeout: Annotated[
+        float | None,
+        typer.Option(help="seconds a lost track waits to be seen again (default: the tracker's)"),
+    ] = None,
+    raw_scores: Annotated[
+        bool,
+        typer.Option(
+            "--raw-scores",
+            help="det.txt confidences are already 0..1 probabilities (default: MOT15 margins)",
+        ),
+    ] = False,
+) -> None:
+    """Track the public detections of a MOTChallenge sequence; write its results file."""
+    from dataclasses import replace
+
+    from vigil.tracking.mot import (
+        MOT15_SCORE,
+        raw_score,
+        read_sequence,
+        track_sequence,
+        write_results,
+    )
+    from vigil.tracking.tracker import TrackerParams
+
+    params = TrackerParams()
+    if lost_timeout is not None:
+        if not lost_timeout >= 0:
+            raise VigilError(f"--lost-timeout must be 0 or more seconds, got {lost_timeout}")
+        params = replace(params, lost_timeout=lost_timeout)
+    seq = read_sequence(seq_dir, raw_score if raw_scores else MOT15_SCORE)
+    run = track_sequence(seq, params)
+    lines = write_results(out_path, run.frames)
+    frames = seq.info.length
+    fps = frames / run.seconds if run.seconds > 0 else float("inf")
+    out.print(
+        f"{seq.info.name}: {frames} frames, {run.track_count} tracks, {lines} boxes, "
+        f"tracking {fps:.0f} frames/s; results: {out_path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def version() -> None:
     """Print Vigil's version."""
     out.print(f"vigil {__version__}")
