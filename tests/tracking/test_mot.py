@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from vigil.domain import Box
 from vigil.tracking.mot import (
     MOT15_SCORE,
     MotError,
@@ -115,19 +116,19 @@ def test_track_writes_motchallenge_results_with_stable_ids(tmp_path: Path) -> No
         assert len(track) >= 36, len(track)
     assert directions == {True, False}
 
-    # Reading the file back gives exactly what the tracker returned, and those are the
-    # detector's own boxes of that frame (matched tracks, not predictions).
+    # Reading the file back gives exactly what the tracker returned, and those boxes lie on
+    # the detector's boxes of that frame (filtered, so close but not equal).
     rows = read_results(res)
     run = track_sequence(read_sequence(seq))
     expected = [(f, t.id, t.box) for f, ts in enumerate(run.frames, start=1) for t in ts]
     assert len(rows) == len(expected)
+    on_a_detection = 0
     for r, (f, tid, box) in zip(rows, expected, strict=True):
         assert (r.frame, r.id) == (f, tid)
         assert r.box.xyxy() == pytest.approx(box.xyxy(), abs=1e-3)
-        assert any(
-            r.box.xyxy() == pytest.approx((x, y, x + w, y + h), abs=1e-3)
-            for x, y, w, h in written[f]
-        )
+        best = max((r.box.iou(Box(x, y, w, h)) for x, y, w, h in written[f]), default=0.0)
+        on_a_detection += best >= 0.7
+    assert on_a_detection >= 0.95 * len(rows)
 
 
 def test_target_hidden_for_one_second_keeps_its_id(tmp_path: Path) -> None:
@@ -142,7 +143,9 @@ def test_target_hidden_for_one_second_keeps_its_id(tmp_path: Path) -> None:
     before = {i for ids in walker[2:15] for i in ids}
     after = {i for ids in walker[25:] for i in ids}
     assert len(before) == 1 and after == before, (before, after)
-    assert all(ids == [] for ids in walker[15:25])  # not shown while unseen
+    # Shown at its prediction for the coasting time after the last sighting (frame 16, 0.1 s),
+    # then not at all while unseen.
+    assert all(ids == [] for ids in walker[16:25])
     assert all(len(ids) == 1 for ids in walker[26:])  # seen again from its first return on
     assert run.track_count == 2
 

@@ -67,13 +67,14 @@ def test_assign_respects_the_gate_and_does_not_force_weak_pairs() -> None:
 
 
 def test_still_object_at_10hz_keeps_one_id() -> None:
-    tr = Tracker()
+    tr = Tracker(TrackerParams(smooth_boxes=False))
+    c = tr.params.confirm_hits
     ups = run(tr, ticks(0, 20, 0.1), lambda t: [det(100, 100)])
     assert all(not u.ended for u in ups)
     seen = set().union(*(ids(u.tracks) for u in ups))
     assert seen == {1}
-    assert ups[0].tracks == []  # one sighting is not yet a track
-    assert all(u.tracks[0].state is TrackState.CONFIRMED for u in ups[1:])
+    assert all(u.tracks == [] for u in ups[: c - 1])  # a first sighting is not yet a track
+    assert all(u.tracks[0].state is TrackState.CONFIRMED for u in ups[c - 1 :])
     last = ups[-1].tracks[0]
     assert last.box == Box(100, 100, W, H)  # the detection, not the filter's estimate
     assert last.first_seen == 0.0 and last.last_seen == pytest.approx(19.9)
@@ -129,7 +130,7 @@ def test_gone_past_timeout_ends_once_with_its_times() -> None:
 
 
 def test_timeout_works_with_sparse_updates() -> None:
-    tr = Tracker()
+    tr = Tracker(TrackerParams(confirm_hits=2))
     tr.update([det(0, 0)], 0.0)
     tr.update([det(0, 0)], 1.0)
     assert ids(tr.update([], 2.0).tracks, TrackState.LOST) == {1}
@@ -172,7 +173,7 @@ def test_labels_never_associate() -> None:
 
 
 def test_finish_ends_confirmed_and_lost_tracks() -> None:
-    tr = Tracker()
+    tr = Tracker(TrackerParams(confirm_hits=2))
     run(tr, ticks(0, 1, 0.1), lambda t: [det(0, 0), det(500, 0)] if t < 0.5 else [det(0, 0)])
     tr.update([det(900, 0)], 1.0)  # tentative: dropped silently
     ended = tr.finish(1.0)
@@ -184,7 +185,7 @@ def test_finish_ends_confirmed_and_lost_tracks() -> None:
 
 
 def test_time_going_backwards_is_clamped() -> None:
-    tr = Tracker()
+    tr = Tracker(TrackerParams(confirm_hits=2))
     tr.update([det(0, 0)], 5.0)
     u = tr.update([det(0, 0)], 4.0)
     assert u.tracks[0].first_seen == 5.0 and u.tracks[0].last_seen == 5.0
@@ -221,7 +222,7 @@ def test_confirm_on_first_hit() -> None:
 
 
 def test_crossing_targets_keep_their_ids() -> None:
-    tr = Tracker()
+    tr = Tracker(TrackerParams(smooth_boxes=False))  # exact detection boxes back
     speed = 100.0
 
     def dets(t: float) -> list[Detection]:
@@ -250,12 +251,13 @@ def test_150_targets_on_a_grid_keep_150_ids() -> None:
         pos = origin + velocity * t + rng.normal(0, 1.0, size=origin.shape)
         return [
             Detection(Box(x, y, 30, 60), "person", float(s))
-            for (x, y), s in zip(pos, rng.uniform(0.6, 1.0, len(pos)), strict=True)
+            for (x, y), s in zip(pos, rng.uniform(0.75, 1.0, len(pos)), strict=True)
         ]
 
     ups = run(tr, [k * step for k in range(50)], dets)
-    assert all(len(u.tracks) == 150 for u in ups[1:])
-    assert ids(ups[1].tracks) == ids(ups[-1].tracks) == set(range(1, 151))
+    c = tr.params.confirm_hits
+    assert all(len(u.tracks) == 150 for u in ups[c - 1 :])
+    assert ids(ups[c - 1].tracks) == ids(ups[-1].tracks) == set(range(1, 151))
     assert all(t.state is TrackState.CONFIRMED for t in ups[-1].tracks)
     assert all(not u.ended for u in ups)
 

@@ -200,11 +200,18 @@ class TrackingRun:
         return sum(len(tracks) for tracks in self.frames)
 
 
-def track_sequence(seq: MotSequence, params: TrackerParams | None = None) -> TrackingRun:
+COAST_SECONDS = 0.15
+
+
+def track_sequence(
+    seq: MotSequence, params: TrackerParams | None = None, coast: float = COAST_SECONDS
+) -> TrackingRun:
     """Run Vigil's tracker (the live pipeline's) over a sequence, one update per frame.
 
-    Each frame keeps the tracks matched to a detection in that frame (CONFIRMED): the boxes a
-    detector saw, not the predictions of lost tracks. `seconds` counts only the update calls.
+    Each frame keeps the tracks matched to a detection in that frame (CONFIRMED), and lost
+    tracks for `coast` seconds after their last match, at their predicted box: a detector
+    that misses a person for one frame should not make the person vanish for that frame (the
+    live UI shows lost tracks the same way). `seconds` counts only the update calls.
     """
     tracker = Tracker(params)
     frames: list[list[Track]] = []
@@ -214,7 +221,14 @@ def track_sequence(seq: MotSequence, params: TrackerParams | None = None) -> Tra
         started = time.perf_counter()
         update = tracker.update(dets, t)
         spent += time.perf_counter() - started
-        frames.append([tr for tr in update.tracks if tr.state is TrackState.CONFIRMED])
+        frames.append(
+            [
+                tr
+                for tr in update.tracks
+                if tr.state is TrackState.CONFIRMED
+                or (tr.state is TrackState.LOST and t - tr.last_seen <= coast + 1e-9)
+            ]
+        )
     return TrackingRun(frames, spent)
 
 

@@ -27,20 +27,27 @@ from vigil.tracking.matching import assign, boxes_to_xyxy, iou_matrix
 class TrackerParams:
     high_score: float = 0.5  # detections at or above take part in stage 1
     low_score: float = 0.1  # detections below are ignored; between low and high: stage 2 only
-    new_track_score: float = 0.6  # a detection must be this sure to start a track
-    match_iou: float = 0.2  # stage 1 minimum IoU (IoU x score when fuse_score)
+    new_track_score: float = 0.7  # a detection must be this sure to start a track
+    match_iou: float = 0.25  # stage 1 minimum (buffered) IoU (IoU x score when fuse_score)
     second_match_iou: float = 0.5  # stage 2 minimum IoU; strict since low scores are doubtful
     tentative_match_iou: float = 0.3  # stage 3 minimum IoU (x score when fuse_score)
     fuse_score: bool = True  # prefer sure detections when overlaps are close (ByteTrack MOT17)
-    confirm_hits: int = 2  # matches before a track gets an id and is shown
-    max_tentative_age: float = 0.5  # s; unconfirmed after this (at the next update): dropped
+    confirm_hits: int = 3  # matches before a track gets an id and is shown
+    max_tentative_age: float = 0.5  # s a not-yet-confirmed track may go unseen before it is dropped
     lost_timeout: float = 3.0  # s since the last match before a lost track ends
     duplicate_iou: float = 0.85  # a lost track this close to a matched one is the same object
     # Let low-score detections (stage 2) re-acquire lost tracks too. With motion gating a
     # still object is re-checked about once a second; one weak look must not end it.
     low_revives_lost: bool = True
-    # Match against the last seen box as well as the prediction (the better of the two).
-    match_last_box: bool = True
+    # Stage after the two ByteTrack stages: unmatched tracks against the remaining sure
+    # detections by the box where each track was last seen (0 turns it off).
+    recover_iou: float = 0.7
+    # Stage 1 compares boxes grown by this fraction of their size on every side (buffered IoU,
+    # C-BIoU): fast or erratic motion between detections still overlaps.
+    match_buffer: float = 0.2
+    # Show a matched track at its filtered (Kalman) box rather than the raw detection box: the
+    # detector's jitter is smoothed away, and zones and lines see a steadier point.
+    smooth_boxes: bool = True
     kalman: KalmanParams = field(default_factory=KalmanParams)
 
     def __post_init__(self) -> None:
@@ -111,14 +118,15 @@ class Tracker:
         low = np.flatnonzero(dets.score < p.high_score)
 
         def associate(
-            tracks: list[int], cand: np.ndarray, min_sim: float, fuse: bool
+            tracks: list[int],
+            cand: np.ndarray,
+            min_sim: float,
+            fuse: bool,
+            boxes: np.ndarray = pred,
+            buffer: float = 0.0,
         ) -> tuple[list[tuple[int, int]], list[int], np.ndarray]:
             ti = np.asarray(tracks, dtype=np.intp)
-            sim = iou_matrix(pred[ti], dets.xyxy[cand])
-            if p.match_last_box:
-                # An object that stopped after moving: the prediction runs on with its old
-                # speed, most of all over the long gaps of motion-gated detection.
-                sim = np.maximum(sim, iou_matrix(last[ti], dets.xyxy[cand]))
+            sim = iou_matrix(_buffered(boxes[ti], buffer), _buffered(dets.xyxy[cand], buffer))
             if fuse:
                 sim = sim * dets.score[cand][None, :]
             sim[labels[ti][:, None] != dets.label[cand][None, :]] = 0.0
@@ -131,16 +139,25 @@ class Tracker:
             )
 
         pool = by_state[TrackState.CONFIRMED] + by_state[TrackState.LOST]
-        m1, left, high_left = associate(pool, high, p.match_iou, p.fuse_score)
+        m1, left, high_left = associate(
+            pool, high, p.match_iou, p.fuse_score, buffer=p.match_buffer
+        )
         second: tuple[TrackState, ...] = (TrackState.CONFIRMED,)
         if p.low_revives_lost:
             second = (TrackState.CONFIRMED, TrackState.LOST)
-        tracked_left = [i for i in left if recs[i].state in second]
-        m2, _, _ = associate(tracked_left, low, p.second_match_iou, False)
+        retry = [i for i in left if recs[i].state in second]
+        m2, _, _ = associate(retry, low, p.second_match_iou, False)
+        m_rec: list[tuple[int, int]] = []
+        if p.recover_iou > 0:
+            # OC-SORT's observation-centric recovery: a track the prediction lost may still sit
+            # where it was last seen (an object that stopped after moving; the long gaps of
+            # motion-gated detection make the prediction run on with the old speed).
+            rest = [i for i in left if i not in {a for a, _ in m2}]
+            m_rec, _, high_left = associate(rest, high_left, p.recover_iou, False, boxes=last)
         tentative = by_state[TrackState.TENTATIVE]
         m3, _, high_left = associate(tentative, high_left, p.tentative_match_iou, p.fuse_score)
 
-        matched = self._apply(m1 + m2 + m3, dets, t)
+        matched = self._apply(m1 + m2 + m_rec + m3, dets, t)
         ended = self._retire(matched, t)
         self._spawn([dets.items[j] for j in high_left if dets.score[j] >= p.new_track_score], t)
         return TrackerUpdate(tracks=self._visible(), ended=ended)
@@ -223,7 +240,7 @@ class Tracker:
         for i, r in enumerate(recs):
             if r.state is TrackState.LOST and t - r.last_seen > p.lost_timeout:
                 ended.append(i)
-            elif r.state is TrackState.TENTATIVE and t - r.first_seen > p.max_tentative_age:
+            elif r.state is TrackState.TENTATIVE and t - r.last_seen > p.max_tentative_age:
                 keep[i] = False
         ended += self._duplicates(matched, set(ended))
         out = [self._public(i, TrackState.REMOVED) for i in ended]
@@ -267,8 +284,9 @@ class Tracker:
     def _public(self, i: int, state: TrackState) -> Track:
         r = self._recs[i]
         box = r.box
-        if state is TrackState.LOST:
-            # The estimate, not the last sighting: where to look for the object now.
+        # LOST: the estimate, not the last sighting (where to look for the object now).
+        # CONFIRMED (matched now): the filtered box, when smoothing is on.
+        if state is TrackState.LOST or (state is TrackState.CONFIRMED and self.params.smooth_boxes):
             x1, y1, x2, y2 = cxcywh_to_xyxy(self._mean[i, :4])[0].tolist()
             box = Box.from_xyxy(x1, y1, x2, y2)
         return Track(
@@ -281,3 +299,12 @@ class Tracker:
             last_seen=r.last_seen,
             hits=r.hits,
         )
+
+
+def _buffered(xyxy: np.ndarray, fraction: float) -> np.ndarray:
+    """Boxes grown by `fraction` of their width / height on each side."""
+    if fraction == 0.0 or len(xyxy) == 0:
+        return xyxy
+    w = (xyxy[:, 2] - xyxy[:, 0]) * fraction
+    h = (xyxy[:, 3] - xyxy[:, 1]) * fraction
+    return xyxy + np.stack([-w, -h, w, h], axis=1)

@@ -27,12 +27,13 @@ class MovingObjects:
         self,
         width: int = 320,
         min_area: float = 0.004,
+        max_area: float = 0.3,
         history: int = 300,
         var_threshold: float = 32.0,
     ) -> None:
         if not 64 <= width <= 1920:
             raise ValueError(f"MovingObjects width must be 64..1920 pixels, got {width}")
-        self.width, self.min_area = width, min_area
+        self.width, self.min_area, self.max_area = width, min_area, max_area
         self._subtractor = cv2.createBackgroundSubtractorMOG2(
             history=history, varThreshold=var_threshold, detectShadows=True
         )
@@ -55,11 +56,13 @@ class MovingObjects:
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._open)
         fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close, iterations=2)
         contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        min_px = self.min_area * fg.shape[0] * fg.shape[1]
+        area = fg.shape[0] * fg.shape[1]
+        # A blob over most of the picture is light or the camera changing, not an object.
+        min_px, max_px = self.min_area * area, self.max_area * area
         out = []
         for contour in contours:
             x, y, bw, bh = cv2.boundingRect(contour)
-            if bw * bh < min_px:
+            if not min_px <= bw * bh <= max_px:
                 continue
             fill = float(np.count_nonzero(fg[y : y + bh, x : x + bw])) / (bw * bh)
             box = Box(x / scale, y / scale, bw / scale, bh / scale).clip(w, h)
