@@ -126,12 +126,15 @@ class Tracker:
             buffer: float = 0.0,
         ) -> tuple[list[tuple[int, int]], list[int], np.ndarray]:
             ti = np.asarray(tracks, dtype=np.intp)
+            if len(ti) == 0 or len(cand) == 0:
+                return [], list(tracks), cand
             sim = iou_matrix(_buffered(boxes[ti], buffer), _buffered(dets.xyxy[cand], buffer))
             if fuse:
                 sim = sim * dets.score[cand][None, :]
             sim[labels[ti][:, None] != dets.label[cand][None, :]] = 0.0
             r, c = assign(sim, min_sim)
-            left_t = np.setdiff1d(ti, ti[r]).tolist()
+            taken = set(ti[r].tolist())
+            left_t = [i for i in tracks if i not in taken]
             return (
                 list(zip(ti[r].tolist(), cand[c].tolist(), strict=True)),
                 left_t,
