@@ -1,3 +1,5 @@
 from vigil.cli import main
 
-main()
+# Guarded: processes started with the "spawn" method import this module again.
+if __name__ == "__main__":
+    main()

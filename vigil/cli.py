@@ -215,6 +215,43 @@ def track(
 
 
 @app.command()
+@user_errors
+def serve(
+    config_path: Annotated[Path, typer.Option("--config", "-c", help="vigil.yml")] = Path(
+        "vigil.yml"
+    ),
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8080,
+    data: Annotated[Path, typer.Option(help="data directory (database, snapshots, keys)")] = Path(
+        "vigil-data"
+    ),
+    db: Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")] = None,
+) -> None:
+    """Run the cameras of a configuration and the command-centre web app until Ctrl-C."""
+    from vigil.server import resolve_sources
+    from vigil.server import serve as run_server
+
+    config = resolve_sources(load_config(config_path), config_path.resolve().parent)
+    run_server(config, host, port, data, db)
+
+
+@app.command()
+@user_errors
+def demo(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8080,
+    data: Annotated[Path, typer.Option(help="data directory (database, snapshots, keys)")] = Path(
+        "vigil-data"
+    ),
+) -> None:
+    """`vigil serve` with the bundled demo: two looping cameras on a map, a zone, a line, rules."""
+    from vigil.server import demo_config
+    from vigil.server import serve as run_server
+
+    run_server(demo_config(), host, port, data, None)
+
+
+@app.command()
 def version() -> None:
     """Print Vigil's version."""
     out.print(f"vigil {__version__}")

@@ -84,6 +84,9 @@ class CameraConfig(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     name: str = ""
     source: str = Field(min_length=1, description="file path, rtsp:// or http(s):// URL")
+    loop: bool = Field(
+        False, description="a file source starts again at its end (a demo 'live' camera)"
+    )
     lat: float | None = Field(None, ge=-90.0, le=90.0)
     lon: float | None = Field(None, ge=-180.0, le=180.0)
     detect: DetectConfig = Field(default_factory=DetectConfig)
@@ -168,12 +171,39 @@ class TrackerConfig(Strict):
     )
 
 
+RuleEvent = Literal["zone_enter", "zone_leave", "line_cross", "loiter", "object"]
+
+
+class RuleConfig(Strict):
+    """An alert rule: which events (type, camera, zone or line, direction, labels) raise one."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_. -]{1,100}$")
+    camera: str | None = Field(None, description="camera id; omit for every camera")
+    event: RuleEvent
+    zone: str | None = Field(None, description="for zone_enter, zone_leave and loiter")
+    line: str | None = Field(None, description="for line_cross")
+    direction: Literal["in", "out"] | None = Field(None, description="for line_cross")
+    labels: list[str] | None = Field(None, min_length=1, description="omit for every label")
+
+    @model_validator(mode="after")
+    def _fields_fit_the_event(self) -> RuleConfig:
+        zone_events = ("zone_enter", "zone_leave", "loiter")
+        if self.zone is not None and self.event not in zone_events:
+            raise ValueError(f"'zone' only applies to {', '.join(zone_events)} rules")
+        if self.event == "loiter" and self.zone is None:
+            raise ValueError("a loiter rule needs 'zone' (the zone with loiter_seconds)")
+        if self.event != "line_cross" and (self.line is not None or self.direction is not None):
+            raise ValueError("'line' and 'direction' only apply to line_cross rules")
+        return self
+
+
 class VigilConfig(Strict):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     objects: ObjectFilterConfig = Field(default_factory=ObjectFilterConfig)
     motion: MotionConfig = Field(default_factory=MotionConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
+    rules: list[RuleConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:
@@ -181,6 +211,16 @@ class VigilConfig(Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"camera ids must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _rules_name_what_exists(self) -> VigilConfig:
+        names = [r.name for r in self.rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(dupes)}")
+        for rule in self.rules:
+            _check_rule(rule, self.cameras)
         return self
 
     def camera(self, camera_id: str) -> CameraConfig:
@@ -198,6 +238,39 @@ class VigilConfig(Strict):
 
     def objects_for(self, cam: CameraConfig) -> ObjectFilterConfig:
         return cam.objects or self.objects
+
+
+def _check_rule(rule: RuleConfig, cameras: list[CameraConfig]) -> None:
+    """The camera, zone and line a rule names must exist (on that camera, or on some camera)."""
+    where = f"rule '{rule.name}'"
+    scope = cameras
+    if rule.camera is not None:
+        scope = [c for c in cameras if c.id == rule.camera]
+        if not scope:
+            known = ", ".join(c.id for c in cameras) or "none"
+            raise ValueError(
+                f"{where} names camera '{rule.camera}', which is not configured; cameras: {known}"
+            )
+    on = f"camera '{rule.camera}'" if rule.camera else "any camera"
+    if rule.zone is not None:
+        zones = [z for c in scope for z in c.zones if z.name == rule.zone]
+        if not zones:
+            known = ", ".join(sorted({z.name for c in scope for z in c.zones})) or "none"
+            raise ValueError(
+                f"{where} names zone '{rule.zone}', which is not on {on}; zones: {known}"
+            )
+        if rule.event == "loiter" and not any(z.loiter_seconds for z in zones):
+            raise ValueError(
+                f"{where}: zone '{rule.zone}' has no loiter_seconds, so it never "
+                "raises loiter events; set loiter_seconds on the zone"
+            )
+    if rule.line is not None:
+        lines = [ln for c in scope for ln in c.lines if ln.name == rule.line]
+        if not lines:
+            known = ", ".join(sorted({ln.name for c in scope for ln in c.lines})) or "none"
+            raise ValueError(
+                f"{where} names line '{rule.line}', which is not on {on}; lines: {known}"
+            )
 
 
 def load_config(path: str | Path) -> VigilConfig:

@@ -248,3 +248,39 @@ class CameraHealth:
     offline_since: float | None = None  # UNIX time
     last_frame_time: float | None = None  # UNIX time
     error: str | None = None
+
+
+class AlertStatus(enum.StrEnum):
+    CANDIDATE = "candidate"  # raised by a rule; nobody has looked at it yet
+    ACKNOWLEDGED = "acknowledged"  # a person confirmed it needs attention
+    DISMISSED = "dismissed"  # a person decided it does not (with a reason)
+
+
+class Role(enum.StrEnum):
+    """What a user may do; each role can do everything the ones before it can."""
+
+    VIEWER = "viewer"  # read cameras, events, alerts of the cameras they may see
+    OPERATOR = "operator"  # + review alerts
+    SUPERVISOR = "supervisor"  # + manage operators and viewers
+    ADMIN = "admin"  # everything, users of every role included
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A rule matched an event: a candidate until a person reviews it."""
+
+    rule: str
+    camera_id: str
+    type: EventType
+    time: float  # UNIX time of the event
+    label: str | None
+    event_id: int | None = None
+    snapshot: str | None = None  # path relative to the data directory
+    status: AlertStatus = AlertStatus.CANDIDATE

@@ -13,11 +13,12 @@ from typing import IO, Protocol
 import cv2
 import numpy as np
 
-from vigil.domain import EventType, Frame, Track
+from vigil.domain import Box, Event, EventType, Frame, Track
 from vigil.errors import VigilError
 from vigil.pipeline.annotate import Annotator, VideoWriter
 from vigil.pipeline.camera import CameraPipeline, FrameResult
 from vigil.store.db import Store
+from vigil.store.tables import EventRow
 
 
 class Sink(Protocol):
@@ -96,39 +97,76 @@ class AnnotatedVideo:
 
 
 class StoreSink:
-    """Ended tracks (with their best snapshot) and events into the database and media folder."""
+    """Ended tracks (with their best snapshot) and events into the database and media folder.
 
-    def __init__(self, store: Store, data_dir: Path, camera_id: str, origin: float) -> None:
+    With `event_snapshots`, each event seen on a frame also gets a crop of its object from
+    that frame (the live runner shows it next to the event as it happens).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        camera_id: str,
+        origin: float,
+        *,
+        event_snapshots: bool = False,
+    ) -> None:
         self.store, self.data_dir, self.camera_id, self.origin = store, data_dir, camera_id, origin
+        self.event_snapshots = event_snapshots
         self._shots: dict[int, bytes] = {}
 
     def on_frame(self, frame: Frame | None, result: FrameResult) -> None:
+        self.save(frame, result)
+
+    def save(self, frame: Frame | None, result: FrameResult) -> list[tuple[Event, EventRow]]:
+        """Store what this frame ended or raised; returns each event with its stored row."""
         if frame is not None:
             for t in result.improved:
-                self._shots[t.id] = _snapshot(frame.image, t)
+                self._shots[t.id] = _snapshot(frame.image, t.box)
         if not result.ended and not result.events:
-            return
+            return []
         tracks = [(t, self._write_snapshot(t)) for t in result.ended]
-        self.store.save_results(self.camera_id, self.origin, tracks, result.events)
+        by_track = {t.id: path for t, path in tracks}
+        shots = [
+            by_track.get(ev.track_id)
+            if ev.type == EventType.OBJECT and ev.track_id is not None
+            else self._event_snapshot(frame, ev)
+            for ev in result.events
+        ]
+        rows = self.store.save_results(self.camera_id, self.origin, tracks, result.events, shots)
+        return list(zip(result.events, rows, strict=True))
+
+    def _path(self, media_time: float, name: str) -> tuple[Path, str]:
+        day = time.strftime("%Y%m%d", time.gmtime(self.origin + media_time))
+        rel = Path("snapshots") / self.camera_id / day / name
+        path = self.data_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path, rel.as_posix()
 
     def _write_snapshot(self, track: Track) -> str | None:
         jpeg = self._shots.pop(track.id, None)
         if jpeg is None:
             return None
-        day = time.strftime("%Y%m%d", time.gmtime(self.origin + track.first_seen))
-        rel = Path("snapshots") / self.camera_id / day / f"{int(self.origin)}-{track.id}.jpg"
-        path = self.data_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path, rel = self._path(track.first_seen, f"{int(self.origin)}-{track.id}.jpg")
         path.write_bytes(jpeg)
-        return rel.as_posix()
+        return rel
+
+    def _event_snapshot(self, frame: Frame | None, event: Event) -> str | None:
+        if not self.event_snapshots or frame is None or event.box is None:
+            return None
+        name = f"{int(self.origin)}-{event.track_id}-{event.type}-{int(event.time * 1000)}.jpg"
+        path, rel = self._path(event.time, name)
+        path.write_bytes(_snapshot(frame.image, event.box))
+        return rel
 
     def close(self) -> None:
         self._shots.clear()
 
 
-def _snapshot(image: np.ndarray, track: Track) -> bytes:
+def _snapshot(image: np.ndarray, box: Box) -> bytes:
     h, w = image.shape[:2]
-    box = track.box.expand(0.1).clip(w, h)
+    box = box.expand(0.1).clip(w, h)
     crop = image[int(box.y) : int(box.y2), int(box.x) : int(box.x2)]
     ok, buf = cv2.imencode(".jpg", crop if crop.size else image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return buf.tobytes() if ok else b""

@@ -102,11 +102,18 @@ class Store:
         origin: float,
         tracks: Sequence[tuple[Track, str | None]],
         events: Sequence[Event],
-    ) -> None:
+        event_snapshots: Sequence[str | None] | None = None,
+    ) -> list[EventRow]:
         """Store ended tracks (with snapshot paths) and events in one transaction.
 
         `origin` is the UNIX time of media time 0, so media seconds become wall-clock times.
+        `event_snapshots`, when given, holds one snapshot path (or None) per event.
+        Returns the new event rows (with their ids), in the order of `events`.
         """
+        shots = list(event_snapshots) if event_snapshots is not None else [None] * len(events)
+        if len(shots) != len(events):
+            raise ValueError("event_snapshots must have one entry per event")
+        rows: list[EventRow] = []
         with self.session() as s, s.begin():
             for track, snapshot in tracks:
                 s.add(
@@ -123,22 +130,28 @@ class Store:
                         snapshot=snapshot,
                     )
                 )
-            for ev in events:
-                s.add(
-                    EventRow(
-                        camera_id=camera_id,
-                        type=str(ev.type),
-                        time=_utc(origin + ev.time),
-                        media_time=ev.time,
-                        track_id=ev.track_id,
-                        label=ev.label,
-                        score=ev.score,
-                        box=ev.box.as_list() if ev.box else None,
-                        start=ev.start,
-                        end=ev.end,
-                        attributes=dict(ev.attributes),
-                    )
+            for ev, shot in zip(events, shots, strict=True):
+                zone, line = ev.attributes.get("zone"), ev.attributes.get("line")
+                row = EventRow(
+                    camera_id=camera_id,
+                    type=str(ev.type),
+                    time=_utc(origin + ev.time),
+                    media_time=ev.time,
+                    track_id=ev.track_id,
+                    label=ev.label,
+                    score=ev.score,
+                    box=ev.box.as_list() if ev.box else None,
+                    start=ev.start,
+                    end=ev.end,
+                    attributes=dict(ev.attributes),
+                    zone=str(zone) if zone is not None else None,
+                    line=str(line) if line is not None else None,
+                    snapshot=shot,
                 )
+                s.add(row)
+                rows.append(row)
+            s.flush()
+        return rows
 
     def count_events(self, camera_id: str | None = None, type: str | None = None) -> int:
         query = select(func.count()).select_from(EventRow)

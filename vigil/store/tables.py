@@ -8,7 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -65,8 +76,99 @@ class EventRow(Base):
     start: Mapped[float | None] = mapped_column(Float)
     end: Mapped[float | None] = mapped_column(Float)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Copied out of `attributes` so searches by zone or line use an index on either engine.
+    zone: Mapped[str | None] = mapped_column(String(100))
+    line: Mapped[str | None] = mapped_column(String(100))
+    snapshot: Mapped[str | None] = mapped_column(Text, doc="path relative to the data directory")
 
     __table_args__ = (
         Index("ix_events_camera_time", "camera_id", "time"),
         Index("ix_events_type_time", "type", "time"),
+        Index("ix_events_time", "time"),
+        Index("ix_events_zone", "zone"),
+        Index("ix_events_line", "line"),
+    )
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text, doc="argon2id; never the password")
+    role: Mapped[str] = mapped_column(String(16), doc="admin | supervisor | operator | viewer")
+    cameras: Mapped[list[str] | None] = mapped_column(
+        JSON, doc="camera ids this user may see; null: every camera"
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'supervisor', 'operator', 'viewer')", name="ck_users_role"
+        ),
+    )
+
+
+class SessionRow(Base):
+    """A logged-in browser. The cookie holds the token; only its SHA-256 is stored here."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, doc="sha256 of the token")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_sessions_user", "user_id"),)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    type: Mapped[str] = mapped_column(String(32))
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    label: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), doc="candidate | acknowledged | dismissed")
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), doc="username of the reviewer")
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    snapshot: Mapped[str | None] = mapped_column(Text, doc="path relative to the data directory")
+
+    __table_args__ = (
+        Index("ix_alerts_time", "time"),
+        Index("ix_alerts_camera_time", "camera_id", "time"),
+        Index("ix_alerts_status_time", "status", "time"),
+        CheckConstraint(
+            "status IN ('candidate', 'acknowledged', 'dismissed')", name="ck_alerts_status"
+        ),
+    )
+
+
+class AuditRow(Base):
+    """One entry of the hash-chained audit log (see vigil/audit). Never updated."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100), doc="username, or cli:<os user>, or system:")
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    client: Mapped[str | None] = mapped_column(String(100), doc="client address")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        Index("ix_audit_at", "at"),
+        Index("ix_audit_actor_at", "actor", "at"),
+        Index("ix_audit_action_at", "action", "at"),
     )

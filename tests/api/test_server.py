@@ -1,0 +1,148 @@
+"""The real server: uvicorn + live runner in one process, the demo config, clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.sources.conftest import free_port
+from vigil.config import VigilConfig
+from vigil.errors import VigilError
+from vigil.server import VigilServer, bind, demo_config, url_for
+
+PASSWORD = "demo-admin-password"
+
+
+def test_demo_config_has_two_live_cameras_on_a_map_with_a_zone_a_line_and_rules() -> None:
+    config = demo_config()
+    assert [c.id for c in config.cameras] == ["lobby", "car-park"]
+    for cam in config.cameras:
+        assert cam.loop and Path(cam.source).is_absolute() and Path(cam.source).is_file()
+        assert cam.lat is not None and cam.lon is not None
+    lobby, park = config.cameras
+    assert abs(lobby.lat - park.lat) < 0.01 and abs(lobby.lon - park.lon) < 0.01  # type: ignore[operator]
+    assert [z.name for z in lobby.zones] == ["table"] and [ln.name for ln in park.lines] == [
+        "middle"
+    ]
+    assert park.detector is not None and park.detector.kind == "motion"
+    assert {(r.event, r.camera) for r in config.rules} == {
+        ("loiter", "lobby"),
+        ("line_cross", "car-park"),
+    }
+
+
+def test_port_in_use_and_bad_host_are_clear_errors() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(
+            VigilError, match=f"port {port} on 127.0.0.1 is in use; choose another with --port"
+        ):
+            bind("127.0.0.1", port)
+    with pytest.raises(VigilError, match="cannot listen on host 'no-such-host.invalid'"):
+        bind("no-such-host.invalid", 8080)
+    with pytest.raises(VigilError, match="port 70000 is not a TCP port"):
+        bind("127.0.0.1", 70000)
+    assert url_for("0.0.0.0", 8080) == "http://127.0.0.1:8080/"
+    assert url_for("::1", 80) == "http://[::1]:80/"
+
+
+def test_a_camera_whose_model_cannot_load_stops_startup_and_frees_the_port(tmp_path: Path) -> None:
+    config = VigilConfig.model_validate(
+        {
+            "cameras": [
+                {"id": "c", "source": "x.mp4", "detector": {"kind": "onnx", "path": "/no.onnx"}}
+            ]
+        }
+    )
+    port = free_port()
+    with pytest.raises(VigilError, match="no.onnx"):
+        VigilServer(config, "127.0.0.1", port, tmp_path, say=lambda _m: None)
+    bind("127.0.0.1", port).close()  # the port was given back
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        if ready:
+            line = proc.stderr.readline()
+            seen += line
+            if marker in line:
+                return seen
+        if proc.poll() is not None:
+            break
+    raise AssertionError(f"server did not print {marker!r} in {timeout:g} s; it said:\n{seen}")
+
+
+@pytest.mark.slow
+def test_real_server_pushes_a_pipeline_event_over_the_websocket_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    code = (
+        "from pathlib import Path; from vigil.server import demo_config, serve; "
+        f"serve(demo_config(), '127.0.0.1', {port}, Path({str(tmp_path)!r}))"
+    )
+    env = {**os.environ, "VIGIL_ADMIN_PASSWORD": PASSWORD}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        said = _read_until(proc, "Vigil is running at", 60)
+        assert f"http://127.0.0.1:{port}/" in said
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10) as http:
+            assert http.get("/healthz").text == "ok"
+            assert http.get("/api/events").status_code == 401
+            r = http.post("/api/login", json={"username": "admin", "password": PASSWORD})
+            assert r.status_code == 200
+            cookie = f"vigil_session={http.cookies['vigil_session']}"
+            started = time.monotonic()
+            event = None
+            with connect(
+                f"ws://127.0.0.1:{port}/api/ws", additional_headers={"Cookie": cookie}
+            ) as ws:
+                hello = json.loads(ws.recv(timeout=10))
+                assert hello["topic"] == "hello" and len(hello["cameras"]) == 2
+                # The clips' first happenings come 7 to 9 s in; allow for a slow start.
+                while time.monotonic() - started < 45:
+                    message = json.loads(ws.recv(timeout=45))
+                    if message["topic"] == "event":
+                        event = message
+                        break
+            assert event is not None, "no event arrived over the WebSocket"
+            assert event["camera"] in ("lobby", "car-park") and event["id"] > 0
+            assert time.time() - event["captured_at"] < 5  # pushed as it happened
+            stored = http.get(f"/api/events/{event['id']}").json()
+            assert stored["type"] == event["type"]
+            cams = http.get("/api/cameras").json()
+            assert all(c["health"]["online"] for c in cams)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+    leftovers = [n for n in os.listdir("/dev/shm") if n.startswith(f"vigil-{proc.pid}-")]
+    assert leftovers == []

@@ -1,0 +1,95 @@
+"""Alerts: the queue operators work through, and their review (acknowledge / dismiss)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from vigil.api.deps import (
+    Principal,
+    StateDep,
+    UserDep,
+    check_camera_filter,
+    require_role,
+    require_user,
+    visible_row,
+)
+from vigil.api.events import Cursor, Limit, Name, Since, Until, snapshot_file
+from vigil.api.schemas import AlertOut, AlertPage, ReviewIn
+from vigil.domain import AlertStatus, Role
+from vigil.store.queries import Filters, search_alerts
+from vigil.store.records import alert_record
+from vigil.store.tables import AlertRow
+
+router = APIRouter(tags=["alerts"], dependencies=[Depends(require_user)])
+Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
+_ACTIONS = {"acknowledge": AlertStatus.ACKNOWLEDGED, "dismiss": AlertStatus.DISMISSED}
+
+
+@router.get("/api/alerts", response_model=AlertPage)
+def list_alerts(
+    user: UserDep,
+    state: StateDep,
+    status: Annotated[Literal["candidate", "acknowledged", "dismissed"] | None, Query()] = None,
+    since: Since = None,
+    until: Until = None,
+    camera: Name = None,
+    rule: Name = None,
+    label: Name = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> AlertPage:
+    """Alerts of the cameras you may see, newest first."""
+    check_camera_filter(state, user, camera)
+    filters = Filters(
+        visible=user.visible(),
+        camera=camera,
+        since=since,
+        until=until,
+        label=label,
+        status=status,
+        rule=rule,
+    )
+    page = search_alerts(state.store, filters, limit, cursor)
+    return AlertPage.model_validate(
+        {"items": [alert_record(r) for r in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+@router.get("/api/alerts/{alert_id}", response_model=AlertOut)
+def get_alert(alert_id: int, user: UserDep, state: StateDep) -> AlertOut:
+    return AlertOut.model_validate(
+        alert_record(visible_row(state, user, AlertRow, alert_id, "alert"))
+    )
+
+
+@router.get(
+    "/api/alerts/{alert_id}/snapshot.jpg",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def alert_snapshot(alert_id: int, user: UserDep, state: StateDep) -> FileResponse:
+    row = visible_row(state, user, AlertRow, alert_id, "alert")
+    return snapshot_file(state, row.snapshot, f"alert {alert_id}")
+
+
+@router.post(
+    "/api/alerts/{alert_id}/review",
+    response_model=AlertOut,
+    responses={409: {"description": "already reviewed"}},
+)
+async def review_alert(
+    alert_id: int,
+    body: ReviewIn,
+    user: Operator,
+    state: StateDep,
+) -> AlertOut:
+    """Acknowledge or dismiss a candidate alert (dismiss needs a reason); records who/when."""
+    await run_in_threadpool(visible_row, state, user, AlertRow, alert_id, "alert")
+    row = await run_in_threadpool(
+        state.alerts.review, alert_id, _ACTIONS[body.action], user.username, body.reason
+    )
+    return AlertOut.model_validate(alert_record(row))

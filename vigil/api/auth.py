@@ -1,0 +1,197 @@
+"""Logging in and out. Sessions live in the database; the browser holds a signed, HttpOnly,
+SameSite=Strict cookie with the session token, and every unsafe request also carries the
+session's CSRF token in a header (a cross-site form cannot set headers)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import ValidationError
+
+from vigil.api.deps import COOKIE, AppState, StateDep, UserDep
+from vigil.api.schemas import LoginIn, MeOut, PasswordChange, UserOut, permissions
+from vigil.domain import Role
+from vigil.store.records import user_record
+from vigil.store.users import LoginSession
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["auth"])
+SECRET_FILE = "secret.key"
+
+
+def load_secret(data_dir: Path) -> str:
+    """The cookie-signing key, made on first start and kept (owner-only) in the data dir."""
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secret + "\n")
+    return secret
+
+
+def _me(session: LoginSession) -> MeOut:
+    user = UserOut.model_validate(user_record(session.user))
+    return MeOut(
+        user=user,
+        csrf_token=session.csrf,
+        expires_at=session.expires_at,
+        permissions=permissions(Role(session.user.role)),
+    )
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's Origin header, when present, must name this server (no cross-site login)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to somewhere else."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def _read_login(request: Request) -> tuple[LoginIn | None, bool, str | None]:
+    """The credentials from a JSON body or an HTML form; (None, ...) when malformed."""
+    is_form = request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+    data: Any
+    try:
+        if is_form:
+            form = await request.form()
+            data = {k: form.get(k) for k in ("username", "password")}
+            next_url = str(form.get("next") or "") or None
+        else:
+            data = await request.json()
+            next_url = None
+        return LoginIn.model_validate(data), is_form, next_url
+    except (ValueError, ValidationError):
+        return None, is_form, None
+
+
+def _set_cookie(response: Response, state: AppState, session: LoginSession) -> None:
+    response.set_cookie(
+        COOKIE,
+        state.signer.dumps(session.token),
+        max_age=int(state.session_seconds),
+        httponly=True,
+        samesite="strict",
+        secure=state.secure_cookies,
+        path="/",
+    )
+
+
+_LOGIN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": LoginIn.model_json_schema()},
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"type": "string"},
+                        "password": {"type": "string"},
+                        "next": {"type": "string", "description": "path to go to after login"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/api/login",
+    response_model=MeOut,
+    openapi_extra=_LOGIN_BODY,
+    responses={401: {"description": "wrong username or password"}, 303: {"description": "form"}},
+)
+async def login(request: Request, state: StateDep) -> Response:
+    """Log in with JSON or an HTML form; sets the session cookie, returns the CSRF token.
+
+    A form post is answered with a redirect (to `next`, or back to /login on failure)."""
+    if not _same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site login refused")
+    creds, is_form, next_url = await _read_login(request)
+    if creds is None:
+        if is_form:
+            return RedirectResponse("/login?failed=1", status.HTTP_303_SEE_OTHER)
+        raise HTTPException(
+            422,
+            'send {"username": ..., "password": ...} as JSON or as a form',
+        )
+    user = await run_in_threadpool(state.users.authenticate, creds.username, creds.password)
+    if user is None:
+        state.login_failures.inc()
+        client = request.client.host if request.client else "?"
+        log.warning("failed login for '%s' from %s", creds.username[:64], client)
+        # Every failure costs the same time: guessing is slow, and timing tells nothing.
+        await asyncio.sleep(state.login_failure_delay)
+        if is_form:
+            where = f"/login?failed=1&next={quote(safe_next(next_url))}"
+            return RedirectResponse(where, status.HTTP_303_SEE_OTHER)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    lifetime = timedelta(seconds=state.session_seconds)
+    session = await run_in_threadpool(state.users.open_session, user, lifetime)
+    response: Response
+    if is_form:
+        response = RedirectResponse(safe_next(next_url), status.HTTP_303_SEE_OTHER)
+    else:
+        response = JSONResponse(_me(session).model_dump(mode="json"))
+    _set_cookie(response, state, session)
+    return response
+
+
+@router.post("/api/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    response: Response,
+    user: UserDep,
+    state: StateDep,
+) -> None:
+    """End this session (the cookie stops working everywhere)."""
+    state.users.close_session(user.token)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+
+
+@router.get("/api/me", response_model=MeOut)
+def me(user: UserDep, state: StateDep) -> MeOut:
+    """Who is logged in, what they may do, and the CSRF token for unsafe requests."""
+    session = state.users.session(user.token)
+    if session is None:  # logged out between the check and here
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the session ended; log in again")
+    return _me(session)
+
+
+@router.post("/api/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChange,
+    user: UserDep,
+    state: StateDep,
+) -> None:
+    """Change your own password; every session of yours ends (log in again)."""
+    ok = await run_in_threadpool(state.users.authenticate, user.username, body.current)
+    if ok is None:
+        state.login_failures.inc()
+        await asyncio.sleep(state.login_failure_delay)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
+    await run_in_threadpool(lambda: state.users.update(user.id, password=body.new))

@@ -1,0 +1,154 @@
+"""Events, tracks and their snapshots: search with filters, newest first, page by cursor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+
+from vigil.api.deps import (
+    AppState,
+    Principal,
+    StateDep,
+    UserDep,
+    check_camera_filter,
+    not_found,
+    require_user,
+    visible_row,
+)
+from vigil.api.schemas import EventOut, EventPage, TrackOut, TrackPage
+from vigil.store.queries import MAX_LIMIT, Filters, search_events, search_tracks
+from vigil.store.records import event_record, track_record
+from vigil.store.tables import EventRow, TrackRow
+
+router = APIRouter(tags=["events"], dependencies=[Depends(require_user)])
+
+EventType = Literal["object", "zone_enter", "zone_leave", "line_cross", "loiter"]
+_TIME = "ISO 8601 time (UTC if no zone given) or UNIX seconds"
+Since = Annotated[datetime | None, Query(description=f"from this time on; {_TIME}")]
+Until = Annotated[datetime | None, Query(description=f"up to this time; {_TIME}")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"rows per page, at most {MAX_LIMIT}")]
+Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of a page")]
+Name = Annotated[str | None, Query(min_length=1, max_length=100)]
+TypeQ = Annotated[EventType | None, Query(description="event type")]
+
+
+def snapshot_file(state: AppState, rel: str | None, what: str) -> FileResponse:
+    """A stored JPEG, only from inside the data directory."""
+    if not rel:
+        raise not_found(f"snapshot for {what}")
+    root = state.data_dir.resolve()
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise not_found(f"snapshot for {what} (the file is gone)")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private"})
+
+
+def _filters(
+    state: AppState,
+    user: Principal,
+    camera: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    label: str | None,
+    type: str | None,
+    zone: str | None,
+    line: str | None,
+) -> Filters:
+    check_camera_filter(state, user, camera)
+    return Filters(
+        visible=user.visible(),
+        camera=camera,
+        since=since,
+        until=until,
+        label=label,
+        type=type,
+        zone=zone,
+        line=line,
+    )
+
+
+@router.get("/api/events", response_model=EventPage)
+def list_events(
+    user: UserDep,
+    state: StateDep,
+    since: Since = None,
+    until: Until = None,
+    camera: Name = None,
+    label: Name = None,
+    type: TypeQ = None,
+    zone: Name = None,
+    line: Name = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> EventPage:
+    """Events of the cameras you may see, newest first."""
+    filters = _filters(state, user, camera, since, until, label, type, zone, line)
+    page = search_events(state.store, filters, limit, cursor)
+    return EventPage.model_validate(
+        {"items": [event_record(r) for r in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+@router.get("/api/events/{event_id}", response_model=EventOut)
+def get_event(event_id: int, user: UserDep, state: StateDep) -> EventOut:
+    return EventOut.model_validate(
+        event_record(visible_row(state, user, EventRow, event_id, "event"))
+    )
+
+
+@router.get(
+    "/api/events/{event_id}/snapshot.jpg",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def event_snapshot(event_id: int, user: UserDep, state: StateDep) -> FileResponse:
+    """The object as it looked when the event happened."""
+    row = visible_row(state, user, EventRow, event_id, "event")
+    return snapshot_file(state, row.snapshot, f"event {event_id}")
+
+
+@router.get("/api/tracks", response_model=TrackPage)
+def list_tracks(
+    user: UserDep,
+    state: StateDep,
+    since: Since = None,
+    until: Until = None,
+    camera: Name = None,
+    label: Name = None,
+    type: Annotated[
+        EventType | None, Query(description="tracks with an event of this type")
+    ] = None,
+    zone: Annotated[
+        str | None, Query(max_length=100, description="tracks with a zone event")
+    ] = None,
+    line: Annotated[str | None, Query(max_length=100, description="tracks that crossed it")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> TrackPage:
+    """Ended tracks (one per object seen) of the cameras you may see, newest first."""
+    filters = _filters(state, user, camera, since, until, label, type, zone, line)
+    page = search_tracks(state.store, filters, limit, cursor)
+    return TrackPage.model_validate(
+        {"items": [track_record(r) for r in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+@router.get("/api/tracks/{track_row_id}", response_model=TrackOut)
+def get_track(track_row_id: int, user: UserDep, state: StateDep) -> TrackOut:
+    return TrackOut.model_validate(
+        track_record(visible_row(state, user, TrackRow, track_row_id, "track"))
+    )
+
+
+@router.get(
+    "/api/snapshots/{track_row_id}.jpg",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def track_snapshot(track_row_id: int, user: UserDep, state: StateDep) -> FileResponse:
+    """The best picture of a tracked object (`id` of GET /api/tracks, not its track_id)."""
+    row = visible_row(state, user, TrackRow, track_row_id, "track")
+    return snapshot_file(state, row.snapshot, f"track {track_row_id}")

@@ -1,0 +1,115 @@
+"""Server-rendered pages. /login is public; every other page needs a session and sends the
+browser to /login (with `next`) without one.
+
+The pages are shells: plain ES modules under /static/js fetch the API and open the WebSocket.
+The map library, Leaflet, comes from npm (`package.json`, installed by `make setup` into
+`node_modules/`) and is served from /static/vendor/leaflet/. Where it is missing (e.g. Vigil
+installed with pip) the live page draws its own plain coordinate grid and says why.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from vigil import __version__
+from vigil.api.auth import safe_next
+from vigil.api.deps import COOKIE, Principal, StateDep, session_from_cookie, state_of
+
+WEB = Path(str(resources.files("vigil") / "web"))
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+router = APIRouter(include_in_schema=False)
+
+LEAFLET_ENV = "VIGIL_LEAFLET_DIR"  # a folder holding leaflet.js and leaflet.css (its dist/)
+LEAFLET_URL = "/static/vendor/leaflet"
+# A source checkout: <repo>/vigil/web -> <repo>/node_modules (where `npm ci` puts it).
+_CHECKOUT_LEAFLET = WEB.parent.parent / "node_modules" / "leaflet" / "dist"
+_LEAFLET_KEY = "leaflet_dir"
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; answered with a redirect to the login page."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def find_leaflet() -> Path | None:
+    """Leaflet's dist folder: $VIGIL_LEAFLET_DIR if set, else the checkout's node_modules."""
+    configured = os.environ.get(LEAFLET_ENV)
+    folder = Path(configured) if configured else _CHECKOUT_LEAFLET
+    if (folder / "leaflet.js").is_file() and (folder / "leaflet.css").is_file():
+        return folder
+    return None
+
+
+def mount_vendor(app: FastAPI) -> Path | None:
+    """Serve Leaflet under /static/vendor/leaflet/ when it is installed (call before /static
+    is mounted, so this more specific mount matches first). Returns its folder, or None."""
+    folder = find_leaflet()
+    state_of(app).extra[_LEAFLET_KEY] = folder
+    if folder is not None:
+        app.mount(LEAFLET_URL, StaticFiles(directory=str(folder)), name="vendor-leaflet")
+    return folder
+
+
+def page_user(request: Request, state: StateDep) -> Principal:
+    session = session_from_cookie(state, request.cookies.get(COOKIE))
+    if session is None:
+        raise LoginRequired(request.url.path)
+    return Principal.from_session(session)
+
+
+def login_redirect(_request: Request, exc: Exception) -> Response:
+    path = exc.path if isinstance(exc, LoginRequired) else "/"
+    return RedirectResponse(f"/login?next={quote(safe_next(path))}", status_code=303)
+
+
+PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def _page(request: Request, template: str, user: Principal, **context: Any) -> Response:
+    state = state_of(request.app)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "user": user,
+            "version": __version__,
+            "leaflet": state.extra.get(_LEAFLET_KEY) is not None,
+            "leaflet_url": LEAFLET_URL,
+            **context,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/", failed: bool = False) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {"next": safe_next(next), "failed": failed, "version": __version__},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, user: PageUser) -> Response:
+    """The command centre: map, camera tiles and the live feed of events and alerts."""
+    return _page(request, "index.html", user, page="live")
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, user: PageUser) -> Response:
+    """Event search: filters, a paged table and the snapshot of the chosen event."""
+    return _page(request, "search.html", user, page="search")

@@ -1,0 +1,204 @@
+"""The API's request and response models: its contract, published as OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vigil.domain import Role
+from vigil.store.users import MIN_PASSWORD
+
+RoleName = Literal["admin", "supervisor", "operator", "viewer"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CameraHealthOut(Model):
+    online: bool
+    offline_since: datetime | None = None
+    last_frame_time: datetime | None = None
+    error: str | None = None
+    fps: float | None = Field(None, description="frames analysed per second, recently")
+    frames: int = 0
+    dropped: int = Field(0, description="frames skipped because the analysis was behind")
+    restarts: int = 0
+
+
+class ZoneOut(Model):
+    name: str
+    polygon: list[tuple[float, float]] = Field(description="fractions of the image, (x, y)")
+    loiter_seconds: float | None
+    labels: list[str] | None
+
+
+class LineOut(Model):
+    name: str
+    a: tuple[float, float]
+    b: tuple[float, float]
+    in_side: str
+    labels: list[str] | None
+
+
+class CameraOut(Model):
+    id: str
+    name: str
+    lat: float | None
+    lon: float | None
+    width: int | None = Field(None, description="of the analysed picture, once known")
+    height: int | None = None
+    zones: list[ZoneOut]
+    lines: list[LineOut]
+    health: CameraHealthOut
+    source: str | None = Field(None, description="admins only; passwords hidden")
+
+
+class TrackBoxOut(Model):
+    id: int
+    label: str
+    state: str
+    score: float
+    box: list[float] = Field(description="x, y, w, h in pixels of the analysed picture")
+
+
+class LiveOut(Model):
+    camera: str
+    seq: int
+    time: datetime
+    width: int
+    height: int
+    tracks: list[TrackBoxOut]
+    counts: dict[str, dict[str, int]]
+
+
+class EventOut(Model):
+    id: int
+    camera: str
+    type: str
+    time: datetime
+    media_time: float
+    track_id: int | None
+    label: str | None
+    score: float | None
+    box: list[float] | None
+    start: float | None
+    end: float | None
+    zone: str | None
+    line: str | None
+    direction: str | None
+    attributes: dict[str, Any]
+    snapshot_url: str | None
+
+
+class TrackOut(Model):
+    id: int
+    camera: str
+    track_id: int
+    label: str
+    first_seen: datetime
+    last_seen: datetime
+    duration: float
+    score: float
+    box: list[float]
+    snapshot_url: str | None
+
+
+class AlertOut(Model):
+    id: int
+    rule: str
+    camera: str
+    event_id: int | None
+    type: str
+    time: datetime
+    label: str | None
+    status: Literal["candidate", "acknowledged", "dismissed"]
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    reason: str | None
+    snapshot_url: str | None
+
+
+class EventPage(Model):
+    items: list[EventOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next (older) page")
+
+
+class TrackPage(Model):
+    items: list[TrackOut]
+    next_cursor: str | None
+
+
+class AlertPage(Model):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+class ReviewIn(Model):
+    action: Literal["acknowledge", "dismiss"]
+    reason: str | None = Field(None, max_length=2000, description="required to dismiss")
+
+
+class UserOut(Model):
+    id: int
+    username: str
+    role: RoleName
+    cameras: list[str] | None = Field(description="cameras this user sees; null: all")
+    created_at: datetime
+    disabled: bool
+
+
+class UserCreate(Model):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
+    role: RoleName = "viewer"
+    cameras: list[str] | None = None
+
+
+class UserPatch(Model):
+    role: RoleName | None = None
+    cameras: list[str] | None = Field(None, description="send null to let the user see all")
+    disabled: bool | None = None
+    password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=1024)
+
+
+class LoginIn(Model):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Permissions(Model):
+    review_alerts: bool
+    manage_users: bool
+    metrics: bool
+
+
+class MeOut(Model):
+    user: UserOut
+    csrf_token: str = Field(description="send as the X-CSRF-Token header on POST/PATCH/DELETE")
+    expires_at: datetime
+    permissions: Permissions
+
+
+class PasswordChange(Model):
+    current: str = Field(min_length=1, max_length=1024)
+    new: str = Field(min_length=MIN_PASSWORD, max_length=1024)
+
+
+class HealthOut(Model):
+    status: Literal["ok", "degraded"]
+    database: bool
+    cameras_online: int
+    cameras_total: int
+    cameras: dict[str, bool]
+    live: bool = Field(description="whether this server runs the camera pipelines")
+
+
+def permissions(role: Role) -> Permissions:
+    return Permissions(
+        review_alerts=role.at_least(Role.OPERATOR),
+        manage_users=role.at_least(Role.SUPERVISOR),
+        metrics=role.at_least(Role.SUPERVISOR),
+    )

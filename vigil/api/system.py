@@ -1,0 +1,142 @@
+"""Health, Prometheus metrics and the API's own documentation.
+
+`GET /healthz` is the only public route here: it answers "ok" and says nothing else (for a
+load balancer). `GET /metrics` takes a session of a supervisor or admin, or
+`Authorization: Bearer <token>` when the server was given a metrics token
+(VIGIL_METRICS_TOKEN), which is what a Prometheus scraper uses.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+
+from vigil.api.deps import (
+    AppState,
+    CookieDep,
+    StateDep,
+    UserDep,
+    require_user,
+    session_from_cookie,
+)
+from vigil.api.schemas import HealthOut
+from vigil.domain import Role
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz", response_class=PlainTextResponse, include_in_schema=False)
+def healthz() -> str:
+    """Liveness only, for load balancers: no details without a session."""
+    return "ok"
+
+
+@router.get("/api/health", response_model=HealthOut, dependencies=[Depends(require_user)])
+def health(user: UserDep, state: StateDep) -> HealthOut:
+    """The database and the cameras you may see: online or not."""
+    try:
+        with state.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        database = True
+    except Exception:  # noqa: BLE001 - any failure means the database is not usable
+        database = False
+    statuses = state.runner.status() if state.runner else {}
+    cameras = {
+        c.id: bool(statuses[c.id].online) if c.id in statuses else False
+        for c in state.config.cameras
+        if user.sees(c.id)
+    }
+    online = sum(cameras.values())
+    ok = database and (state.runner is None or online == len(cameras))
+    return HealthOut(
+        status="ok" if ok else "degraded",
+        database=database,
+        cameras_online=online,
+        cameras_total=len(cameras),
+        cameras=cameras,
+        live=state.runner is not None,
+    )
+
+
+def _metrics_allowed(request: Request, state: AppState, cookie: str | None) -> None:
+    auth = request.headers.get("authorization", "")
+    if state.metrics_token and auth.lower().startswith("bearer "):
+        if secrets.compare_digest(auth[7:].strip().encode(), state.metrics_token.encode()):
+            return
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong metrics token")
+    session = session_from_cookie(state, cookie)
+    if session is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "metrics need a session (supervisor or admin) or Authorization: Bearer <token>",
+        )
+    if not Role(session.user.role).at_least(Role.SUPERVISOR):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "metrics need the supervisor role")
+
+
+@router.get("/metrics", response_class=PlainTextResponse, tags=["system"])
+def metrics(
+    request: Request,
+    state: StateDep,
+    cookie: CookieDep,
+) -> Response:
+    """Prometheus text format: cameras (online, frames, fps), events, alerts, logins."""
+    _metrics_allowed(request, state, cookie)
+    return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class LiveCollector(Collector):
+    """Reads the live runner's counters at scrape time (nothing to keep in sync)."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Any]:
+        runner = self.state.runner
+        online = GaugeMetricFamily(
+            "vigil_camera_online", "1 if the camera delivers frames", labels=["camera"]
+        )
+        fps = GaugeMetricFamily("vigil_camera_fps", "frames analysed per second", labels=["camera"])
+        frames = CounterMetricFamily("vigil_camera_frames", "frames analysed", labels=["camera"])
+        dropped = CounterMetricFamily(
+            "vigil_camera_dropped_frames", "frames skipped, analysis behind", labels=["camera"]
+        )
+        restarts = CounterMetricFamily(
+            "vigil_camera_restarts", "decoder restarts", labels=["camera"]
+        )
+        events = CounterMetricFamily(
+            "vigil_events", "events stored since start", labels=["camera", "type"]
+        )
+        alerts = CounterMetricFamily("vigil_alerts", "alerts raised since start", labels=["camera"])
+        if runner is not None:
+            for cam_id, worker in runner.workers.items():
+                st = worker.health.status()
+                online.add_metric([cam_id], 1.0 if st.online else 0.0)
+                fps.add_metric([cam_id], st.fps or 0.0)
+                frames.add_metric([cam_id], st.frames)
+                dropped.add_metric([cam_id], st.dropped)
+                restarts.add_metric([cam_id], st.restarts)
+                for kind, n in sorted(worker.counts.events.items()):
+                    events.add_metric([cam_id, kind], n)
+                alerts.add_metric([cam_id], worker.counts.alerts)
+        yield from (online, fps, frames, dropped, restarts, events, alerts)
+
+
+@router.get("/api/openapi.json", include_in_schema=False, dependencies=[Depends(require_user)])
+def openapi(request: Request) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
+
+
+@router.get("/api/docs", include_in_schema=False, dependencies=[Depends(require_user)])
+def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Vigil API")

@@ -1,0 +1,93 @@
+"""Managing users: admins manage everyone; supervisors manage operators and viewers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.concurrency import run_in_threadpool
+
+from vigil.api.deps import AppState, Principal, StateDep, not_found, require_role, require_user
+from vigil.api.schemas import UserCreate, UserOut, UserPatch
+from vigil.domain import Role
+from vigil.store.records import user_record
+from vigil.store.users import KEEP
+
+router = APIRouter(tags=["users"], dependencies=[Depends(require_user)])
+Manager = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
+_SUPERVISED = (Role.OPERATOR, Role.VIEWER)
+
+
+def _forbidden(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, message)
+
+
+def _check_cameras(state: AppState, by: Principal, cameras: list[str] | None) -> None:
+    known = {c.id for c in state.config.cameras}
+    unknown = sorted(set(cameras or []) - known)
+    if unknown:
+        raise HTTPException(
+            422,
+            f"unknown camera(s) {', '.join(unknown)}; configured: {', '.join(sorted(known))}",
+        )
+    if by.cameras is not None and (cameras is None or not set(cameras) <= by.cameras):
+        raise _forbidden("you can only give access to cameras you see yourself")
+
+
+def _check_role(by: Principal, role: Role) -> None:
+    if not by.can(Role.ADMIN) and role not in _SUPERVISED:
+        raise _forbidden(f"only an admin can manage {role} users")
+
+
+@router.get("/api/users", response_model=list[UserOut])
+def list_users(user: Manager, state: StateDep) -> list[UserOut]:
+    return [UserOut.model_validate(user_record(r)) for r in state.users.all()]
+
+
+@router.get("/api/users/{user_id}", response_model=UserOut)
+def get_user(user_id: int, user: Manager, state: StateDep) -> UserOut:
+    row = state.users.get(user_id)
+    if row is None:
+        raise not_found(f"user {user_id}")
+    return UserOut.model_validate(user_record(row))
+
+
+@router.post("/api/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+async def create_user(body: UserCreate, user: Manager, state: StateDep) -> UserOut:
+    """Create a user (the password is stored as an argon2id hash only)."""
+    role = Role(body.role)
+    _check_role(user, role)
+    _check_cameras(state, user, body.cameras)
+    row = await run_in_threadpool(
+        state.users.create, body.username, body.password, role, body.cameras
+    )
+    return UserOut.model_validate(user_record(row))
+
+
+@router.patch("/api/users/{user_id}", response_model=UserOut)
+async def update_user(
+    user_id: int,
+    body: UserPatch,
+    user: Manager,
+    state: StateDep,
+) -> UserOut:
+    """Change role, cameras (null: all), disabled or password; omitted fields stay."""
+    target = state.users.get(user_id)
+    if target is None:
+        raise not_found(f"user {user_id}")
+    _check_role(user, Role(target.role))
+    if body.role is not None:
+        _check_role(user, Role(body.role))
+    given = body.model_fields_set
+    if "cameras" in given:
+        _check_cameras(state, user, body.cameras)
+    row = await run_in_threadpool(
+        lambda: state.users.update(
+            user_id,
+            role=body.role,
+            cameras=body.cameras if "cameras" in given else KEEP,
+            disabled=body.disabled,
+            password=body.password,
+        )
+    )
+    return UserOut.model_validate(user_record(row))

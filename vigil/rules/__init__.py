@@ -1,0 +1,1 @@
+"""Rules turn events into alerts; people review alerts."""

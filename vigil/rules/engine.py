@@ -1,0 +1,87 @@
+"""Alert rules v1: an event matching a configured rule raises a candidate alert.
+
+`RuleEngine` is pure matching (events in, alerts out). `AlertService` stores the alerts,
+pushes them on the bus and records reviews, so the pipeline and the API share one path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from vigil.bus import Bus
+from vigil.config import RuleConfig
+from vigil.domain import Alert, AlertStatus, Event, EventType
+from vigil.store.alerts import Alerts
+from vigil.store.queries import as_utc
+from vigil.store.records import alert_record
+from vigil.store.tables import AlertRow, EventRow
+
+
+def rule_matches(rule: RuleConfig, event: Event) -> bool:
+    if str(event.type) != rule.event:
+        return False
+    if rule.camera is not None and event.camera_id != rule.camera:
+        return False
+    if rule.labels is not None and event.label not in rule.labels:
+        return False
+    attrs = event.attributes
+    if rule.zone is not None and attrs.get("zone") != rule.zone:
+        return False
+    if rule.line is not None and attrs.get("line") != rule.line:
+        return False
+    return rule.direction is None or attrs.get("direction") == rule.direction
+
+
+class RuleEngine:
+    def __init__(self, rules: Sequence[RuleConfig]) -> None:
+        self.rules = list(rules)
+
+    def matching(self, event: Event) -> list[RuleConfig]:
+        return [r for r in self.rules if rule_matches(r, event)]
+
+    def alerts(self, event: Event, row: EventRow | None = None) -> list[Alert]:
+        """The candidate alerts `event` raises; `row` links them to the stored event."""
+        if not self.rules:
+            return []
+        when = as_utc(row.time).timestamp() if row is not None else event.time
+        return [
+            Alert(
+                rule=rule.name,
+                camera_id=event.camera_id,
+                type=EventType(event.type),
+                time=when,
+                label=event.label,
+                event_id=row.id if row is not None else None,
+                snapshot=row.snapshot if row is not None else None,
+            )
+            for rule in self.matching(event)
+        ]
+
+
+class AlertService:
+    """Raise (store + publish) and review alerts."""
+
+    def __init__(self, alerts: Alerts, bus: Bus | None, engine: RuleEngine) -> None:
+        self.alerts, self.bus, self.engine = alerts, bus, engine
+
+    def raise_for(self, saved: Iterable[tuple[Event, EventRow]]) -> list[AlertRow]:
+        rows = []
+        for event, event_row in saved:
+            for alert in self.engine.alerts(event, event_row):
+                row = self.alerts.create(alert)
+                rows.append(row)
+                self._publish(row)
+        return rows
+
+    def review(
+        self, alert_id: int, action: AlertStatus | str, reviewer: str, reason: str | None
+    ) -> AlertRow:
+        row = self.alerts.review(alert_id, action, reviewer, reason)
+        self._publish(row)
+        return row
+
+    def _publish(self, row: AlertRow) -> None:
+        if self.bus is not None:
+            message: dict[str, Any] = {"topic": "alert", **alert_record(row)}
+            self.bus.publish(message)

@@ -1,0 +1,198 @@
+"""Vigil as a server: the live runner and the web app (uvicorn) in one process.
+
+    from pathlib import Path
+    from vigil.server import demo_config, serve
+    serve(demo_config(), "127.0.0.1", 8080, Path("vigil-data"))   # until Ctrl-C
+
+`serve` binds the port first (a port in use is a VigilError, before anything starts), then
+starts the cameras and the app; Ctrl-C or SIGTERM stops the app, then every camera (their
+last tracks are stored, decoder processes joined, shared memory freed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from vigil.api.app import Settings, create_app
+from vigil.bus import LocalBus
+from vigil.config import VigilConfig, load_config
+from vigil.errors import VigilError
+from vigil.pipeline.live import LiveRunner, LiveSettings
+from vigil.rules.engine import AlertService, RuleEngine
+from vigil.store.alerts import Alerts
+from vigil.store.db import Store, default_db_url
+
+DEMO_CONFIG = "demo-server.yml"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def resolve_sources(config: VigilConfig, base: Path) -> VigilConfig:
+    """Relative file sources made absolute against `base` (URLs stay as they are)."""
+    cameras = []
+    for cam in config.cameras:
+        source = cam.source
+        scheme = urlsplit(source).scheme
+        if len(scheme) <= 1 and not Path(source).is_absolute():  # a plain path (or C:\...)
+            source = str((base / source).resolve())
+        cameras.append(cam.model_copy(update={"source": source}))
+    return config.model_copy(update={"cameras": cameras})
+
+
+def demo_config() -> VigilConfig:
+    """The bundled demo: two looping cameras on a map, a zone, a line and two alert rules."""
+    assets = Path(str(resources.files("vigil") / "assets"))
+    return resolve_sources(load_config(assets / DEMO_CONFIG), assets)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, or a VigilError that says what to change."""
+    if not 0 < port < 65536:
+        raise VigilError(f"port {port} is not a TCP port; choose one from 1 to 65535 with --port")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise VigilError(f"cannot listen on host '{host}' ({exc.strerror}); check --host") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise VigilError(
+                f"port {port} on {host} is in use; choose another with --port"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise VigilError(
+                f"no permission to listen on port {port} on {host}; choose a port above 1023"
+            ) from None
+        raise VigilError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the server like Ctrl-C does, so the cameras are stopped cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_sig: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class VigilServer:
+    """The parts of a running server; `run()` blocks until stopped (Ctrl-C or `stop()`)."""
+
+    def __init__(
+        self,
+        config: VigilConfig,
+        host: str,
+        port: int,
+        data_dir: Path,
+        db_url: str | None = None,
+        *,
+        say: Callable[[str], None] = _say,
+        live: LiveSettings | None = None,
+        **settings: Any,
+    ) -> None:
+        self.host, self.say = host, say
+        self.socket = bind(host, port)
+        self.port = int(self.socket.getsockname()[1])
+        self.url = url_for(host, self.port)
+        self.store: Store | None = None
+        self.runner: LiveRunner | None = None
+        try:
+            self.store = Store(db_url or default_db_url(data_dir))
+            bus = LocalBus()
+            alerts = AlertService(Alerts(self.store), bus, RuleEngine(config.rules))
+            self.runner = LiveRunner(
+                config, self.store, bus, data_dir, alerts=alerts, settings=live
+            )
+            app_settings = Settings.from_env(
+                config, data_dir, db_url=db_url, announce=say, **settings
+            )
+            app = create_app(
+                app_settings, store=self.store, bus=bus, runner=self.runner, alert_service=alerts
+            )
+        except BaseException:
+            self.close()
+            raise
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                lifespan="on",
+                timeout_graceful_shutdown=3,
+                proxy_headers=False,
+            )
+        )
+
+    def run(self) -> None:
+        assert self.runner is not None
+        try:
+            with _sigterm_as_interrupt():
+                self.runner.start()
+                self.say(f"Vigil is running at {self.url} (Ctrl-C stops it)")
+                with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server ends
+                    self.server.run(sockets=[self.socket])
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        """Ask a running server to end (from another thread); run() then returns."""
+        self.server.should_exit = True
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+        if self.store is not None:
+            self.store.close()
+        self.socket.close()
+
+
+def serve(
+    config: VigilConfig,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    data_dir: Path = Path("vigil-data"),
+    db_url: str | None = None,
+    **options: Any,
+) -> None:
+    """Run Vigil (cameras + web app) until Ctrl-C or SIGTERM. Raises VigilError for a port in
+    use, a database that cannot be opened or a camera model that cannot be loaded."""
+    VigilServer(config, host, port, data_dir, db_url, **options).run()

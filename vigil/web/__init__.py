@@ -1,0 +1,1 @@
+"""The web UI's templates and static files (served by vigil.api)."""

@@ -1,0 +1,68 @@
+// The REST API from the browser: JSON in and out, the CSRF header on unsafe methods, and a
+// trip to the login page when the session has ended.
+
+let csrf = null;
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+function toLogin() {
+  const next = location.pathname + location.search;
+  location.assign(`/login?next=${encodeURIComponent(next)}`);
+}
+
+async function request(method, url, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") {
+    if (csrf === null) await me();
+    headers["X-CSRF-Token"] = csrf;
+  }
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  if (response.status === 401) {
+    toLogin();
+    throw new ApiError(401, "the session ended; log in again");
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" ? data.detail : `${response.status} ${response.statusText}`;
+    throw new ApiError(response.status, detail);
+  }
+  return data;
+}
+
+export const get = (url) => request("GET", url);
+export const post = (url, body) => request("POST", url, body);
+
+/** Who is logged in, with permissions; keeps the CSRF token for later requests. */
+export async function me() {
+  const data = await request("GET", "/api/me");
+  csrf = data.csrf_token;
+  return data;
+}
+
+/** A query string from an object, leaving out empty values. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && v !== undefined && v !== "") q.set(k, v);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}

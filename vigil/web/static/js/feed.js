@@ -1,0 +1,256 @@
+// The live feed: events and alerts, newest first, with snapshot thumbnails. Alerts stand out
+// and, for users allowed to review, carry Acknowledge / Dismiss (a dismissal needs a reason).
+import { ApiError, get, post } from "./api.js";
+import { el, shortTime, showLightbox, stamp, typeName, where } from "./util.js";
+
+const MAX_ITEMS = 300;
+const PAGE = 60;
+
+function timeOf(item) {
+  return new Date(item.time).getTime() || 0;
+}
+
+export class Feed {
+  /**
+   * list: the <ol>; cameras: Map id -> camera; canReview: from /api/me permissions;
+   * onFocus(cameraId) when an item is chosen; onCounts({open}) when open alerts change.
+   */
+  constructor(list, { cameras, canReview, onFocus, onCounts }) {
+    this.list = list;
+    this.cameras = cameras;
+    this.canReview = canReview;
+    this.onFocus = onFocus;
+    this.onCounts = onCounts;
+    this.items = new Map(); // "event:12" / "alert:3" -> {data, node}
+    this.open = new Set(); // ids of candidate alerts
+    this.filter = "all";
+    this.dialog = document.getElementById("dismiss-dialog");
+    this.setupDismiss();
+  }
+
+  setFilter(filter) {
+    this.filter = filter;
+    this.list.dataset.filter = filter;
+  }
+
+  /** Replace everything with the newest events and alerts from the REST API. */
+  async reload() {
+    const [events, alerts, open] = await Promise.all([
+      get(`/api/events?limit=${PAGE}`),
+      get(`/api/alerts?limit=${PAGE}`),
+      get("/api/alerts?status=candidate&limit=500"),
+    ]);
+    this.open = new Set(open.items.map((a) => a.id));
+    this.emitCounts(open.next_cursor !== null);
+    const merged = [
+      ...events.items.map((data) => ({ kind: "event", data })),
+      ...alerts.items.map((data) => ({ kind: "alert", data })),
+    ].sort((a, b) => timeOf(b.data) - timeOf(a.data));
+    this.items.clear();
+    this.list.replaceChildren();
+    for (const { kind, data } of merged) this.put(kind, data, false);
+    if (!merged.length) this.list.append(el("li", { class: "feed-empty" }, "Nothing yet: events appear here as they happen."));
+  }
+
+  emitCounts(more = false) {
+    this.onCounts({ open: this.open.size, more });
+  }
+
+  /** A pushed event or alert (live=true marks it as one that arrived over the WebSocket). */
+  put(kind, data, live = true) {
+    const key = `${kind}:${data.id}`;
+    if (kind === "alert") {
+      if (data.status === "candidate") this.open.add(data.id);
+      else this.open.delete(data.id);
+      if (live) this.emitCounts();
+    }
+    const existing = this.items.get(key);
+    const node = kind === "alert" ? this.alertNode(data) : this.eventNode(data);
+    node.dataset.t = String(timeOf(data));
+    if (live) node.dataset.live = "1";
+    if (existing) {
+      if (existing.node.dataset.live) node.dataset.live = "1";
+      existing.node.replaceWith(node);
+      existing.data = data;
+      existing.node = node;
+      return;
+    }
+    this.list.querySelector(".feed-empty")?.remove();
+    this.items.set(key, { data, node });
+    if (live) {
+      node.classList.add("fresh");
+      this.insertByTime(node, timeOf(data));
+    } else this.list.append(node);
+    while (this.list.children.length > MAX_ITEMS) {
+      const last = this.list.lastElementChild;
+      this.items.delete(`${last.dataset.kind}:${last.dataset.id}`);
+      last.remove();
+    }
+  }
+
+  /** Newest first by the time things happened (an object's event comes when it leaves). */
+  insertByTime(node, t) {
+    node.dataset.t = String(t);
+    for (const child of this.list.children) {
+      if (Number(child.dataset.t) <= t) {
+        child.before(node);
+        return;
+      }
+    }
+    this.list.append(node);
+  }
+
+  cameraName(id) {
+    return this.cameras.get(id)?.name || id;
+  }
+
+  thumb(data, what) {
+    if (!data.snapshot_url) return el("span", { class: "thumb none", "aria-hidden": "true" });
+    const caption = `${what} · ${this.cameraName(data.camera)} · ${stamp(data.time)}`;
+    return el(
+      "button",
+      {
+        type: "button",
+        class: "thumb",
+        title: "Show the snapshot larger",
+        "aria-label": `Snapshot: ${caption}`,
+        onclick: (e) => {
+          e.stopPropagation();
+          showLightbox(data.snapshot_url, caption);
+        },
+      },
+      el("img", { src: data.snapshot_url, alt: "", loading: "lazy", decoding: "async" }),
+    );
+  }
+
+  base(kind, data, extraClass, tag, title, details, actions) {
+    const node = el(
+      "li",
+      {
+        class: `feed-item ${kind} ${extraClass}`,
+        tabindex: "0",
+        dataset: { kind, id: String(data.id), camera: data.camera, type: data.type },
+      },
+      this.thumb(data, title),
+      el(
+        "div",
+        { class: "feed-body" },
+        el(
+          "div",
+          { class: "feed-row1" },
+          tag,
+          el("span", { class: "feed-title", title }, title),
+          el("time", { datetime: data.time, title: stamp(data.time) }, shortTime(data.time)),
+        ),
+        el("div", { class: "feed-row2" }, details),
+        actions,
+      ),
+    );
+    const focus = () => this.onFocus(data.camera);
+    node.addEventListener("click", (e) => {
+      if (!e.target.closest("button")) focus();
+    });
+    node.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && e.target === node) focus();
+    });
+    return node;
+  }
+
+  eventNode(ev) {
+    const title = [typeName(ev.type), ev.label].filter(Boolean).join(" · ");
+    const details = [this.cameraName(ev.camera), where(ev)].filter(Boolean).join(" · ");
+    return this.base("event", ev, `type-${ev.type}`, el("span", { class: "tag tag-event" }, "EVENT"), title, details, null);
+  }
+
+  alertNode(a) {
+    const status = a.status;
+    const details = [this.cameraName(a.camera), typeName(a.type), a.label].filter(Boolean).join(" · ");
+    let actions = null;
+    if (status === "candidate" && this.canReview) {
+      actions = el(
+        "div",
+        { class: "feed-actions" },
+        el("button", { type: "button", class: "btn btn-sm btn-primary review", dataset: { action: "acknowledge" }, onclick: () => this.acknowledge(a) }, "Acknowledge"),
+        el("button", { type: "button", class: "btn btn-sm btn-ghost review", dataset: { action: "dismiss" }, onclick: () => this.askDismiss(a) }, "Dismiss"),
+      );
+    } else if (status !== "candidate") {
+      const by = a.reviewed_by ? ` by ${a.reviewed_by}` : "";
+      const at = a.reviewed_at ? ` ${shortTime(a.reviewed_at)}` : "";
+      actions = el(
+        "div",
+        { class: "feed-review" },
+        el("span", { class: `review-status ${status}` }, status.toUpperCase()),
+        `${by}${at}`,
+        a.reason ? el("span", { class: "review-reason", title: a.reason }, `: ${a.reason}`) : null,
+      );
+    }
+    return this.base("alert", a, `status-${status}`, el("span", { class: `tag tag-alert ${status}` }, "ALERT"), a.rule, details, actions);
+  }
+
+  async review(alert, action, reason) {
+    const updated = await post(`/api/alerts/${alert.id}/review`, { action, reason: reason || null });
+    this.put("alert", updated, false);
+    this.emitCounts();
+    return updated;
+  }
+
+  async acknowledge(alert) {
+    const node = this.items.get(`alert:${alert.id}`)?.node;
+    node?.querySelectorAll("button.review").forEach((b) => (b.disabled = true));
+    try {
+      await this.review(alert, "acknowledge", null);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        this.put("alert", await get(`/api/alerts/${alert.id}`), false);
+        return;
+      }
+      node?.querySelectorAll("button.review").forEach((b) => (b.disabled = false));
+      this.flashError(node, err.message);
+    }
+  }
+
+  flashError(node, message) {
+    if (!node) return;
+    node.querySelector(".feed-error")?.remove();
+    node.querySelector(".feed-body").append(el("p", { class: "feed-error", role: "alert" }, message));
+  }
+
+  setupDismiss() {
+    if (!this.dialog) return;
+    const form = this.dialog.querySelector("form");
+    const reason = this.dialog.querySelector("#dismiss-reason");
+    const error = this.dialog.querySelector("#dismiss-error");
+    this.dialog.querySelector("#dismiss-cancel").addEventListener("click", () => this.dialog.close());
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const text = reason.value.trim();
+      if (!text) {
+        error.textContent = "Say why the alert is dismissed.";
+        error.hidden = false;
+        reason.focus();
+        return;
+      }
+      try {
+        await this.review(this.pending, "dismiss", text);
+        this.dialog.close();
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 409) {
+          this.put("alert", await get(`/api/alerts/${this.pending.id}`), false);
+          this.dialog.close();
+          return;
+        }
+        error.textContent = err.message;
+        error.hidden = false;
+      }
+    });
+  }
+
+  askDismiss(alert) {
+    this.pending = alert;
+    this.dialog.querySelector("#dismiss-what").textContent =
+      `${alert.rule} · ${this.cameraName(alert.camera)} · ${stamp(alert.time)}`;
+    this.dialog.querySelector("#dismiss-reason").value = "";
+    this.dialog.querySelector("#dismiss-error").hidden = true;
+    this.dialog.showModal();
+  }
+}

@@ -1,0 +1,178 @@
+// The command centre page: map, camera tiles and the live feed, kept current by the
+// WebSocket (/api/ws) and a slow poll of camera health for frame rates.
+import { get, me } from "./api.js";
+import { startTopbar } from "./common.js";
+import { Feed } from "./feed.js";
+import { createMap } from "./map.js";
+import { connectLive } from "./socket.js";
+import { createTiles } from "./tiles.js";
+import { clock, el, fmtFps } from "./util.js";
+
+const HEALTH_POLL_MS = 5000;
+
+function setStat(id, value, tone) {
+  const node = document.getElementById(id);
+  if (!node) return;
+  node.querySelector(".stat-v").textContent = value;
+  node.dataset.tone = tone || "";
+}
+
+function cameraTable(tbody, cameras, onFocus) {
+  const rows = new Map();
+  for (const cam of cameras) {
+    const cells = {
+      status: el("td", { class: "st" }, "…"),
+      fps: el("td", { class: "num" }, "–"),
+      frames: el("td", { class: "num" }, "–"),
+      dropped: el("td", { class: "num" }, "–"),
+      restarts: el("td", { class: "num" }, "–"),
+    };
+    const name = el(
+      "button",
+      { type: "button", class: "link-btn", onclick: () => onFocus(cam.id), title: `Show ${cam.name}` },
+      cam.name,
+    );
+    const position = typeof cam.lat === "number" ? null : el("span", { class: "muted" }, " (no position)");
+    const row = el(
+      "tr",
+      { dataset: { camera: cam.id } },
+      el("td", {}, name, position),
+      cells.status,
+      cells.fps,
+      cells.frames,
+      cells.dropped,
+      cells.restarts,
+    );
+    tbody.append(row);
+    rows.set(cam.id, { row, cells });
+  }
+  return (id, h) => {
+    const r = rows.get(id);
+    if (!r) return;
+    r.row.className = h.online ? "online" : "offline";
+    r.cells.status.textContent = h.online ? "online" : `offline ${h.offline_since ? clock(h.offline_since) : ""}`;
+    r.cells.status.title = h.error || "";
+    r.cells.fps.textContent = h.online ? fmtFps(h.fps) : "–";
+    r.cells.frames.textContent = String(h.frames ?? 0);
+    r.cells.dropped.textContent = String(h.dropped ?? 0);
+    r.cells.restarts.textContent = String(h.restarts ?? 0);
+  };
+}
+
+async function main() {
+  startTopbar();
+  const [who, cameraList] = await Promise.all([me(), get("/api/cameras")]);
+  const cameras = new Map(cameraList.map((c) => [c.id, c]));
+  const health = new Map();
+  let eventsSeen = 0;
+
+  let map = null;
+  let tiles = null;
+  const focus = (id) => {
+    tiles?.focus(id);
+    map?.select(id);
+  };
+  map = createMap(document.getElementById("map"), document.getElementById("map-notice"), cameraList, focus);
+  tiles = createTiles(document.getElementById("tiles"), cameraList, focus);
+  const tableRow = cameraTable(document.querySelector("#cam-table tbody"), cameraList, focus);
+
+  const applyHealth = (id, h) => {
+    if (!cameras.has(id)) return;
+    health.set(id, h);
+    map.setHealth(id, h);
+    tiles.setHealth(id, h);
+    tableRow(id, h);
+    const online = [...health.values()].filter((x) => x.online).length;
+    setStat("stat-cameras", `${online}/${cameras.size}`, online === cameras.size ? "ok" : "bad");
+  };
+  for (const cam of cameraList) applyHealth(cam.id, cam.health);
+
+  const feed = new Feed(document.getElementById("feed"), {
+    cameras,
+    canReview: !!who.permissions.review_alerts,
+    onFocus: focus,
+    onCounts: ({ open, more }) => setStat("stat-alerts", `${open}${more ? "+" : ""}`, open ? "warn" : "ok"),
+  });
+  for (const btn of document.querySelectorAll(".seg-btn")) {
+    btn.addEventListener("click", () => {
+      for (const b of document.querySelectorAll(".seg-btn")) b.setAttribute("aria-pressed", String(b === btn));
+      feed.setFilter(btn.dataset.filter);
+    });
+  }
+
+  // Messages that arrive while the lists load wait, then apply in order (put() dedupes).
+  let queue = [];
+  let loading = false;
+  const handle = (msg) => {
+    switch (msg.topic) {
+      case "hello":
+        for (const h of msg.cameras) applyHealth(h.camera, h);
+        break;
+      case "camera":
+        applyHealth(msg.camera, msg);
+        break;
+      case "event":
+        feed.put("event", msg, true);
+        map.flash(msg.camera);
+        eventsSeen += 1;
+        setStat("stat-events", String(eventsSeen));
+        break;
+      case "alert":
+        feed.put("alert", msg, true);
+        map.flash(msg.camera);
+        break;
+      case "dropped":
+        reload();
+        break;
+      default:
+        break;
+    }
+  };
+  async function reload() {
+    if (loading) return;
+    loading = true;
+    try {
+      await feed.reload();
+    } catch (err) {
+      console.warn("could not load the feed:", err.message);
+    } finally {
+      loading = false;
+      const waiting = queue;
+      queue = [];
+      for (const msg of waiting) handle(msg);
+    }
+  }
+  const linkState = document.getElementById("link-state");
+  connectLive({
+    onMessage: (msg) => {
+      if (loading && msg.topic !== "hello" && msg.topic !== "camera") queue.push(msg);
+      else handle(msg);
+    },
+    onState: (state) => {
+      linkState.className = `link-state is-${state}`;
+      linkState.textContent = state === "live" ? "LIVE" : state === "connecting" ? "CONNECTING" : "RECONNECTING";
+      document.body.dataset.link = state;
+    },
+    onReconnect: () => {
+      reload();
+      tiles.restartStreams();
+    },
+  });
+  await reload();
+  document.body.dataset.ready = "1";
+
+  // Frame rates and counters change all the time; the WebSocket only says online / offline.
+  setInterval(async () => {
+    try {
+      for (const cam of await get("/api/cameras")) applyHealth(cam.id, cam.health);
+    } catch {
+      // The link indicator shows the connection state; try again next time.
+    }
+  }, HEALTH_POLL_MS);
+}
+
+main().catch((err) => {
+  console.error("the command centre could not start:", err);
+  const live = document.getElementById("live");
+  if (live) live.prepend(el("p", { class: "error page-error", role: "alert" }, `Could not load: ${err.message}`));
+});

@@ -1,0 +1,61 @@
+// The live push (/api/ws) with reconnection: back-off from 1 s doubling to 30 s (with jitter),
+// reset once a connection has stayed up. A close with 4401 means the session ended: go log in.
+
+const CLOSE_UNAUTHORIZED = 4401;
+const MIN_DELAY = 1000;
+const MAX_DELAY = 30000;
+
+/**
+ * handlers: onMessage(msg), onState("connecting" | "live" | "reconnecting"),
+ *           onReconnect() after a connection that follows a lost one (lists may be stale).
+ */
+export function connectLive({ onMessage, onState, onReconnect }) {
+  let delay = MIN_DELAY;
+  let connectedBefore = false;
+  let socket = null;
+  let timer = null;
+  let stopped = false;
+
+  function open() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/api/ws`);
+    onState(connectedBefore ? "reconnecting" : "connecting");
+    let upSince = 0;
+    socket.addEventListener("open", () => {
+      upSince = Date.now();
+    });
+    socket.addEventListener("message", (e) => {
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (msg.topic === "hello") {
+        onState("live");
+        if (connectedBefore) onReconnect();
+        connectedBefore = true;
+      }
+      onMessage(msg);
+    });
+    socket.addEventListener("close", (e) => {
+      if (stopped) return;
+      if (e.code === CLOSE_UNAUTHORIZED) {
+        location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+        return;
+      }
+      if (upSince && Date.now() - upSince > 10000) delay = MIN_DELAY;
+      onState("reconnecting");
+      const wait = Math.min(delay, MAX_DELAY) * (0.8 + Math.random() * 0.4);
+      delay = Math.min(delay * 2, MAX_DELAY);
+      timer = setTimeout(open, wait);
+    });
+  }
+
+  open();
+  window.addEventListener("pagehide", () => {
+    stopped = true;
+    clearTimeout(timer);
+    if (socket) socket.close(1000, "page closed");
+  });
+}

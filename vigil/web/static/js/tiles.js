@@ -1,0 +1,193 @@
+// Camera tiles: the live picture (MJPEG with the tracked boxes drawn by the server), name,
+// health badge and frame rate; an offline camera says since when and why, and its tile
+// recovers by itself when the camera comes back.
+import { get } from "./api.js";
+import { clock, el, fmtFps } from "./util.js";
+
+const STREAM_FPS = 5;
+const LIVE_JSON_MS = 2000;
+const RETRY_MIN_MS = 2000;
+const RETRY_MAX_MS = 30000;
+
+function streamUrl(id) {
+  return `/api/cameras/${encodeURIComponent(id)}/mjpeg?boxes=1&fps=${STREAM_FPS}&t=${Date.now()}`;
+}
+
+class Tile {
+  constructor(cam, onFocus) {
+    this.cam = cam;
+    this.health = null;
+    this.retryDelay = RETRY_MIN_MS;
+    this.retryTimer = null;
+    this.broken = false;
+    this.badge = el("span", { class: "badge unknown" }, "…");
+    this.fps = el("span", { class: "tile-fps", title: "frames analysed per second" }, "– fps");
+    this.img = el("img", { alt: `Live picture of ${cam.name}`, decoding: "async" });
+    this.offline = el("div", { class: "tile-offline", role: "status" });
+    this.info = el("span", { class: "tile-info" }, "");
+    this.counts = el("span", { class: "tile-counts" }, "");
+    this.expand = el(
+      "button",
+      { type: "button", class: "icon-btn", title: "Enlarge this camera", "aria-pressed": "false" },
+      "⤢",
+    );
+    this.node = el(
+      "article",
+      {
+        class: "tile unknown",
+        tabindex: "0",
+        "aria-label": `Camera ${cam.name}`,
+        dataset: { camera: cam.id },
+      },
+      el(
+        "header",
+        { class: "tile-head" },
+        el("span", { class: "dot" }),
+        el("h3", {}, cam.name),
+        el("span", { class: "tile-id" }, cam.id),
+        this.badge,
+        this.fps,
+        this.expand,
+      ),
+      el("div", { class: "tile-picture" }, this.img, this.offline),
+      el("footer", { class: "tile-foot" }, this.info, this.counts),
+    );
+    this.node.addEventListener("click", (e) => {
+      if (!e.target.closest("button")) onFocus(cam.id);
+    });
+    this.node.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && e.target === this.node) onFocus(cam.id);
+    });
+    this.img.addEventListener("error", () => this.streamLost());
+    this.img.addEventListener("load", () => {
+      this.retryDelay = RETRY_MIN_MS;
+      this.broken = false;
+    });
+    this.start();
+  }
+
+  start() {
+    clearTimeout(this.retryTimer);
+    this.broken = false;
+    this.img.src = streamUrl(this.cam.id);
+  }
+
+  streamLost() {
+    // The stream ended (server restart, network): try again with back-off.
+    this.broken = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.start(), this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+  }
+
+  setHealth(health) {
+    const was = this.health;
+    this.health = health;
+    const online = !!health.online;
+    this.node.classList.toggle("online", online);
+    this.node.classList.toggle("offline", !online);
+    this.node.classList.remove("unknown");
+    this.badge.className = `badge ${online ? "online" : "offline"}`;
+    this.badge.textContent = online ? "ONLINE" : "OFFLINE";
+    this.fps.textContent = `${fmtFps(online ? health.fps : null)} fps`;
+    if (online) {
+      this.offline.replaceChildren();
+      if (was && !was.online && this.broken) this.start(); // back: reconnect at once
+    } else {
+      const since = health.offline_since ? ` since ${clock(health.offline_since)}` : "";
+      this.offline.replaceChildren(
+        el("strong", {}, `OFFLINE${since}`),
+        health.error ? el("span", { class: "tile-error" }, health.error) : null,
+        health.last_frame_time ? el("span", {}, `last picture ${clock(health.last_frame_time)}`) : null,
+      );
+    }
+    const restarts = health.restarts ? ` · ${health.restarts} restarts` : "";
+    this.node.title = `${this.cam.name}: ${health.frames ?? 0} frames, ${health.dropped ?? 0} dropped${restarts}`;
+  }
+
+  setLive(live) {
+    const byLabel = new Map();
+    for (const t of live.tracks) byLabel.set(t.label, (byLabel.get(t.label) || 0) + 1);
+    const tracked = [...byLabel].map(([label, n]) => `${n} ${label}`).join(", ");
+    this.info.textContent = `${clock(live.time)} · ${tracked || "no objects"}`;
+    const counts = Object.entries(live.counts || {}).map(
+      ([line, c]) => `${line}: ${c.in ?? 0} in / ${c.out ?? 0} out`,
+    );
+    this.counts.textContent = counts.join(" · ");
+  }
+}
+
+/** Lays the tiles out in the grid that gives each 16:9 picture the most room. */
+function layout(container, count) {
+  if (!count) return;
+  const w = container.clientWidth;
+  const h = container.clientHeight;
+  const chrome = 44; // header and footer of a tile, in pixels
+  let best = { cols: 1, size: 0 };
+  for (let cols = 1; cols <= count; cols++) {
+    const rows = Math.ceil(count / cols);
+    const cw = w / cols;
+    const ch = h / rows - chrome;
+    const size = Math.min(cw / 16, ch / 9);
+    if (size > best.size) best = { cols, size };
+  }
+  container.style.gridTemplateColumns = `repeat(${best.cols}, minmax(0, 1fr))`;
+  container.style.gridTemplateRows = `repeat(${Math.ceil(count / best.cols)}, minmax(0, 1fr))`;
+}
+
+/** Tiles for `cameras` in `container`; returns {setHealth, focus, tile(id)}. */
+export function createTiles(container, cameras, onFocus) {
+  const tiles = new Map();
+  for (const cam of cameras) {
+    const tile = new Tile(cam, onFocus);
+    tiles.set(cam.id, tile);
+    container.append(tile.node);
+    tile.expand.addEventListener("click", () => {
+      const solo = container.dataset.solo === cam.id ? "" : cam.id;
+      container.dataset.solo = solo;
+      for (const t of tiles.values()) {
+        const on = t.cam.id === solo;
+        t.node.classList.toggle("solo", on);
+        t.expand.setAttribute("aria-pressed", String(on));
+        t.expand.title = on ? "Show all cameras" : "Enlarge this camera";
+      }
+      relayout();
+    });
+  }
+  const relayout = () => layout(container, container.dataset.solo ? 1 : tiles.size);
+  new ResizeObserver(relayout).observe(container);
+  relayout();
+
+  async function pollLive() {
+    await Promise.all(
+      [...tiles.values()].map(async (tile) => {
+        if (!tile.health || !tile.health.online) return;
+        try {
+          tile.setLive(await get(`/api/cameras/${encodeURIComponent(tile.cam.id)}/live.json`));
+        } catch {
+          // No picture yet, or the camera just went away: the health badge says so.
+        }
+      }),
+    );
+    setTimeout(pollLive, LIVE_JSON_MS);
+  }
+  setTimeout(pollLive, 500);
+
+  return {
+    setHealth(id, health) {
+      const tile = tiles.get(id);
+      if (tile) tile.setHealth(health);
+    },
+    focus(id) {
+      const tile = tiles.get(id);
+      if (!tile) return;
+      for (const t of tiles.values()) t.node.classList.toggle("selected", t === tile);
+      if (container.dataset.solo && container.dataset.solo !== id) tiles.get(container.dataset.solo).expand.click();
+      tile.node.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      if (document.activeElement !== tile.node) tile.node.focus({ preventScroll: true });
+    },
+    restartStreams() {
+      for (const tile of tiles.values()) tile.start();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Small helpers shared by the pages: DOM building (never innerHTML with data), time formats.
+
+/** Make an element: el("span", {class: "x", title: "y"}, "text", childNode, ...). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(node, child);
+    else node.append(child instanceof Node ? child : String(child));
+  }
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+/** "14:03:07" in local time, from an ISO string, a Date or UNIX seconds. */
+export function clock(value) {
+  const d = toDate(value);
+  if (!d) return "–";
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** "2024-05-01 14:03:07" in local time. */
+export function stamp(value) {
+  const d = toDate(value);
+  if (!d) return "–";
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`;
+}
+
+/** A time shown as hh:mm:ss when it is today, with the date otherwise. */
+export function shortTime(value) {
+  const d = toDate(value);
+  if (!d) return "–";
+  const today = new Date();
+  return d.toDateString() === today.toDateString() ? clock(d) : stamp(d);
+}
+
+export function toDate(value) {
+  if (value === null || value === undefined || value === "") return null;
+  const d = value instanceof Date ? value : new Date(typeof value === "number" ? value * 1000 : value);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** The value of an <input type="datetime-local"> for a Date (local time, seconds). */
+export function toLocalInput(d) {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${clock(d)}`;
+}
+
+const TYPES = {
+  object: "Object",
+  zone_enter: "Zone enter",
+  zone_leave: "Zone leave",
+  line_cross: "Line cross",
+  loiter: "Loiter",
+};
+
+export function typeName(type) {
+  return TYPES[type] || String(type || "").replace(/_/g, " ");
+}
+
+/** Where an event happened in its picture: "zone table", "line middle ↓ in". */
+export function where(item) {
+  const parts = [];
+  if (item.zone) parts.push(`zone ${item.zone}`);
+  if (item.line) parts.push(`line ${item.line}`);
+  if (item.direction) parts.push(item.direction === "in" ? "→ in" : item.direction === "out" ? "← out" : item.direction);
+  return parts.join(" ");
+}
+
+export function fmtFps(fps) {
+  return typeof fps === "number" ? fps.toFixed(1) : "–";
+}
+
+/** Show a picture large in the page's lightbox dialog. */
+export function showLightbox(src, caption) {
+  const dialog = document.getElementById("lightbox");
+  const img = document.getElementById("lightbox-img");
+  if (!dialog || !img) return;
+  img.src = src;
+  img.alt = caption;
+  document.getElementById("lightbox-caption").textContent = caption;
+  if (!dialog.open) dialog.showModal();
+}
