@@ -251,6 +251,20 @@ def demo(
     run_server(demo_config(), host, port, data, None)
 
 
+def _add_accountability_commands() -> None:
+    from vigil.audit.cli import audit_app, events_app
+
+    for sub in (audit_app, events_app):
+        for cmd in sub.registered_commands:
+            assert cmd.callback is not None
+            cmd.callback = user_errors(cmd.callback)
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(events_app, name="events")
+
+
+_add_accountability_commands()
+
+
 @app.command()
 def version() -> None:
     """Print Vigil's version."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
@@ -26,6 +27,7 @@ ADMIN_PASSWORD = "admin-password-for-tests"
 PASSWORD = "a long test password"
 FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 T0 = 1_700_000_000.0
+TEST_PURPOSE = "test case 1"
 
 CONFIG = {
     "cameras": [
@@ -144,7 +146,15 @@ def login(client: TestClient, username: str = "admin", password: str = ADMIN_PAS
     assert r.status_code == 200, r.text
     token: str = r.json()["csrf_token"]
     client.headers["X-CSRF-Token"] = token
+    # Searches need a stated purpose (it goes into the audit log); tests state this one.
+    # tests/audit/test_purpose.py checks what happens without it.
+    client.event_hooks["request"] = [*client.event_hooks["request"], _state_purpose]
     return token
+
+
+def _state_purpose(request: httpx.Request) -> None:
+    if "purpose" not in request.url.params:
+        request.url = request.url.copy_merge_params({"purpose": TEST_PURPOSE})
 
 
 def as_user(env: Env, name: str, role: Role, cameras: list[str] | None = None) -> TestClient:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
+from vigil.api.auditing import audited
 from vigil.api.deps import (
     Principal,
     StateDep,
@@ -29,7 +30,11 @@ Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 _ACTIONS = {"acknowledge": AlertStatus.ACKNOWLEDGED, "dismiss": AlertStatus.DISMISSED}
 
 
-@router.get("/api/alerts", response_model=AlertPage)
+@router.get(
+    "/api/alerts",
+    response_model=AlertPage,
+    dependencies=[Depends(audited("alerts.search", "alert"))],
+)
 def list_alerts(
     user: UserDep,
     state: StateDep,
@@ -59,7 +64,11 @@ def list_alerts(
     )
 
 
-@router.get("/api/alerts/{alert_id}", response_model=AlertOut)
+@router.get(
+    "/api/alerts/{alert_id}",
+    response_model=AlertOut,
+    dependencies=[Depends(audited("alerts.read", "alert"))],
+)
 def get_alert(alert_id: int, user: UserDep, state: StateDep) -> AlertOut:
     return AlertOut.model_validate(
         alert_record(visible_row(state, user, AlertRow, alert_id, "alert"))
@@ -69,6 +78,7 @@ def get_alert(alert_id: int, user: UserDep, state: StateDep) -> AlertOut:
 @router.get(
     "/api/alerts/{alert_id}/snapshot.jpg",
     response_class=FileResponse,
+    dependencies=[Depends(audited("alerts.snapshot", "alert"))],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def alert_snapshot(alert_id: int, user: UserDep, state: StateDep) -> FileResponse:
@@ -80,6 +90,7 @@ def alert_snapshot(alert_id: int, user: UserDep, state: StateDep) -> FileRespons
     "/api/alerts/{alert_id}/review",
     response_model=AlertOut,
     responses={409: {"description": "already reviewed"}},
+    dependencies=[Depends(audited("alerts.review", "alert"))],
 )
 async def review_alert(
     alert_id: int,

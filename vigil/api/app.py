@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter
 from vigil import __version__
 from vigil.api import alerts, auth, cameras, events, pages, system, users, ws
 from vigil.api.deps import AppState
+from vigil.audit.log import AuditLog
 from vigil.bus import Bus, LocalBus
 from vigil.config import VigilConfig
 from vigil.errors import VigilError
@@ -159,12 +160,14 @@ def create_app(
         metrics_token=settings.metrics_token,
         registry=registry,
         login_failures=Counter("vigil_login_failures", "failed login attempts", registry=registry),
+        audit=AuditLog(store, settings.data_dir),
     )
     registry.register(system.LiveCollector(state))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        state.audit.anchor()  # the chain's head, so a later cut-off tail is detected
         bus.close()  # ends every open WebSocket's subscription
         if own_store:
             store.close()

@@ -11,14 +11,15 @@ import secrets
 import stat
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
+from vigil.api.auditing import AuditNote, audited, record
 from vigil.api.deps import COOKIE, AppState, StateDep, UserDep
 from vigil.api.schemas import LoginIn, MeOut, PasswordChange, UserOut, permissions
 from vigil.domain import Role
@@ -145,6 +146,9 @@ async def login(request: Request, state: StateDep) -> Response:
         state.login_failures.inc()
         client = request.client.host if request.client else "?"
         log.warning("failed login for '%s' from %s", creds.username[:64], client)
+        await run_in_threadpool(
+            record, state, creds.username[:64], "auth.login_failed", "user", request=request
+        )
         # Every failure costs the same time: guessing is slow, and timing tells nothing.
         await asyncio.sleep(state.login_failure_delay)
         if is_form:
@@ -153,6 +157,9 @@ async def login(request: Request, state: StateDep) -> Response:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     lifetime = timedelta(seconds=state.session_seconds)
     session = await run_in_threadpool(state.users.open_session, user, lifetime)
+    await run_in_threadpool(
+        record, state, user.username, "auth.login", "user", user.id, request=request
+    )
     response: Response
     if is_form:
         response = RedirectResponse(safe_next(next_url), status.HTTP_303_SEE_OTHER)
@@ -162,7 +169,11 @@ async def login(request: Request, state: StateDep) -> Response:
     return response
 
 
-@router.post("/api/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/api/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(audited("auth.logout", "user"))],
+)
 def logout(
     response: Response,
     user: UserDep,
@@ -185,10 +196,12 @@ def me(user: UserDep, state: StateDep) -> MeOut:
 @router.post("/api/me/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
     body: PasswordChange,
+    note: Annotated[AuditNote, Depends(audited("users.password", "user"))],
     user: UserDep,
     state: StateDep,
 ) -> None:
     """Change your own password; every session of yours ends (log in again)."""
+    note.object_id = str(user.id)
     ok = await run_in_threadpool(state.users.authenticate, user.username, body.current)
     if ok is None:
         state.login_failures.inc()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from vigil.api.auditing import audited
 from vigil.api.deps import AppState, Principal, StateDep, UserDep, require_user, visible_camera
 from vigil.api.schemas import CameraHealthOut, CameraOut, LineOut, LiveOut, TrackBoxOut, ZoneOut
 from vigil.config import CameraConfig
@@ -90,6 +91,7 @@ def get_camera(camera_id: str, user: UserDep, state: StateDep) -> CameraOut:
 @router.get(
     "/api/cameras/{camera_id}/live.jpg",
     response_class=Response,
+    dependencies=[Depends(audited("live.picture", "camera"))],
     responses={200: {"content": {"image/jpeg": {}}}, 503: {"description": "no picture yet"}},
 )
 def live_jpeg(
@@ -106,7 +108,11 @@ def live_jpeg(
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/api/cameras/{camera_id}/live.json", response_model=LiveOut)
+@router.get(
+    "/api/cameras/{camera_id}/live.json",
+    response_model=LiveOut,
+    dependencies=[Depends(audited("live.tracks", "camera"))],
+)
 def live_tracks(camera_id: str, user: UserDep, state: StateDep) -> LiveOut:
     """The objects tracked on the newest picture (to draw over the live view yourself)."""
     worker = _worker(state, user, camera_id)
@@ -133,6 +139,7 @@ def live_tracks(camera_id: str, user: UserDep, state: StateDep) -> LiveOut:
 @router.get(
     "/api/cameras/{camera_id}/mjpeg",
     response_class=StreamingResponse,
+    dependencies=[Depends(audited("live.stream", "camera", at_start=True))],
     responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}},
 )
 async def live_mjpeg(

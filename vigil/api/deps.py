@@ -13,6 +13,7 @@ from fastapi.security import APIKeyCookie
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from prometheus_client import CollectorRegistry, Counter
 
+from vigil.audit.log import AuditLog
 from vigil.bus import Bus
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Role
@@ -46,6 +47,7 @@ class AppState:
     metrics_token: str | None
     registry: CollectorRegistry
     login_failures: Counter
+    audit: AuditLog
     extra: dict[str, Any] = field(default_factory=dict)
 
     def camera(self, camera_id: str) -> CameraConfig | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
+from vigil.api.auditing import audited
 from vigil.api.deps import (
     AppState,
     Principal,
@@ -70,7 +71,11 @@ def _filters(
     )
 
 
-@router.get("/api/events", response_model=EventPage)
+@router.get(
+    "/api/events",
+    response_model=EventPage,
+    dependencies=[Depends(audited("events.search", "event", purpose_required=True))],
+)
 def list_events(
     user: UserDep,
     state: StateDep,
@@ -84,7 +89,7 @@ def list_events(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> EventPage:
-    """Events of the cameras you may see, newest first."""
+    """Events of the cameras you may see, newest first. Needs `purpose` (audited)."""
     filters = _filters(state, user, camera, since, until, label, type, zone, line)
     page = search_events(state.store, filters, limit, cursor)
     return EventPage.model_validate(
@@ -92,7 +97,11 @@ def list_events(
     )
 
 
-@router.get("/api/events/{event_id}", response_model=EventOut)
+@router.get(
+    "/api/events/{event_id}",
+    response_model=EventOut,
+    dependencies=[Depends(audited("events.read", "event"))],
+)
 def get_event(event_id: int, user: UserDep, state: StateDep) -> EventOut:
     return EventOut.model_validate(
         event_record(visible_row(state, user, EventRow, event_id, "event"))
@@ -102,6 +111,7 @@ def get_event(event_id: int, user: UserDep, state: StateDep) -> EventOut:
 @router.get(
     "/api/events/{event_id}/snapshot.jpg",
     response_class=FileResponse,
+    dependencies=[Depends(audited("events.snapshot", "event"))],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def event_snapshot(event_id: int, user: UserDep, state: StateDep) -> FileResponse:
@@ -110,7 +120,11 @@ def event_snapshot(event_id: int, user: UserDep, state: StateDep) -> FileRespons
     return snapshot_file(state, row.snapshot, f"event {event_id}")
 
 
-@router.get("/api/tracks", response_model=TrackPage)
+@router.get(
+    "/api/tracks",
+    response_model=TrackPage,
+    dependencies=[Depends(audited("tracks.search", "track", purpose_required=True))],
+)
 def list_tracks(
     user: UserDep,
     state: StateDep,
@@ -128,7 +142,7 @@ def list_tracks(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> TrackPage:
-    """Ended tracks (one per object seen) of the cameras you may see, newest first."""
+    """Ended tracks of the cameras you may see, newest first. Needs `purpose` (audited)."""
     filters = _filters(state, user, camera, since, until, label, type, zone, line)
     page = search_tracks(state.store, filters, limit, cursor)
     return TrackPage.model_validate(
@@ -136,7 +150,11 @@ def list_tracks(
     )
 
 
-@router.get("/api/tracks/{track_row_id}", response_model=TrackOut)
+@router.get(
+    "/api/tracks/{track_row_id}",
+    response_model=TrackOut,
+    dependencies=[Depends(audited("tracks.read", "track"))],
+)
 def get_track(track_row_id: int, user: UserDep, state: StateDep) -> TrackOut:
     return TrackOut.model_validate(
         track_record(visible_row(state, user, TrackRow, track_row_id, "track"))
@@ -146,6 +164,7 @@ def get_track(track_row_id: int, user: UserDep, state: StateDep) -> TrackOut:
 @router.get(
     "/api/snapshots/{track_row_id}.jpg",
     response_class=FileResponse,
+    dependencies=[Depends(audited("tracks.snapshot", "track"))],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def track_snapshot(track_row_id: int, user: UserDep, state: StateDep) -> FileResponse:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
+from vigil.api.auditing import AuditNote, audited
 from vigil.api.deps import AppState, Principal, StateDep, not_found, require_role, require_user
 from vigil.api.schemas import UserCreate, UserOut, UserPatch
 from vigil.domain import Role
@@ -16,6 +17,8 @@ from vigil.store.users import KEEP
 router = APIRouter(tags=["users"], dependencies=[Depends(require_user)])
 Manager = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
 _SUPERVISED = (Role.OPERATOR, Role.VIEWER)
+CreateNote = Annotated[AuditNote, Depends(audited("users.create", "user"))]
+UpdateNote = Annotated[AuditNote, Depends(audited("users.update", "user"))]
 
 
 def _forbidden(message: str) -> HTTPException:
@@ -39,12 +42,20 @@ def _check_role(by: Principal, role: Role) -> None:
         raise _forbidden(f"only an admin can manage {role} users")
 
 
-@router.get("/api/users", response_model=list[UserOut])
+@router.get(
+    "/api/users",
+    response_model=list[UserOut],
+    dependencies=[Depends(audited("users.list", "user"))],
+)
 def list_users(user: Manager, state: StateDep) -> list[UserOut]:
     return [UserOut.model_validate(user_record(r)) for r in state.users.all()]
 
 
-@router.get("/api/users/{user_id}", response_model=UserOut)
+@router.get(
+    "/api/users/{user_id}",
+    response_model=UserOut,
+    dependencies=[Depends(audited("users.read", "user"))],
+)
 def get_user(user_id: int, user: Manager, state: StateDep) -> UserOut:
     row = state.users.get(user_id)
     if row is None:
@@ -53,14 +64,18 @@ def get_user(user_id: int, user: Manager, state: StateDep) -> UserOut:
 
 
 @router.post("/api/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-async def create_user(body: UserCreate, user: Manager, state: StateDep) -> UserOut:
+async def create_user(
+    body: UserCreate, note: CreateNote, user: Manager, state: StateDep
+) -> UserOut:
     """Create a user (the password is stored as an argon2id hash only)."""
     role = Role(body.role)
+    note.details.update(username=body.username, role=str(role), cameras=body.cameras)
     _check_role(user, role)
     _check_cameras(state, user, body.cameras)
     row = await run_in_threadpool(
         state.users.create, body.username, body.password, role, body.cameras
     )
+    note.object_id = str(row.id)
     return UserOut.model_validate(user_record(row))
 
 
@@ -68,6 +83,7 @@ async def create_user(body: UserCreate, user: Manager, state: StateDep) -> UserO
 async def update_user(
     user_id: int,
     body: UserPatch,
+    note: UpdateNote,
     user: Manager,
     state: StateDep,
 ) -> UserOut:
@@ -79,6 +95,9 @@ async def update_user(
     if body.role is not None:
         _check_role(user, Role(body.role))
     given = body.model_fields_set
+    note.details["changed"] = sorted(given)  # names only: never a password
+    shown = ("role", "cameras", "disabled")
+    note.details.update({k: getattr(body, k) for k in shown if k in given})
     if "cameras" in given:
         _check_cameras(state, user, body.cameras)
     row = await run_in_threadpool(

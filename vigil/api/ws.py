@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket
 from fastapi.concurrency import run_in_threadpool
 
+from vigil.api.auditing import record
 from vigil.api.deps import COOKIE, Principal, session_from_cookie, state_of
 from vigil.store.records import user_record
 
@@ -47,6 +48,9 @@ async def live(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_UNAUTHORIZED, "not logged in; log in with POST /api/login")
         return
     user = Principal.from_session(session)
+    await run_in_threadpool(
+        record, state, user.username, "live.subscribe", "camera", request=websocket
+    )
     subscription = state.bus.subscribe(maxsize=QUEUE)
     await websocket.accept()
     cameras = []

@@ -1,0 +1,152 @@
+"""Every route that touches personal data writes an audit row; searches need a purpose.
+
+The set of audited routes is the app's route table minus a short, reviewed list of exempt
+routes: a new route is audited or this test fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.api.conftest import PASSWORD, Env, login
+from tests.api.test_routes import fill, flatten, http_routes
+from vigil.api import pages
+from vigil.domain import Role
+from vigil.store.tables import AuditRow
+
+# Reviewed: these show no personal data (or only the caller's own session / configuration).
+EXEMPT = {
+    ("GET", "/healthz"),
+    ("GET", "/api/me"),
+    ("GET", "/api/health"),
+    ("GET", "/api/cameras"),
+    ("GET", "/api/cameras/{camera_id}"),  # configuration and health of one camera
+    ("GET", "/metrics"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/api/docs"),
+}
+EXEMPT_PAGE_MODULES = {pages.__name__}  # HTML shells; their data comes from audited routes
+MUST_BE_AUDITED = {
+    "/api/events",
+    "/api/events/{event_id}",
+    "/api/events/{event_id}/snapshot.jpg",
+    "/api/tracks",
+    "/api/tracks/{track_row_id}",
+    "/api/snapshots/{track_row_id}.jpg",
+    "/api/alerts",
+    "/api/alerts/{alert_id}",
+    "/api/alerts/{alert_id}/snapshot.jpg",
+    "/api/alerts/{alert_id}/review",
+    "/api/cameras/{camera_id}/live.jpg",
+    "/api/cameras/{camera_id}/live.json",
+    "/api/cameras/{camera_id}/mjpeg",
+    "/api/users",
+    "/api/users/{user_id}",
+    "/api/me/password",
+    "/api/login",
+    "/api/logout",
+}
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/alerts/{alert_id}/review"): {"action": "acknowledge"},
+    ("POST", "/api/users"): {"username": "walker", "password": PASSWORD, "role": "viewer"},
+    ("PATCH", "/api/users/{user_id}"): {"disabled": False},
+    ("POST", "/api/me/password"): {"current": "wrong password!", "new": "another long password"},
+    ("POST", "/api/login"): {"username": "admin", "password": "wrong"},
+}
+
+
+def _count(env: Env) -> int:
+    with env.store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(AuditRow)) or 0)
+
+
+def _audited_routes(env: Env) -> list[tuple[str, str]]:
+    page_paths = {
+        r.path  # type: ignore[attr-defined]
+        for r in flatten(env.app.routes)
+        if getattr(getattr(r, "endpoint", None), "__module__", "") in EXEMPT_PAGE_MODULES
+    }
+    return [
+        (m, p)
+        for m, p in http_routes(env)
+        if (m, p) not in EXEMPT and p not in page_paths and not p.startswith("/static")
+    ]
+
+
+def test_every_personal_data_route_writes_an_audit_row(env: Env) -> None:
+    routes = _audited_routes(env)
+    assert {p for _, p in routes} >= MUST_BE_AUDITED  # the walk covers the reviewed list
+    client = TestClient(env.app)
+    login(client)
+    silent = []
+    for method, path in routes:
+        if path == "/api/logout":
+            continue  # walked last: it ends the session
+        before = _count(env)
+        kwargs: dict[str, Any] = {"follow_redirects": False}
+        if (method, path) in BODIES:
+            kwargs["json"] = BODIES[(method, path)]
+        r = client.request(method, fill(path), **kwargs)
+        assert r.status_code < 500 or r.status_code == 503, (method, path, r.text)
+        if _count(env) <= before:
+            silent.append(f"{method} {path} ({r.status_code})")
+    before = _count(env)
+    assert client.post("/api/logout").status_code == 204
+    if _count(env) <= before:
+        silent.append("POST /api/logout")
+    assert not silent, f"routes that wrote no audit row: {silent}"
+
+
+def test_rows_say_who_what_why_where_and_the_outcome(env: Env) -> None:
+    client = TestClient(env.app)
+    login(client)
+    r = client.get("/api/events", params={"purpose": "case 2026/0042", "camera": "lobby"})
+    assert r.status_code == 200
+    client.get("/api/events/999999")
+    with env.store.session() as s:
+        rows = list(s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(2)))
+    read, search = rows
+    assert (search.actor, search.action, search.object_type) == ("admin", "events.search", "event")
+    assert search.purpose == "case 2026/0042" and search.client == "testclient"
+    assert search.details["query"] == {"camera": "lobby"} and search.details["outcome"] == "ok"
+    assert (read.action, read.object_id, read.details["outcome"]) == (
+        "events.read",
+        "999999",
+        "404",
+    )
+
+
+def test_failed_logins_are_audited_with_the_name_tried(env: Env) -> None:
+    client = TestClient(env.app)
+    client.post("/api/login", json={"username": "mallory", "password": "guess"})
+    with env.store.session() as s:
+        row = s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(1)).one()
+    assert (row.actor, row.action) == ("mallory", "auth.login_failed")
+
+
+def test_searches_need_a_purpose(env: Env) -> None:
+    viewer = TestClient(env.app)
+    env.add_user("vic", Role.VIEWER)
+    r = viewer.post("/api/login", json={"username": "vic", "password": PASSWORD})
+    assert r.status_code == 200
+    before = _count(env)
+    for path in ("/api/events", "/api/tracks"):
+        r = viewer.get(path)
+        assert r.status_code == 400
+        assert "state a purpose (case number or reason) with ?purpose=" in r.json()["detail"]
+        assert viewer.get(path, params={"purpose": "x"}).status_code == 400
+        assert viewer.get(path, params={"purpose": "incident 7"}).status_code == 200
+    ids = env.ids["events"]["lobby"]
+    assert viewer.get(f"/api/events/{ids[0]}").status_code == 200  # reading one: no purpose
+    assert _count(env) == before + 3  # two searches with a purpose, one read
+
+
+def test_a_new_route_is_audited_by_default_or_the_walk_fails(env: Env) -> None:
+    @env.app.get("/api/new-personal-data")
+    def new_route() -> dict[str, str]:
+        return {}
+
+    assert ("GET", "/api/new-personal-data") in _audited_routes(env)

@@ -1,0 +1,209 @@
+"""`vigil audit verify|show` and `vigil events search`: the investigator's and auditor's CLI.
+
+Every command that reads personal data records itself in the audit log (actor `cli:<os user>`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from vigil.audit.log import AuditEntry, AuditLog, cli_actor
+from vigil.audit.verify import verify_chain
+from vigil.errors import VigilError
+from vigil.store.db import Store, default_db_url
+from vigil.store.tables import AuditRow
+
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+events_app = typer.Typer(
+    help="Search stored events (audited; needs a purpose).", no_args_is_help=True
+)
+out = Console()
+err = Console(stderr=True)
+
+DataOpt = Annotated[Path, typer.Option(help="data directory (database, anchors)")]
+DbOpt = Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")]
+DEFAULT_DATA = Path("vigil-data")
+
+
+def open_store(data: Path, db: str | None) -> Store:
+    if db is None and not (data / "vigil.db").is_file():
+        raise VigilError(f"no Vigil database in '{data}'; pass --data DIR or --db URL")
+    return Store(db or default_db_url(data))
+
+
+def parse_time(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromtimestamp(float(value), tz=UTC)
+    except ValueError:
+        try:
+            t = datetime.fromisoformat(value)
+        except ValueError:
+            raise VigilError(
+                f"{what} '{value}' is not a time; use ISO 8601 (2026-01-31T08:00) or UNIX seconds"
+            ) from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+@audit_app.command("verify")
+def verify(data: DataOpt = DEFAULT_DATA, db: DbOpt = None) -> None:
+    """Walk the hash chain; exit 1 naming the first row modified, deleted, inserted or
+    reordered, or a tail cut off after the last anchor in DATA/audit-anchors.log."""
+    store = open_store(data, db)
+    try:
+        verdict = verify_chain(store, data)
+    finally:
+        store.close()
+    if not verdict.ok:
+        err.print(f"[bold red]audit chain broken:[/] {verdict.problem}", highlight=False)
+        raise typer.Exit(1)
+    out.print(
+        f"audit chain ok: {verdict.rows} rows (ids {verdict.first_id}-{verdict.head_id}), "
+        f"{verdict.anchors} anchors, head {verdict.head_hash[:16]}",
+        highlight=False,
+    )
+
+
+@audit_app.command("show")
+def show(
+    data: DataOpt = DEFAULT_DATA,
+    db: DbOpt = None,
+    user: Annotated[str | None, typer.Option(help="only this actor")] = None,
+    since: Annotated[str | None, typer.Option(help="from this time (ISO 8601 / UNIX s)")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="only this action, or a prefix ending in .")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="newest N rows")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """The newest audit rows, filtered."""
+    store = open_store(data, db)
+    try:
+        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        if user:
+            query = query.where(AuditRow.actor == user)
+        if (t := parse_time(since, "--since")) is not None:
+            query = query.where(AuditRow.at >= t)
+        if action:
+            cond = (
+                AuditRow.action.startswith(action)
+                if action.endswith(".")
+                else AuditRow.action == action
+            )
+            query = query.where(cond)
+        with store.session() as s:
+            rows = [AuditEntry.of(r) for r in s.scalars(query)]
+        AuditLog(store, data).append(
+            cli_actor(), "audit.show", "audit", details={"user": user, "action": action}
+        )
+    finally:
+        store.close()
+    if as_json:
+        for e in rows:
+            out.print_json(json.dumps(_entry_json(e)))
+        return
+    table = Table(title=f"audit log ({len(rows)} newest rows)")
+    for col in ("id", "at (UTC)", "actor", "action", "object", "purpose", "client", "outcome"):
+        table.add_column(col, overflow="fold")
+    for e in rows:
+        obj = f"{e.object_type or ''} {e.object_id or ''}".strip()
+        table.add_row(
+            str(e.id),
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor,
+            e.action,
+            obj,
+            e.purpose or "",
+            e.client or "",
+            str(e.details.get("outcome", "")),
+        )
+    out.print(table)
+
+
+def _entry_json(e: AuditEntry) -> dict[str, object]:
+    return {
+        "id": e.id,
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "purpose": e.purpose,
+        "client": e.client,
+        "details": e.details,
+        "hash": e.hash,
+    }
+
+
+@events_app.command("search")
+def search(
+    purpose: Annotated[str, typer.Option(help="why: case number or reason (3-200 characters)")],
+    data: DataOpt = DEFAULT_DATA,
+    db: DbOpt = None,
+    camera: Annotated[str | None, typer.Option(help="camera id")] = None,
+    label: Annotated[str | None, typer.Option(help="object label, e.g. person")] = None,
+    since: Annotated[str | None, typer.Option(help="from (ISO 8601 / UNIX s)")] = None,
+    until: Annotated[str | None, typer.Option(help="up to (ISO 8601 / UNIX s)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """Search stored events, newest first; the search and its purpose are audited."""
+    from vigil.store.queries import Filters, search_events
+    from vigil.store.records import event_record
+
+    text = purpose.strip()
+    if not 3 <= len(text) <= 200:
+        raise VigilError(
+            "state a purpose (case number or reason) with --purpose (3 to 200 characters)"
+        )
+    filters = Filters(
+        camera=camera,
+        label=label,
+        since=parse_time(since, "--since"),
+        until=parse_time(until, "--until"),
+    )
+    store = open_store(data, db)
+    try:
+        page = search_events(store, filters, limit, None)
+        query = {
+            k: v
+            for k, v in (("camera", camera), ("label", label), ("since", since), ("until", until))
+            if v is not None
+        }
+        AuditLog(store, data).append(
+            cli_actor(),
+            "events.search",
+            "event",
+            purpose=text,
+            client="cli",
+            details={"outcome": "ok", "query": query, "results": len(page.items)},
+        )
+    finally:
+        store.close()
+    records = [event_record(r) for r in page.items]
+    if as_json:
+        for rec in records:
+            print(json.dumps(rec, default=str, sort_keys=True))
+        return
+    table = Table(title=f"events ({len(records)}); purpose: {text}")
+    for col in ("id", "time (UTC)", "camera", "type", "label", "zone/line"):
+        table.add_column(col, overflow="fold")
+    for rec in records:
+        table.add_row(
+            str(rec["id"]),
+            str(rec["time"])[:19],
+            str(rec["camera"]),
+            str(rec["type"]),
+            str(rec.get("label") or ""),
+            str(rec.get("zone") or rec.get("line") or ""),
+        )
+    out.print(table)
