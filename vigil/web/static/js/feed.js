@@ -4,7 +4,9 @@ import { ApiError, get, post } from "./api.js";
 import { el, shortTime, showLightbox, stamp, typeName, where } from "./util.js";
 
 const MAX_ITEMS = 300;
-const PAGE = 60;
+const PAGE = 40;
+// Event searches are audited with a stated purpose; this is the command centre's.
+const PURPOSE = "live feed (command centre)";
 
 function timeOf(item) {
   return new Date(item.time).getTime() || 0;
@@ -36,7 +38,7 @@ export class Feed {
   /** Replace everything with the newest events and alerts from the REST API. */
   async reload() {
     const [events, alerts, open] = await Promise.all([
-      get(`/api/events?limit=${PAGE}`),
+      get(`/api/events?limit=${PAGE}&purpose=${encodeURIComponent(PURPOSE)}`),
       get(`/api/alerts?limit=${PAGE}`),
       get("/api/alerts?status=candidate&limit=500"),
     ]);

@@ -8,7 +8,7 @@ import { connectLive } from "./socket.js";
 import { createTiles } from "./tiles.js";
 import { clock, el, fmtFps } from "./util.js";
 
-const HEALTH_POLL_MS = 5000;
+const HEALTH_POLL_MS = 3000;
 
 function setStat(id, value, tone) {
   const node = document.getElementById(id);
@@ -73,7 +73,9 @@ async function main() {
     map?.select(id);
   };
   map = createMap(document.getElementById("map"), document.getElementById("map-notice"), cameraList, focus);
-  tiles = createTiles(document.getElementById("tiles"), cameraList, focus);
+  // ?streams=N changes how many tiles get a live stream (the others refresh a picture).
+  const streams = Number(new URLSearchParams(location.search).get("streams")) || undefined;
+  tiles = createTiles(document.getElementById("tiles"), cameraList, focus, streams);
   const tableRow = cameraTable(document.querySelector("#cam-table tbody"), cameraList, focus);
 
   const applyHealth = (id, h) => {

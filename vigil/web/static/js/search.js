@@ -4,7 +4,7 @@ import { ApiError, get, query } from "./api.js";
 import { startTopbar } from "./common.js";
 import { el, showLightbox, stamp, toDate, toLocalInput, typeName, where } from "./util.js";
 
-const FIELDS = ["since", "until", "camera", "type", "label", "zone", "line", "limit"];
+const FIELDS = ["purpose", "since", "until", "camera", "type", "label", "zone", "line", "limit"];
 
 const form = document.getElementById("filters");
 const tbody = document.querySelector("#results tbody");
@@ -120,6 +120,11 @@ function choose(tr, ev) {
 
 async function load() {
   const filters = filtersFromForm();
+  if (!form.elements.purpose.checkValidity()) {
+    showError("State a purpose (a case number or reason, at least 3 characters) to search: it is recorded in the audit log.");
+    form.elements.purpose.focus();
+    return;
+  }
   const cursor = cursors[page];
   showError("");
   info.textContent = "searching…";
@@ -167,12 +172,17 @@ async function main() {
   addOptions(form.elements.zone, zones.map((z) => [z, z]));
   addOptions(form.elements.line, lines.map((l) => [l, l]));
   formFromUrl();
+  form.elements.purpose.addEventListener("input", () => {
+    if (form.elements.purpose.checkValidity()) showError("");
+  });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     search();
   });
   document.getElementById("reset").addEventListener("click", () => {
+    const purpose = form.elements.purpose.value;
     form.reset();
+    form.elements.purpose.value = purpose; // the reason for searching stays
     search();
   });
   older.addEventListener("click", () => {
@@ -187,7 +197,14 @@ async function main() {
     page -= 1;
     load();
   });
-  await load();
+  if (form.elements.purpose.value) await load();
+  else {
+    info.textContent = "";
+    tbody.replaceChildren(
+      el("tr", {}, el("td", { colspan: "9", class: "muted empty" }, "State the purpose of your search, choose filters, then Search.")),
+    );
+    form.elements.purpose.focus();
+  }
   document.body.dataset.ready = "1";
 }
 

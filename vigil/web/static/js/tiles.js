@@ -1,21 +1,27 @@
 // Camera tiles: the live picture (MJPEG with the tracked boxes drawn by the server), name,
 // health badge and frame rate; an offline camera says since when and why, and its tile
 // recovers by itself when the camera comes back.
-import { get } from "./api.js";
 import { clock, el, fmtFps } from "./util.js";
 
 const STREAM_FPS = 5;
-const LIVE_JSON_MS = 2000;
+// A browser opens at most 6 HTTP/1.1 connections to one server, and every MJPEG stream holds
+// one: past this many tiles, the others show a picture refreshed every few seconds instead.
+const MAX_STREAMS = 4;
+const SNAPSHOT_MS = 2500;
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 30000;
 
-function streamUrl(id) {
-  return `/api/cameras/${encodeURIComponent(id)}/mjpeg?boxes=1&fps=${STREAM_FPS}&t=${Date.now()}`;
+function pictureUrl(id, streaming) {
+  const base = `/api/cameras/${encodeURIComponent(id)}`;
+  return streaming
+    ? `${base}/mjpeg?boxes=1&fps=${STREAM_FPS}&t=${Date.now()}`
+    : `${base}/live.jpg?boxes=1&t=${Date.now()}`;
 }
 
 class Tile {
-  constructor(cam, onFocus) {
+  constructor(cam, onFocus, streaming) {
     this.cam = cam;
+    this.streaming = streaming;
     this.health = null;
     this.retryDelay = RETRY_MIN_MS;
     this.retryTimer = null;
@@ -37,7 +43,7 @@ class Tile {
         class: "tile unknown",
         tabindex: "0",
         "aria-label": `Camera ${cam.name}`,
-        dataset: { camera: cam.id },
+        dataset: { camera: cam.id, picture: streaming ? "stream" : "snapshots" },
       },
       el(
         "header",
@@ -62,6 +68,7 @@ class Tile {
     this.img.addEventListener("load", () => {
       this.retryDelay = RETRY_MIN_MS;
       this.broken = false;
+      if (!this.streaming) this.retryTimer = setTimeout(() => this.start(), SNAPSHOT_MS);
     });
     this.start();
   }
@@ -69,11 +76,11 @@ class Tile {
   start() {
     clearTimeout(this.retryTimer);
     this.broken = false;
-    this.img.src = streamUrl(this.cam.id);
+    this.img.src = pictureUrl(this.cam.id, this.streaming);
   }
 
   streamLost() {
-    // The stream ended (server restart, network): try again with back-off.
+    // The stream ended (server restart, network) or there is no picture yet: try again later.
     this.broken = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.start(), this.retryDelay);
@@ -101,19 +108,10 @@ class Tile {
         health.last_frame_time ? el("span", {}, `last picture ${clock(health.last_frame_time)}`) : null,
       );
     }
+    const last = health.last_frame_time ? `last frame ${clock(health.last_frame_time)}` : "no frame yet";
+    this.info.textContent = last;
     const restarts = health.restarts ? ` · ${health.restarts} restarts` : "";
-    this.node.title = `${this.cam.name}: ${health.frames ?? 0} frames, ${health.dropped ?? 0} dropped${restarts}`;
-  }
-
-  setLive(live) {
-    const byLabel = new Map();
-    for (const t of live.tracks) byLabel.set(t.label, (byLabel.get(t.label) || 0) + 1);
-    const tracked = [...byLabel].map(([label, n]) => `${n} ${label}`).join(", ");
-    this.info.textContent = `${clock(live.time)} · ${tracked || "no objects"}`;
-    const counts = Object.entries(live.counts || {}).map(
-      ([line, c]) => `${line}: ${c.in ?? 0} in / ${c.out ?? 0} out`,
-    );
-    this.counts.textContent = counts.join(" · ");
+    this.counts.textContent = `${health.frames ?? 0} frames · ${health.dropped ?? 0} skipped${restarts}`;
   }
 }
 
@@ -135,11 +133,12 @@ function layout(container, count) {
   container.style.gridTemplateRows = `repeat(${Math.ceil(count / best.cols)}, minmax(0, 1fr))`;
 }
 
-/** Tiles for `cameras` in `container`; returns {setHealth, focus, tile(id)}. */
-export function createTiles(container, cameras, onFocus) {
+/** Tiles for `cameras` in `container`; the first `maxStreams` get a live stream.
+ * Returns {setHealth, focus, restartStreams}. */
+export function createTiles(container, cameras, onFocus, maxStreams = MAX_STREAMS) {
   const tiles = new Map();
   for (const cam of cameras) {
-    const tile = new Tile(cam, onFocus);
+    const tile = new Tile(cam, onFocus, tiles.size < maxStreams);
     tiles.set(cam.id, tile);
     container.append(tile.node);
     tile.expand.addEventListener("click", () => {
@@ -157,21 +156,6 @@ export function createTiles(container, cameras, onFocus) {
   const relayout = () => layout(container, container.dataset.solo ? 1 : tiles.size);
   new ResizeObserver(relayout).observe(container);
   relayout();
-
-  async function pollLive() {
-    await Promise.all(
-      [...tiles.values()].map(async (tile) => {
-        if (!tile.health || !tile.health.online) return;
-        try {
-          tile.setLive(await get(`/api/cameras/${encodeURIComponent(tile.cam.id)}/live.json`));
-        } catch {
-          // No picture yet, or the camera just went away: the health badge says so.
-        }
-      }),
-    );
-    setTimeout(pollLive, LIVE_JSON_MS);
-  }
-  setTimeout(pollLive, 500);
 
   return {
     setHealth(id, health) {

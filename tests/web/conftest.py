@@ -1,0 +1,206 @@
+"""The app with stored data (from tests/api) for page tests, and a real Vigil server with the
+bundled demo plus Debian's Chromium (driven by Playwright) for the browser tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import client, env  # noqa: F401 - fixtures for the page tests
+from tests.conftest import need
+from tests.sources.conftest import free_port
+
+CHROMIUM = Path(os.environ.get("VIGIL_TEST_CHROMIUM", "/usr/bin/chromium"))
+# Debian's Chromium, never a browser downloaded by `playwright install`.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ADMIN_PASSWORD = "ui-test-admin-password"
+VIEWER_PASSWORD = "ui-test-viewer-password"
+VIEWPORT = {"width": 1366, "height": 768}
+# The map asks OpenStreetMap for one tile to learn whether it can use it; offline, the
+# browser logs that failure as a console error, which is expected here.
+EXPECTED_CONSOLE = ("tile.openstreetmap.org",)
+
+
+@dataclass
+class Demo:
+    """A running `vigil demo`-like server."""
+
+    base: str
+    process: subprocess.Popen[str]
+    data_dir: Path
+
+
+@dataclass
+class Watched:
+    """A page and every JavaScript error or console error it produced."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    allowed: tuple[str, ...] = EXPECTED_CONSOLE
+
+    def check_no_errors(self) -> None:
+        assert self.errors == [], "JavaScript errors in the page:\n" + "\n".join(self.errors)
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        if ready:
+            line = proc.stderr.readline()
+            seen += line
+            if marker in line:
+                return seen
+        if proc.poll() is not None:
+            break
+    raise AssertionError(f"server did not print {marker!r} in {timeout:g} s; it said:\n{seen}")
+
+
+def require_browser() -> None:
+    """Debian's Chromium and the playwright package; under CI=true their absence fails."""
+    need(CHROMIUM.is_file(), f"{CHROMIUM} is missing; install Debian's chromium package")
+    need(find_spec("playwright") is not None, "playwright is missing; pip install -e '.[dev]'")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo configuration served on a free 127.0.0.1 port, stopped with Ctrl-C after."""
+    require_browser()  # before starting a server that nothing could look at
+    data = tmp_path_factory.mktemp("vigil-data")
+    port = free_port()
+    code = (
+        "from pathlib import Path; from vigil.server import demo_config, serve; "
+        f"serve(demo_config(), '127.0.0.1', {port}, Path({str(data)!r}))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "VIGIL_ADMIN_PASSWORD": ADMIN_PASSWORD},
+    )
+    drain: threading.Thread | None = None
+    try:
+        _read_until(proc, "Vigil is running at", 60)
+        # Keep reading what the server says, so a full pipe never blocks it.
+        assert proc.stderr is not None
+        drain = threading.Thread(target=proc.stderr.read, daemon=True)
+        drain.start()
+        yield Demo(f"http://127.0.0.1:{port}", proc, data)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if drain is not None:
+            drain.join(timeout=5)  # the server has exited: its stderr is at its end
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, with a fresh temporary profile (Playwright's launch)."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        # launch() gives the browser a new temporary profile (user-data dir) every time.
+        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@contextlib.contextmanager
+def open_page(browser: Any, allowed: tuple[str, ...] = EXPECTED_CONSOLE) -> Iterator[Watched]:
+    """A fresh browser context at 1366x768 whose JavaScript errors are collected."""
+    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="UTC")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    watched = Watched(page, allowed=allowed)
+
+    def on_console(message: Any) -> None:
+        if message.type != "error":
+            return
+        where = message.location.get("url", "") if message.location else ""
+        text = f"{message.text} ({where})"
+        if not any(a in text for a in watched.allowed):
+            watched.errors.append(f"console: {text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: watched.errors.append(f"pageerror: {exc}"))
+    try:
+        yield watched
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def ui(browser: Any) -> Iterator[Watched]:
+    with open_page(browser) as watched:
+        yield watched
+
+
+def log_in(page: Any, base: str, username: str, password: str, path: str = "/") -> None:
+    """Log in through the login form, as a person would, and wait for the page to load."""
+    page.goto(base + path)
+    assert "/login" in page.url  # no session yet: sent to the login form
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form.login-form button[type=submit]")
+    page.wait_for_url(base + path)
+    page.wait_for_selector("body[data-ready='1']")
+
+
+def add_user(base: str, username: str, password: str, role: str) -> None:
+    """Create a user through the API as the admin."""
+    with httpx.Client(base_url=base, timeout=10) as http:
+        r = http.post("/api/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        assert r.status_code == 200, r.text
+        headers = {"X-CSRF-Token": r.json()["csrf_token"]}
+        body = {"username": username, "password": password, "role": role}
+        r = http.post("/api/users", json=body, headers=headers)
+        assert r.status_code in (200, 201, 409), r.text
+
+
+def wait_for_events(base: str, count: int, timeout: float) -> None:
+    """Until the running pipeline has stored at least `count` events."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base, timeout=10) as http:
+        r = http.post("/api/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        assert r.status_code == 200, r.text
+        while True:
+            params = {"limit": count, "purpose": "UI test: enough events?"}
+            items = http.get("/api/events", params=params).json()["items"]
+            if len(items) >= count:
+                return
+            assert time.monotonic() < deadline, f"only {len(items)} events in {timeout:g} s"
+            time.sleep(1)

@@ -1,0 +1,92 @@
+"""The pages as the server sends them: sessions, Leaflet from node_modules (and the page
+without it), and static modules with types a browser will run. No browser needed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import login, make_settings
+from tests.conftest import need
+from vigil.api import create_app
+from vigil.api.pages import LEAFLET_ENV, WEB, find_leaflet
+from vigil.store.db import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC_JS = WEB / "static" / "js"
+
+
+def test_pages_need_a_session_and_load_their_modules(client: TestClient) -> None:
+    for path in ("/", "/search"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == f"/login?next={path}"
+    r = client.get("/search?camera=lobby&purpose=case+7", follow_redirects=False)
+    assert r.headers["location"] == "/login?next=/search%3Fcamera%3Dlobby%26purpose%3Dcase%2B7"
+    login(client)
+    live = client.get("/")
+    assert live.status_code == 200 and "/static/js/live.js" in live.text
+    assert 'id="feed"' in live.text and 'id="map"' in live.text and 'id="tiles"' in live.text
+    search = client.get("/search")
+    assert search.status_code == 200 and "/static/js/search.js" in search.text
+    assert 'name="purpose"' in search.text  # searches are audited with a stated purpose
+    for page in (live, search):
+        assert 'class="who-name">admin<' in page.text and "role-admin" in page.text
+        # Everything the page loads comes from this server (the CSP allows nothing else).
+        for url in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+            assert url.startswith("/") and not url.startswith("//"), url
+
+
+def test_leaflet_comes_from_node_modules_at_the_locked_version(client: TestClient) -> None:
+    need(find_leaflet() is not None, "Leaflet is not installed; run `make setup` (npm ci)")
+    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]["leaflet"]
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    installed = json.loads((ROOT / "node_modules" / "leaflet" / "package.json").read_text())
+    assert lock["packages"]["node_modules/leaflet"]["version"] == pinned == installed["version"]
+    login(client)
+    page = client.get("/").text
+    assert 'data-leaflet="yes"' in page
+    assert '<script src="/static/vendor/leaflet/leaflet.js" defer>' in page
+    assert 'href="/static/vendor/leaflet/leaflet.css"' in page
+    js = client.get("/static/vendor/leaflet/leaflet.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert client.get("/static/vendor/leaflet/leaflet.css").status_code == 200
+    assert client.get("/static/vendor/leaflet/images/layers.png").status_code == 200
+    assert client.get("/static/vendor/leaflet/%2e%2e/%2e%2e/%2e%2e/package.json").status_code == 404
+
+
+def test_without_leaflet_the_live_page_still_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(LEAFLET_ENV, str(tmp_path / "no-leaflet-here"))
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    try:
+        with TestClient(create_app(make_settings(tmp_path), store=store)) as client:
+            login(client)
+            page = client.get("/")
+            assert page.status_code == 200 and 'data-leaflet="no"' in page.text
+            assert "vendor/leaflet" not in page.text
+            assert client.get("/static/vendor/leaflet/leaflet.js").status_code == 404
+            assert client.get("/static/js/map.js").status_code == 200
+    finally:
+        store.close()
+
+
+def test_static_modules_are_javascript_and_import_only_files_that_exist(
+    client: TestClient,
+) -> None:
+    modules = sorted(STATIC_JS.glob("*.js"))
+    assert {m.name for m in modules} >= {"live.js", "search.js", "map.js", "feed.js", "tiles.js"}
+    for module in modules:
+        r = client.get(f"/static/js/{module.name}")
+        assert r.status_code == 200
+        assert r.headers["content-type"].split(";")[0] in (
+            "text/javascript",
+            "application/javascript",
+        )
+        for target in re.findall(r'from "\./([\w.-]+)"', module.read_text()):
+            assert (STATIC_JS / target).is_file(), f"{module.name} imports missing {target}"
+        assert not re.search(r"\.(inner|outer)HTML\s*=", module.read_text()), module.name

@@ -1,0 +1,288 @@
+"""The command centre in a real browser (Debian's Chromium through Playwright) against a real
+server running the bundled demo: log in, see both cameras online on the map and in tiles, see
+a new event from the running pipeline arrive in the live feed without a reload, review alerts;
+a viewer gets no review buttons; the map works without Leaflet; the event search pages."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import (
+    ADMIN_PASSWORD,
+    VIEWER_PASSWORD,
+    Demo,
+    Watched,
+    add_user,
+    log_in,
+    open_page,
+    wait_for_events,
+)
+
+pytestmark = pytest.mark.slow
+
+NEW_EVENT_WAIT_MS = 60_000  # the clips' first happenings come 7 to 9 s in
+ONLINE_WAIT_MS = 30_000
+
+
+def _count(page: Any, selector: str) -> int:
+    return int(page.locator(selector).count())
+
+
+def _cameras_online(page: Any, marker: str) -> None:
+    page.wait_for_function(
+        "sel => document.querySelectorAll(sel).length === 2",
+        arg=f"{marker}.online",
+        timeout=ONLINE_WAIT_MS,
+    )
+
+
+def _no_horizontal_scroll(page: Any) -> None:
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page scrolls sideways at 1366x768: {widths}"
+
+
+def test_operator_sees_cameras_online_and_a_new_event_arrives_live(
+    demo: Demo, ui: Watched, tmp_path: Path
+) -> None:
+    page = ui.page
+    log_in(page, demo.base, "admin", ADMIN_PASSWORD)
+    page.evaluate("window.__vigilLoaded = performance.timeOrigin")
+    navigations = page.evaluate("performance.getEntriesByType('navigation').length")
+    assert page.locator(".who-name").inner_text() == "admin"
+    assert page.locator(".role").inner_text().lower() == "admin"
+    assert page.locator("#live").get_attribute("data-leaflet") == "yes"
+
+    # Both demo cameras online: on the map (Leaflet markers) and in the tiles.
+    _cameras_online(page, ".leaflet-marker-pane .cam-marker")
+    names = page.locator(".cam-marker .cam-name").all_inner_texts()
+    assert sorted(names) == ["Car park", "Lobby"]
+    _cameras_online(page, ".tile")
+    badges = page.locator(".tile .badge").all_inner_texts()
+    assert badges == ["ONLINE", "ONLINE"]
+    assert sorted(page.locator(".tile h3").all_inner_texts()) == ["Car park", "Lobby"]
+    src = page.locator(".tile[data-camera='lobby'] img").get_attribute("src")
+    assert src is not None and src.startswith("/api/cameras/lobby/mjpeg?boxes=1")
+    # The live picture arrives (the MJPEG stream decodes into the <img>).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.tile img')].every(i => i.naturalWidth > 0)",
+        timeout=ONLINE_WAIT_MS,
+    )
+
+    # A new event from the running pipeline, pushed over the WebSocket: no reload.
+    before = set(
+        page.locator(".feed-item").evaluate_all("ns => ns.map(n => n.dataset.kind + n.dataset.id)")
+    )
+    started = time.monotonic()
+    page.wait_for_selector(
+        ".feed-item.event[data-live='1']", state="attached", timeout=NEW_EVENT_WAIT_MS
+    )
+    waited = time.monotonic() - started
+    fresh = page.locator(".feed-item.event[data-live='1']").first
+    key = "event" + (fresh.get_attribute("data-id") or "")
+    assert key not in before
+    assert fresh.get_attribute("data-camera") in ("lobby", "car-park")
+    assert page.evaluate("window.__vigilLoaded === performance.timeOrigin")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == navigations
+    assert page.locator("#link-state").inner_text() == "LIVE"
+    print(f"new event in the feed after {waited:.1f} s")
+
+    # Let a car-park alert come in too (one every few seconds), then keep the picture.
+    page.wait_for_selector(".feed-item.alert.status-candidate", timeout=NEW_EVENT_WAIT_MS)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.feed-item .thumb img')].slice(0, 6)"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    _no_horizontal_scroll(page)
+    shot = tmp_path / "command-centre.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("VIGIL_SCREENSHOT"):
+        shutil.copyfile(shot, os.environ["VIGIL_SCREENSHOT"])
+
+    # Review: acknowledge one alert, dismiss another with a reason (the dialog insists).
+    first = page.locator(".feed-item.alert.status-candidate").first
+    alert_id = first.get_attribute("data-id")
+    first.locator("button[data-action='acknowledge']").click()
+    page.wait_for_selector(f".feed-item.alert.status-acknowledged[data-id='{alert_id}']")
+    acked = page.locator(f".feed-item.alert[data-id='{alert_id}'] .feed-review").inner_text()
+    assert "ACKNOWLEDGED" in acked and "admin" in acked
+
+    page.wait_for_selector(".feed-item.alert.status-candidate", timeout=NEW_EVENT_WAIT_MS)
+    other = page.locator(".feed-item.alert.status-candidate").first
+    other_id = other.get_attribute("data-id")
+    other.locator("button[data-action='dismiss']").click()
+    dialog = page.locator("#dismiss-dialog")
+    assert dialog.is_visible()
+    dialog.locator("button[type=submit]").click()
+    assert page.locator("#dismiss-error").inner_text() == "Say why the alert is dismissed."
+    page.fill("#dismiss-reason", "a delivery van, expected")
+    dialog.locator("button[type=submit]").click()
+    page.wait_for_selector(f".feed-item.alert.status-dismissed[data-id='{other_id}']")
+    assert not dialog.is_visible()
+    text = page.locator(f".feed-item.alert[data-id='{other_id}'] .feed-review").inner_text()
+    assert "DISMISSED" in text and "a delivery van, expected" in text
+
+    # Choosing a camera in the feed focuses its tile; a marker click does too.
+    page.locator(".cam-marker[data-camera='car-park']").click()
+    page.wait_for_selector(".tile.selected[data-camera='car-park']")
+    ui.check_no_errors()
+
+
+def test_a_viewer_sees_the_feed_but_no_review_buttons(demo: Demo, ui: Watched) -> None:
+    add_user(demo.base, "watcher", VIEWER_PASSWORD, "viewer")
+    page = ui.page
+    log_in(page, demo.base, "watcher", VIEWER_PASSWORD)
+    assert page.locator(".role").inner_text().lower() == "viewer"
+    # One live stream only: the second tile refreshes a still picture instead.
+    page.goto(demo.base + "/?streams=1")
+    page.wait_for_selector("body[data-ready='1']")
+    _cameras_online(page, ".tile")
+    kinds = page.locator(".tile").evaluate_all("ts => ts.map(t => t.dataset.picture)")
+    assert kinds == ["stream", "snapshots"]
+    still = page.locator(".tile[data-picture='snapshots'] img")
+    page.wait_for_function("img => img.naturalWidth > 0", arg=still.element_handle())
+    first_src = still.get_attribute("src") or ""
+    assert "/live.jpg?boxes=1" in first_src
+    page.wait_for_function(
+        "([img, src]) => img.getAttribute('src') !== src", arg=[still.element_handle(), first_src]
+    )
+    page.wait_for_selector(".feed-item.alert", timeout=NEW_EVENT_WAIT_MS)
+    page.wait_for_selector(".feed-item.alert.status-candidate", timeout=NEW_EVENT_WAIT_MS)
+    assert _count(page, "button.review") == 0
+    assert _count(page, ".feed-actions") == 0
+    ui.check_no_errors()
+
+
+def _decoders(server_pid: int) -> list[int]:
+    """The server's decoder processes (multiprocessing spawn children), oldest first."""
+    children: list[int] = []
+    for task in Path(f"/proc/{server_pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    found = []
+    for pid in sorted(children):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+    return found
+
+
+def test_a_stalled_camera_shows_offline_within_10_s_and_recovers_by_itself(
+    demo: Demo, ui: Watched, tmp_path: Path
+) -> None:
+    page = ui.page
+    log_in(page, demo.base, "admin", ADMIN_PASSWORD)
+    _cameras_online(page, ".tile")
+    decoders = _decoders(demo.process.pid)
+    assert len(decoders) == 2, decoders
+    os.kill(decoders[0], signal.SIGSTOP)  # a hung camera: no frames, no error of its own
+    stopped = time.monotonic()
+    try:
+        page.wait_for_selector(".tile.offline", timeout=10_000)
+        took = time.monotonic() - stopped
+        tile = page.locator(".tile.offline")
+        assert tile.count() == 1
+        camera = tile.get_attribute("data-camera")
+        assert tile.locator(".badge").inner_text() == "OFFLINE"
+        assert re.fullmatch(r"OFFLINE since \d\d:\d\d:\d\d", tile.locator("strong").inner_text())
+        assert "no frames" in tile.locator(".tile-error").inner_text()
+        page.wait_for_selector(f".cam-marker.offline[data-camera='{camera}']")
+        assert page.locator("#stat-cameras .stat-v").inner_text() == "1/2"
+        page.screenshot(path=str(tmp_path / "camera-offline.png"))
+        print(f"offline in the UI {took:.1f} s after the camera stalled")
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # restarted meanwhile: gone already
+            os.kill(decoders[0], signal.SIGCONT)
+    _cameras_online(page, ".tile")
+    _cameras_online(page, ".leaflet-marker-pane .cam-marker")
+    assert page.locator(".tile .tile-offline strong").count() == 0
+    ui.check_no_errors()
+
+
+def test_without_leaflet_the_map_is_a_plain_grid_that_says_why(demo: Demo, browser: Any) -> None:
+    with open_page(browser, allowed=("tile.openstreetmap.org", "leaflet")) as watched:
+        page = watched.page
+        page.route("**/static/vendor/leaflet/**", lambda route: route.abort())
+        log_in(page, demo.base, "admin", ADMIN_PASSWORD)
+        notice = page.locator("#map-notice")
+        assert notice.is_visible() and "Leaflet" in notice.inner_text()
+        _cameras_online(page, ".plain-marker")
+        assert sorted(page.locator(".plain-marker text").all_text_contents()) == [
+            "Car park",
+            "Lobby",
+        ]
+        assert _count(page, ".plain-grid line") >= 2
+        page.locator(".plain-marker[data-camera='lobby']").click()
+        page.wait_for_selector(".tile.selected[data-camera='lobby']")
+        _no_horizontal_scroll(page)
+        watched.check_no_errors()
+
+
+def test_event_search_filters_pages_and_shows_the_snapshot(demo: Demo, ui: Watched) -> None:
+    page = ui.page
+    wait_for_events(demo.base, 12, NEW_EVENT_WAIT_MS / 1000)  # more than a page of ten
+    log_in(page, demo.base, "admin", ADMIN_PASSWORD, "/search")
+    # Nothing is searched before a purpose is stated (searches are audited with it).
+    assert page.locator("#results tbody tr[data-id]").count() == 0
+    assert "purpose" in page.locator("#results tbody").inner_text()
+    page.click("#filters button[type=submit]")
+    assert page.locator("#results tbody tr[data-id]").count() == 0
+    page.fill("input[name=purpose]", "case 2026-041")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#results tbody tr[data-id]').length > 0",
+        timeout=NEW_EVENT_WAIT_MS,
+    )
+    # The first row is chosen: its snapshot is shown larger.
+    page.wait_for_selector("#detail-body .detail-shot img")
+    page.locator("#results tbody tr[data-id]").nth(0).click()
+    assert page.locator("#results tbody tr[aria-selected='true']").count() == 1
+
+    page.select_option("select[name=camera]", "car-park")
+    page.select_option("select[name=type]", "line_cross")
+    page.select_option("select[name=limit]", "10")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function(
+        "() => document.getElementById('results-info').textContent !== 'searching…'"
+    )
+    assert "camera=car-park" in page.url and "type=line_cross" in page.url
+    assert "purpose=case+2026-041" in page.url
+    cameras = set(page.locator("#results tbody tr[data-id] td:nth-child(3)").all_inner_texts())
+    types = set(page.locator("#results tbody tr[data-id] td:nth-child(4)").all_inner_texts())
+    assert cameras <= {"Car park"} and types <= {"Line cross"}
+
+    # A time range with nothing in it yet.
+    page.fill("input[name=since]", "2099-01-01T00:00:00")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector("#results td.empty")
+    assert page.locator("#results-info").inner_text() == "0 results"
+    assert "since=2099-01-01T" in page.url
+
+    page.fill("input[name=since]", "")
+    page.select_option("select[name=camera]", "")
+    page.select_option("select[name=type]", "")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#results tbody tr[data-id]').length === 10",
+        timeout=NEW_EVENT_WAIT_MS,
+    )
+    ids = "rs => rs.map(r => r.dataset.id)"
+    first_page = page.locator("#results tbody tr[data-id]").evaluate_all(ids)
+    assert page.locator("#newer").is_disabled() and page.locator("#older").is_enabled()
+    page.click("#older")
+    page.wait_for_function("() => document.getElementById('page-no').textContent === 'page 2'")
+    second = page.locator("#results tbody tr[data-id]").evaluate_all(ids)
+    assert second and not set(second) & set(first_page)
+    page.click("#newer")
+    page.wait_for_function("() => document.getElementById('page-no').textContent === 'page 1'")
+    assert page.locator("#results tbody tr[data-id]").evaluate_all(ids) == first_page
+    _no_horizontal_scroll(page)
+    ui.check_no_errors()
