@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import select
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from importlib import resources
@@ -18,6 +21,23 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get(
     "VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+def read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    """Read a child's stderr until a line contains `marker`; fail with what it said."""
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        if ready:
+            line = proc.stderr.readline()
+            seen += line
+            if marker in line:
+                return seen
+        if proc.poll() is not None:
+            break
+    raise AssertionError(f"server did not print {marker!r} in {timeout:g} s; it said:\n{seen}")
 
 
 def need(condition: bool, why: str) -> None:

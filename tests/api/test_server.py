@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from tests.conftest import read_until
 from tests.sources.conftest import free_port
 from vigil.config import VigilConfig
 from vigil.errors import VigilError
@@ -73,22 +73,6 @@ def test_a_camera_whose_model_cannot_load_stops_startup_and_frees_the_port(tmp_p
     bind("127.0.0.1", port).close()  # the port was given back
 
 
-def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
-    assert proc.stderr is not None
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
-        if ready:
-            line = proc.stderr.readline()
-            seen += line
-            if marker in line:
-                return seen
-        if proc.poll() is not None:
-            break
-    raise AssertionError(f"server did not print {marker!r} in {timeout:g} s; it said:\n{seen}")
-
-
 @pytest.mark.slow
 def test_real_server_pushes_a_pipeline_event_over_the_websocket_and_stops_cleanly(
     tmp_path: Path,
@@ -107,7 +91,7 @@ def test_real_server_pushes_a_pipeline_event_over_the_websocket_and_stops_cleanl
         env=env,
     )
     try:
-        said = _read_until(proc, "Vigil is running at", 60)
+        said = read_until(proc, "Vigil is running at", 60)
         assert f"http://127.0.0.1:{port}/" in said
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=10) as http:

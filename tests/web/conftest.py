@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import client, env  # noqa: F401 - fixtures for the page tests
-from tests.conftest import need
+from tests.conftest import need, read_until
 from tests.sources.conftest import free_port
 
 CHROMIUM = Path(os.environ.get("VIGIL_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -65,22 +64,6 @@ class Watched:
         assert self.errors == [], "JavaScript errors in the page:\n" + "\n".join(self.errors)
 
 
-def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
-    assert proc.stderr is not None
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
-        if ready:
-            line = proc.stderr.readline()
-            seen += line
-            if marker in line:
-                return seen
-        if proc.poll() is not None:
-            break
-    raise AssertionError(f"server did not print {marker!r} in {timeout:g} s; it said:\n{seen}")
-
-
 def require_browser() -> None:
     """Debian's Chromium and the playwright package; under CI=true their absence fails."""
     need(CHROMIUM.is_file(), f"{CHROMIUM} is missing; install Debian's chromium package")
@@ -106,7 +89,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     )
     drain: threading.Thread | None = None
     try:
-        _read_until(proc, "Vigil is running at", 60)
+        read_until(proc, "Vigil is running at", 60)
         # Keep reading what the server says, so a full pipe never blocks it.
         assert proc.stderr is not None
         drain = threading.Thread(target=proc.stderr.read, daemon=True)
