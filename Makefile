@@ -66,6 +66,8 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(PY) bench/pipeline.py
 	$(PY) bench/tracking.py
+	$(PY) bench/audit.py
+	$(PY) bench/latency.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench
