@@ -252,14 +252,20 @@ def demo(
 
 
 def _add_accountability_commands() -> None:
-    from vigil.audit.cli import audit_app, events_app
+    from vigil.audit.cli import audit_app, events_app, report_app, retention_app
 
-    for sub in (audit_app, events_app):
+    subs = {
+        "audit": audit_app,
+        "events": events_app,
+        "retention": retention_app,
+        "report": report_app,
+    }
+    for sub in subs.values():
         for cmd in sub.registered_commands:
             assert cmd.callback is not None
             cmd.callback = user_errors(cmd.callback)
-    app.add_typer(audit_app, name="audit")
-    app.add_typer(events_app, name="events")
+    for name, sub in subs.items():
+        app.add_typer(sub, name=name)
 
 
 _add_accountability_commands()

@@ -197,6 +197,30 @@ class RuleConfig(Strict):
         return self
 
 
+AUDIT_MIN_DAYS = 183  # EU AI Act Art. 26(6): deployers keep the logs at least six months
+
+
+class RetentionConfig(Strict):
+    """How many days each class of data is kept; the purge job deletes what is older."""
+
+    snapshots: int = Field(30, ge=1, le=36500, description="days snapshot pictures are kept")
+    events: int = Field(90, ge=1, le=36500, description="days events and tracks are kept")
+    alerts: int = Field(
+        365, ge=1, le=36500, description="days reviewed alerts are kept (candidates wait)"
+    )
+    audit: int = Field(365, ge=1, le=36500, description="days audit rows are kept (>= 183)")
+
+    @field_validator("audit")
+    @classmethod
+    def _audit_six_months(cls, days: int) -> int:
+        if days < AUDIT_MIN_DAYS:
+            raise ValueError(
+                f"audit logs must be kept at least {AUDIT_MIN_DAYS} days (six months, "
+                f"EU AI Act Art. 26(6)); set retention.audit to {AUDIT_MIN_DAYS} or more"
+            )
+        return days
+
+
 class VigilConfig(Strict):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     objects: ObjectFilterConfig = Field(default_factory=ObjectFilterConfig)
@@ -204,6 +228,7 @@ class VigilConfig(Strict):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from vigil.api.app import Settings, create_app
+from vigil.audit.retention import RetentionJob
 from vigil.bus import LocalBus
 from vigil.config import VigilConfig, load_config
 from vigil.errors import VigilError
@@ -128,6 +129,7 @@ class VigilServer:
         *,
         say: Callable[[str], None] = _say,
         live: LiveSettings | None = None,
+        retention_interval: float = 3600.0,
         **settings: Any,
     ) -> None:
         self.host, self.say = host, say
@@ -136,8 +138,12 @@ class VigilServer:
         self.url = url_for(host, self.port)
         self.store: Store | None = None
         self.runner: LiveRunner | None = None
+        self.retention: RetentionJob | None = None
         try:
             self.store = Store(db_url or default_db_url(data_dir))
+            self.retention = RetentionJob(
+                self.store, data_dir, config.retention, interval=retention_interval
+            )
             bus = LocalBus()
             alerts = AlertService(Alerts(self.store), bus, RuleEngine(config.rules))
             self.runner = LiveRunner(
@@ -167,6 +173,8 @@ class VigilServer:
         try:
             with _sigterm_as_interrupt():
                 self.runner.start()
+                if self.retention is not None:  # the purge job: now, then hourly
+                    self.retention.start()
                 self.say(f"Vigil is running at {self.url} (Ctrl-C stops it)")
                 with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server ends
                     self.server.run(sockets=[self.socket])
@@ -178,6 +186,8 @@ class VigilServer:
         self.server.should_exit = True
 
     def close(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
         if self.runner is not None:
             self.runner.stop()
         if self.store is not None:

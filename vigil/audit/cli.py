@@ -207,3 +207,85 @@ def search(
             str(rec.get("zone") or rec.get("line") or ""),
         )
     out.print(table)
+
+
+retention_app = typer.Typer(
+    help="Delete data older than its retention limit.", no_args_is_help=True
+)
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="vigil.yml with a retention: section (default: defaults)"),
+]
+
+
+@retention_app.command("run")
+def retention_run(
+    config_path: ConfigOpt = None,
+    data: DataOpt = DEFAULT_DATA,
+    db: DbOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would go; delete nothing")
+    ] = False,
+) -> None:
+    """Purge snapshots, events/tracks, reviewed alerts and audit rows older than their limit;
+    the purge is recorded in the audit log (which stays verifiable)."""
+    from vigil.audit.retention import purge
+    from vigil.config import VigilConfig, load_config
+
+    config = load_config(config_path) if config_path else VigilConfig()
+    days = config.retention
+    store = open_store(data, db)
+    try:
+        report = purge(
+            store, data, days, AuditLog(store, data), dry_run=dry_run, actor=cli_actor()
+        )
+    finally:
+        store.close()
+    verb = "would delete" if dry_run else "deleted"
+    table = Table(title=f"retention {'dry run' if dry_run else 'purge'}: {verb}")
+    table.add_column("data class")
+    table.add_column("kept (days)", justify="right")
+    table.add_column(verb, justify="right")
+    table.add_row("snapshot files", str(days.snapshots), str(report.snapshot_files))
+    table.add_row("snapshot paths cleared", str(days.snapshots), str(report.snapshot_refs))
+    table.add_row("events", str(days.events), str(report.events))
+    table.add_row("tracks", str(days.events), str(report.tracks))
+    table.add_row("alerts (reviewed)", str(days.alerts), str(report.alerts))
+    held = f"0 ({report.alerts_held} kept)"
+    table.add_row("alerts held (awaiting review)", str(days.alerts), held)
+    table.add_row("audit rows", str(days.audit), str(report.audit_rows))
+    out.print(table)
+
+
+report_app = typer.Typer(help="Reports for the public and oversight bodies.", no_args_is_help=True)
+
+
+@report_app.command("transparency")
+def report_transparency(
+    since: Annotated[str, typer.Option(help="from this time (ISO 8601 / UNIX s)")],
+    until: Annotated[str | None, typer.Option(help="up to this time (default: now)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md or json")] = "md",
+    data: DataOpt = DEFAULT_DATA,
+    db: DbOpt = None,
+) -> None:
+    """Cameras active, searches by purpose category, data reads, alerts by type and outcome,
+    exports, data purged and the audit chain's status in a period (audited)."""
+    from vigil.audit.report import transparency_report
+
+    if fmt not in ("md", "json"):
+        raise VigilError(f"--format must be md or json, not '{fmt}'")
+    start = parse_time(since, "--since")
+    assert start is not None
+    store = open_store(data, db)
+    try:
+        report = transparency_report(store, data, start, parse_time(until, "--until"))
+        AuditLog(store, data).append(
+            cli_actor(),
+            "reports.transparency",
+            "report",
+            client="cli",
+            details={"outcome": "ok", "since": since, "until": until},
+        )
+    finally:
+        store.close()
+    print(report.render(fmt), end="" if fmt == "md" else "\n")

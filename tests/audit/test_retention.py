@@ -1,0 +1,214 @@
+"""Retention: old rows and files go, young ones stay, the audit chain stays verifiable.
+
+A fake clock (`now`) decides what is old; every test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from vigil.audit.log import AuditLog
+from vigil.audit.retention import SYSTEM_ACTOR, RetentionJob, purge
+from vigil.audit.verify import PURGE_ACTION, verify_chain
+from vigil.cli import app
+from vigil.config import RetentionConfig, parse_config
+from vigil.domain import Alert, AlertStatus, Box, Camera, Event, EventType, Track, TrackState
+from vigil.errors import ConfigError
+from vigil.store.alerts import Alerts
+from vigil.store.db import Store
+from vigil.store.tables import AlertRow, AuditRow, EventRow, TrackRow
+
+DAY = 86400.0
+T0 = 1_700_000_000.0
+NOW = datetime.fromtimestamp(T0 + 400 * DAY, tz=UTC)
+AGES = {"old": 400, "mid": 60, "young": 20}  # days before NOW
+runner = CliRunner()
+
+
+@dataclass
+class World:
+    store: Store
+    data: Path
+    url: str
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    store = Store(url)
+    store.save_camera(Camera("cam", "Cam", "cam.mp4"))
+    _fill(store, tmp_path)
+    yield World(store, tmp_path, url)
+    store.close()
+
+
+def _fill(store: Store, data: Path) -> None:
+    alerts = Alerts(store)
+    for name, age in AGES.items():
+        origin = NOW.timestamp() - age * DAY - 30.0
+        shot = f"snapshots/cam/{name}.jpg"
+        (data / shot).parent.mkdir(parents=True, exist_ok=True)
+        (data / shot).write_bytes(b"jpeg")
+        track = Track(1, "person", Box(1, 2, 3, 4), 0.9, TrackState.REMOVED, 0.0, 10.0)
+        ev = Event(EventType.ZONE_ENTER, "cam", 5.0, 1, "person", attributes={"zone": "z"})
+        (row,) = store.save_results("cam", origin, [(track, shot)], [ev], [shot])
+        own = f"snapshots/cam/{name}-alert.jpg"  # the candidate's own picture
+        (data / own).write_bytes(b"jpeg")
+        for status in ("candidate", "acknowledged"):
+            pic = own if status == "candidate" else shot
+            a = alerts.create(
+                Alert("r", "cam", EventType.ZONE_ENTER, origin + 5, "person", row.id, pic)
+            )
+            if status == "acknowledged":
+                alerts.review(a.id, "acknowledged", "boss")
+    orphan = data / "snapshots" / "cam" / "orphan.jpg"
+    orphan.write_bytes(b"jpeg")
+    old = datetime.fromtimestamp(T0, tz=UTC)
+    for i in range(6):  # three old audit rows, three young ones (anchored every 2)
+        at = old if i < 3 else NOW - timedelta(days=1)
+        AuditLog(store, data, anchor_every=2, clock=lambda at=at: at).append(
+            "alice", "events.read", "event", i
+        )
+
+
+def _rows(store: Store, model: type) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _snapshots(store: Store) -> set[str | None]:
+    with store.session() as s:
+        return {*s.scalars(select(EventRow.snapshot)), *s.scalars(select(TrackRow.snapshot))}
+
+
+def test_old_rows_and_files_go_young_ones_stay(world: World) -> None:
+    store, data = world.store, world.data
+    report = purge(store, data, RetentionConfig(), AuditLog(store, data), NOW)
+    assert (report.events, report.tracks) == (1, 1)  # the 400-day-old ones (limit 90)
+    assert report.alerts == 1 and report.alerts_held == 1  # the old candidate waits
+    assert report.audit_rows == 3 and report.audit_through_id == 3
+    assert _rows(store, EventRow) == 2 and _rows(store, TrackRow) == 2
+    with store.session() as s:
+        alerts = {(a.status, a.time.year) for a in s.scalars(select(AlertRow))}
+        statuses = sorted(a.status for a in s.scalars(select(AlertRow)))
+    assert statuses == ["acknowledged", "acknowledged", "candidate", "candidate", "candidate"]
+    assert ("candidate", 2023) in alerts  # the unreviewed old candidate is held
+    # The 60-day-old rows stay but lose their picture (limit 30); the 20-day-old keep it.
+    assert _snapshots(store) == {None, "snapshots/cam/young.jpg"}
+    assert not (data / "snapshots/cam/mid.jpg").exists()
+    assert (data / "snapshots/cam/young.jpg").exists()
+    assert not (data / "snapshots/cam/old.jpg").exists()
+    # The held candidates keep their pictures; the orphan (written just now) is not old yet.
+    assert all((data / f"snapshots/cam/{age}-alert.jpg").exists() for age in AGES)
+    assert (data / "snapshots/cam/orphan.jpg").exists()
+    assert report.snapshot_files == 2 and report.snapshot_refs == 3
+
+
+def test_audit_verify_passes_after_purges_and_the_purge_is_audited(world: World) -> None:
+    store, data = world.store, world.data
+    purge(store, data, RetentionConfig(), AuditLog(store, data), NOW, actor="cli:tester")
+    verdict = verify_chain(store, data)
+    assert verdict.ok, verdict.problem
+    assert verdict.first_id == 4 and verdict.rows == 4
+    with store.session() as s:
+        row = s.scalars(select(AuditRow).where(AuditRow.action == PURGE_ACTION)).one()
+    assert row.actor == "cli:tester" and row.object_type == "retention"
+    assert row.details["through_id"] == 3 and row.details["counts"]["events"] == 1
+    assert row.details["counts"]["audit_rows"] == 3
+    # A year later the first purge row is old too: a second purge leaves a verifiable chain.
+    later = NOW + timedelta(days=800)
+    AuditLog(store, data).append("bob", "events.read", "event", 9)
+    second = purge(store, data, RetentionConfig(), AuditLog(store, data), later)
+    assert second.audit_rows >= 1
+    verdict = verify_chain(store, data)
+    assert verdict.ok, verdict.problem
+    result = runner.invoke(app, ["audit", "verify", "--data", str(data), "--db", world.url])
+    assert result.exit_code == 0, result.output
+
+
+def test_dry_run_deletes_nothing(world: World) -> None:
+    store, data = world.store, world.data
+    files = sorted(p.name for p in (data / "snapshots/cam").iterdir())
+    before = [_rows(store, m) for m in (EventRow, TrackRow, AlertRow, AuditRow)]
+    report = purge(store, data, RetentionConfig(), AuditLog(store, data), NOW, dry_run=True)
+    assert report.dry_run and report.events == 1 and report.audit_rows == 3
+    assert report.snapshot_files == 2 and report.snapshot_refs == 3
+    assert [_rows(store, m) for m in (EventRow, TrackRow, AlertRow, AuditRow)] == before
+    assert sorted(p.name for p in (data / "snapshots/cam").iterdir()) == files
+
+
+def test_old_orphan_files_go(world: World) -> None:
+    store, data = world.store, world.data
+    later = datetime.now(UTC) + timedelta(days=31)  # the orphan was written 31 days ago
+    report = purge(store, data, RetentionConfig(), AuditLog(store, data), later)
+    assert not (data / "snapshots/cam/orphan.jpg").exists()
+    assert report.snapshot_files >= 1
+    assert verify_chain(store, data).ok
+
+
+def test_nothing_due_writes_no_row_from_the_job(world: World) -> None:
+    store, data = world.store, world.data
+    early = datetime.fromtimestamp(T0, tz=UTC)
+    before = _rows(store, AuditRow)
+    report = purge(store, data, RetentionConfig(), AuditLog(store, data), early, record_empty=False)
+    assert report.total == 0 and _rows(store, AuditRow) == before
+
+
+def test_cli_prints_the_counts(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    store.save_camera(Camera("cam", "Cam", "cam.mp4"))
+    _fill(store, tmp_path)
+    store.close()
+    cfg = tmp_path / "vigil.yml"
+    cfg.write_text("retention:\n  audit: 200\n", encoding="utf-8")
+    args = ["retention", "run", "--data", str(tmp_path), "--config", str(cfg)]
+    dry = runner.invoke(app, [*args, "--dry-run"], env={"COLUMNS": "200"})
+    assert dry.exit_code == 0, dry.output
+    assert "would delete" in dry.output and "audit rows" in dry.output
+    assert (tmp_path / "snapshots/cam/old.jpg").exists()
+    real = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert real.exit_code == 0 and "deleted" in real.output
+    check = runner.invoke(app, ["audit", "verify", "--data", str(tmp_path)])
+    assert check.exit_code == 0, check.output
+
+
+def test_audit_retention_under_six_months_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config("retention:\n  snapshots: 7\n  audit: 90\n")
+    msg = str(err.value)
+    assert "line 3" in msg and "183 days" in msg and "Art. 26" in msg and "(got 90)" in msg
+    ok = parse_config("retention:\n  audit: 183\n").retention
+    assert (ok.audit, ok.snapshots, ok.events, ok.alerts) == (183, 30, 90, 365)
+
+
+def test_the_job_runs_in_a_thread_and_stops(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    store.save_camera(Camera("cam", "Cam", "cam.mp4"))
+    _fill(store, tmp_path)
+    job = RetentionJob(store, tmp_path, RetentionConfig(), interval=3600, clock=lambda: NOW)
+    job.start()
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while job.runs == 0 and datetime.now(UTC) < deadline:
+        threading.Event().wait(0.02)
+    job.stop()
+    assert job.runs == 1 and not job._thread.is_alive()
+    with store.session() as s:
+        actors = set(s.scalars(select(AuditRow.actor).where(AuditRow.action == PURGE_ACTION)))
+    assert actors == {SYSTEM_ACTOR}
+    assert verify_chain(store, tmp_path).ok
+    store.close()
+
+
+def test_reviewed_status_is_not_candidate() -> None:
+    assert str(AlertStatus.CANDIDATE) == "candidate"  # the purge's held-alert rule relies on it

@@ -1,0 +1,46 @@
+"""Reports: the transparency report (admins only; the request is audited)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+
+from vigil.api.auditing import audited
+from vigil.api.deps import Principal, StateDep, require_role, require_user
+from vigil.audit.report import transparency_report
+from vigil.domain import Role
+
+router = APIRouter(tags=["reports"], dependencies=[Depends(require_user)])
+Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+DEFAULT_DAYS = 30
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+@router.get(
+    "/api/reports/transparency",
+    dependencies=[Depends(audited("reports.transparency", "report"))],
+)
+async def get_transparency(
+    user: Admin,
+    state: StateDep,
+    since: Annotated[
+        datetime | None, Query(description=f"from (ISO 8601); default {DEFAULT_DAYS} days ago")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="up to (ISO 8601); default now")] = None,
+) -> dict[str, Any]:
+    """Cameras active, searches by purpose category, data reads, alerts by type and outcome,
+    exports, data purged and the audit chain's status, as JSON."""
+    end = _utc(until) if until else datetime.now(UTC)
+    start = _utc(since) if since else end - timedelta(days=DEFAULT_DAYS)
+    if start >= end:
+        raise HTTPException(422, "since must be before until")
+    report = await run_in_threadpool(
+        transparency_report, state.store, state.data_dir, start, end
+    )
+    return report.to_json()

@@ -1,0 +1,201 @@
+"""The transparency report: what the system was used for in a period, from the audit log and
+the stored data, in numbers a member of the public can read (Markdown) or a tool can (JSON).
+
+It shows no personal data: counts, camera ids, purpose categories (never the purpose texts),
+alert types and the audit chain's status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from vigil.audit.verify import PURGE_ACTION, verify_chain
+from vigil.store.db import Store
+from vigil.store.tables import AlertRow, AuditRow, CameraRow, EventRow, TrackRow
+
+CASE_NUMBER = re.compile(r"(?i)\b(case|incident|ref)\s*[-:/#]?\s*\d|#\s*\d+|\b\d+[-/]\d+\b")
+READ_PREFIXES = ("events.", "tracks.", "alerts.read", "alerts.snapshot", "live.")
+EXPORTS_NOTE = "exports are not built yet; none can have been made"
+
+
+def purpose_category(purpose: str | None) -> str:
+    """'case number' for a case reference (CASE-123, #123, 2026/0042), else the first word
+    lower-cased; '(none)' without a purpose."""
+    text = (purpose or "").strip()
+    if not text:
+        return "(none)"
+    if CASE_NUMBER.search(text):
+        return "case number"
+    word = re.split(r"[\s,.;:]+", text, maxsplit=1)[0].lower()
+    return word[:40] or "(none)"
+
+
+@dataclass
+class TransparencyReport:
+    since: datetime
+    until: datetime
+    cameras_registered: list[str]
+    cameras_active: list[str]  # with events or tracks in the period
+    searches_by_purpose: dict[str, int]
+    searches_by_kind: dict[str, int]
+    data_reads: dict[str, int]  # audited reads of events, tracks, alerts, live views
+    alerts: dict[str, dict[str, int]]  # alert type -> raised / acknowledged / dismissed / open
+    purged: dict[str, int]
+    purge_runs: int
+    audit: dict[str, Any]  # chain status: ok, rows, head id and hash, problem
+    exports: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["since"], data["until"] = self.since.isoformat(), self.until.isoformat()
+        return data
+
+    def to_markdown(self) -> str:
+        day = "%Y-%m-%d %H:%M UTC"
+        chain = "verified" if self.audit["ok"] else f"BROKEN: {self.audit['problem']}"
+        lines = [
+            "# Vigil transparency report",
+            "",
+            f"Period: {self.since.strftime(day)} to {self.until.strftime(day)}",
+            "",
+            "## Cameras",
+            "",
+            f"- registered: {len(self.cameras_registered)} "
+            f"({', '.join(self.cameras_registered) or 'none'})",
+            f"- active in the period: {len(self.cameras_active)} "
+            f"({', '.join(self.cameras_active) or 'none'})",
+            "",
+            "## Searches by purpose",
+            "",
+            *_table(("purpose category", "searches"), self.searches_by_purpose),
+            "",
+            *_table(("search", "count"), self.searches_by_kind),
+            "",
+            "## Reads of stored data",
+            "",
+            *_table(("action", "count"), self.data_reads),
+            "",
+            "## Alerts",
+            "",
+            "| type | raised | acknowledged | dismissed | awaiting review |",
+            "|---|---:|---:|---:|---:|",
+            *(
+                f"| {t} | {c['raised']} | {c['acknowledged']} | {c['dismissed']} | {c['open']} |"
+                for t, c in sorted(self.alerts.items())
+            ),
+            "",
+            "## Exports",
+            "",
+            f"{self.exports} ({EXPORTS_NOTE})",
+            "",
+            "## Data purged (retention)",
+            "",
+            f"{self.purge_runs} purge run(s) in the period.",
+            "",
+            *_table(("data class", "deleted"), self.purged),
+            "",
+            "## Audit log",
+            "",
+            f"- chain: {chain}",
+            f"- rows: {self.audit['rows']} (ids {self.audit['first_id']}-{self.audit['head_id']})",
+            f"- head hash: `{self.audit['head_hash']}`",
+        ]
+        if self.notes:
+            lines += ["", "## Notes", "", *(f"- {n}" for n in self.notes)]
+        return "\n".join(lines) + "\n"
+
+    def render(self, fmt: str) -> str:
+        if fmt == "json":
+            return json.dumps(self.to_json(), indent=2, sort_keys=True)
+        return self.to_markdown()
+
+
+def _table(header: tuple[str, str], counts: dict[str, int]) -> list[str]:
+    if not counts:
+        return ["none"]
+    return [
+        f"| {header[0]} | {header[1]} |",
+        "|---|---:|",
+        *(f"| {k} | {v} |" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+    ]
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def transparency_report(
+    store: Store, data_dir: Path | None, since: datetime, until: datetime | None = None
+) -> TransparencyReport:
+    """Build the report for [since, until) (until: now)."""
+    since, until = _utc(since), _utc(until or datetime.now(UTC))
+    searches: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    reads: Counter[str] = Counter()
+    purged: Counter[str] = Counter()
+    runs = 0
+    with store.session() as s:
+        rows = s.execute(
+            select(AuditRow.action, AuditRow.purpose, AuditRow.details).where(
+                AuditRow.at >= since, AuditRow.at < until
+            )
+        )
+        for action, purpose, details in rows:
+            if action.endswith(".search"):
+                searches[purpose_category(purpose)] += 1
+                kinds[action] += 1
+            elif action.startswith(READ_PREFIXES):
+                reads[action] += 1
+            elif action == PURGE_ACTION:
+                runs += 1
+                for k, v in ((details or {}).get("counts") or {}).items():
+                    if isinstance(v, int) and k != "alerts_held":
+                        purged[k] += v
+        registered = sorted(s.scalars(select(CameraRow.id)))
+        in_period = (EventRow.time >= since, EventRow.time < until)
+        active = set(s.scalars(select(EventRow.camera_id).where(*in_period)))
+        active.update(
+            s.scalars(
+                select(TrackRow.camera_id).where(
+                    TrackRow.last_seen >= since, TrackRow.first_seen < until
+                )
+            )
+        )
+        alerts: dict[str, dict[str, int]] = {}
+        for typ, status, n in s.execute(
+            select(AlertRow.type, AlertRow.status, func.count())
+            .where(AlertRow.time >= since, AlertRow.time < until)
+            .group_by(AlertRow.type, AlertRow.status)
+        ):
+            c = alerts.setdefault(
+                typ, {"raised": 0, "acknowledged": 0, "dismissed": 0, "open": 0}
+            )
+            c["raised"] += n
+            c["open" if status == "candidate" else status] += n
+    verdict = verify_chain(store, data_dir)
+    return TransparencyReport(
+        since=since,
+        until=until,
+        cameras_registered=registered,
+        cameras_active=sorted(active),
+        searches_by_purpose=dict(searches),
+        searches_by_kind=dict(kinds),
+        data_reads=dict(reads),
+        alerts=alerts,
+        purged=dict(purged),
+        purge_runs=runs,
+        audit=verdict.to_json(),
+        notes=[
+            EXPORTS_NOTE,
+            "alerts and events deleted by retention before this report are not counted",
+        ],
+    )

@@ -1,0 +1,322 @@
+"""Retention: delete what is older than its data class may be kept (config `retention:`).
+
+Classes and what "older" means:
+
+- snapshots: the picture files of tracks, events and alerts older than `snapshots` days; the
+  rows keep everything else, their snapshot path becomes null. Files under `snapshots/` that
+  no row refers to and that were last written more than `snapshots` days ago go too.
+- events: event rows (by `time`) and track rows (by `last_seen`) older than `events` days.
+- alerts: alerts older than `alerts` days, except candidates still awaiting review: a person
+  must see every alert (human oversight), so an unreviewed candidate is kept (its picture too)
+  until it is reviewed, and is counted as held.
+- audit: audit rows older than `audit` days (at least 183). The purge appends one `audit.purge`
+  row that names the id and hash of the last purged row (`through_id`, `through_hash`), so
+  `vigil audit verify` accepts a chain that starts after it (see verify.py). The same row
+  records the counts of every class: the purge itself is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, not_, or_, select, update
+from sqlalchemy.orm import Session
+
+from vigil.audit.log import AuditLog, utc_text
+from vigil.audit.verify import PURGE_ACTION
+from vigil.config import RetentionConfig
+from vigil.store.db import Store
+from vigil.store.tables import AlertRow, AuditRow, EventRow, TrackRow
+
+log = logging.getLogger(__name__)
+SYSTEM_ACTOR = "system:retention"
+SNAPSHOT_DIR = "snapshots"
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    """What a purge deleted (or, with `dry_run`, would delete)."""
+
+    dry_run: bool
+    now: datetime
+    events: int = 0
+    tracks: int = 0
+    alerts: int = 0
+    alerts_held: int = 0  # candidates older than the limit, kept until reviewed
+    snapshot_refs: int = 0  # rows kept whose snapshot path was cleared
+    snapshot_files: int = 0
+    audit_rows: int = 0
+    audit_through_id: int | None = None
+
+    @property
+    def total(self) -> int:
+        return (
+            self.events + self.tracks + self.alerts + self.snapshot_refs
+            + self.snapshot_files + self.audit_rows
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            k: v
+            for k, v in asdict(self).items()
+            if isinstance(v, int) and not isinstance(v, bool) and k != "audit_through_id"
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Cutoffs:
+    snapshots: datetime
+    events: datetime
+    alerts: datetime
+    audit: datetime
+
+    @classmethod
+    def of(cls, retention: RetentionConfig, now: datetime) -> _Cutoffs:
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        return cls(
+            now - timedelta(days=retention.snapshots),
+            now - timedelta(days=retention.events),
+            now - timedelta(days=retention.alerts),
+            now - timedelta(days=retention.audit),
+        )
+
+
+def _alert_expired(cut: datetime) -> ColumnElement[bool]:
+    return and_(AlertRow.time < cut, AlertRow.status != "candidate")
+
+
+def _surviving(model: Any, c: _Cutoffs) -> ColumnElement[bool]:
+    """Rows that keep their snapshot after the purge."""
+    if model is TrackRow:
+        return TrackRow.last_seen >= max(c.events, c.snapshots)
+    if model is EventRow:
+        return EventRow.time >= max(c.events, c.snapshots)
+    return or_(AlertRow.status == "candidate", AlertRow.time >= max(c.alerts, c.snapshots))
+
+
+def _row_kept(model: Any, c: _Cutoffs) -> ColumnElement[bool]:
+    """Rows the purge does not delete."""
+    if model is TrackRow:
+        return TrackRow.last_seen >= c.events
+    if model is EventRow:
+        return EventRow.time >= c.events
+    return not_(_alert_expired(c.alerts))
+
+
+def _snapshot_expired(model: Any, c: _Cutoffs) -> ColumnElement[bool]:
+    if model is TrackRow:
+        return TrackRow.last_seen < c.snapshots
+    if model is EventRow:
+        return EventRow.time < c.snapshots
+    return _alert_expired(c.snapshots)
+
+
+def _count(s: Session, model: Any, cond: ColumnElement[bool]) -> int:
+    return int(s.scalar(select(func.count()).select_from(model).where(cond)) or 0)
+
+
+def _referenced(s: Session, paths: Iterable[str], c: _Cutoffs) -> set[str]:
+    """Which of `paths` rows that survive the purge still show."""
+    paths = list(paths)
+    found: set[str] = set()
+    for i in range(0, len(paths), _CHUNK):
+        chunk = paths[i : i + _CHUNK]
+        for model in (TrackRow, EventRow, AlertRow):
+            found.update(
+                s.scalars(
+                    select(model.snapshot).where(model.snapshot.in_(chunk), _surviving(model, c))
+                )
+            )
+    return found
+
+
+def _inside(data_dir: Path, rel: str) -> Path | None:
+    """The file a stored relative path names, if it lies inside the data directory."""
+    root = data_dir.resolve()
+    path = (root / rel).resolve()
+    return path if path.is_relative_to(root) and path != root else None
+
+
+def _old_files(data_dir: Path, cut: datetime) -> dict[str, Path]:
+    """Files under snapshots/ last written before `cut`, by their path relative to data_dir."""
+    base = data_dir / SNAPSHOT_DIR
+    found: dict[str, Path] = {}
+    if not base.is_dir():
+        return found
+    limit = cut.timestamp()
+    for folder, _dirs, files in os.walk(base):
+        for name in files:
+            path = Path(folder) / name
+            try:
+                if path.stat().st_mtime < limit:
+                    found[path.relative_to(data_dir).as_posix()] = path
+            except OSError:
+                continue
+    return found
+
+
+def _purge_data(
+    store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with store.session() as s, s.begin():
+        counts["events"] = _count(s, EventRow, EventRow.time < c.events)
+        counts["tracks"] = _count(s, TrackRow, TrackRow.last_seen < c.events)
+        counts["alerts"] = _count(s, AlertRow, _alert_expired(c.alerts))
+        counts["alerts_held"] = _count(
+            s, AlertRow, and_(AlertRow.time < c.alerts, AlertRow.status == "candidate")
+        )
+        gone: set[str] = set()
+        refs = 0
+        for model in (TrackRow, EventRow, AlertRow):
+            gone.update(
+                s.scalars(
+                    select(model.snapshot).where(
+                        not_(_surviving(model, c)), model.snapshot.is_not(None)
+                    )
+                )
+            )
+            shown = and_(_snapshot_expired(model, c), model.snapshot.is_not(None))
+            refs += _count(s, model, and_(shown, _row_kept(model, c)))
+            if not dry_run:
+                s.execute(update(model).where(shown).values(snapshot=None))
+        counts["snapshot_refs"] = refs
+        if not dry_run:
+            s.execute(delete(AlertRow).where(_alert_expired(c.alerts)))
+            s.execute(delete(EventRow).where(EventRow.time < c.events))
+            s.execute(delete(TrackRow).where(TrackRow.last_seen < c.events))
+    with store.session() as s:
+        files = {rel: p for rel in gone if (p := _inside(data_dir, rel)) is not None}
+        for rel, path in _old_files(data_dir, c.snapshots).items():
+            files.setdefault(rel, path)
+        keep = _referenced(s, files, c)
+    doomed = [p for rel, p in files.items() if rel not in keep and p.is_file()]
+    if not dry_run:
+        for path in doomed:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("retention could not delete %s: %s", path, exc)
+    counts["snapshot_files"] = len(doomed)
+    return counts
+
+
+def _audit_horizon(store: Store, cut: datetime) -> tuple[int, str, int] | None:
+    """(id and hash of the last row to purge, rows up to it); None when none is due.
+
+    Only a prefix of rows all older than `cut` is purged, so the chain stays one piece."""
+    with store.session() as s:
+        first_young = s.scalar(select(func.min(AuditRow.id)).where(AuditRow.at >= cut))
+        if first_young is None:
+            first_young = int(s.scalar(select(func.max(AuditRow.id))) or 0) + 1
+        through = s.execute(
+            select(AuditRow.id, AuditRow.hash)
+            .where(AuditRow.id < first_young)
+            .order_by(AuditRow.id.desc())
+            .limit(1)
+        ).first()
+        if through is None:
+            return None
+        rows = _count(s, AuditRow, AuditRow.id <= through[0])
+    return int(through[0]), str(through[1]), rows
+
+
+def purge(
+    store: Store,
+    data_dir: Path,
+    retention: RetentionConfig,
+    audit: AuditLog,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    actor: str = SYSTEM_ACTOR,
+    record_empty: bool = True,
+) -> PurgeReport:
+    """Delete (or with `dry_run` only count) what is older than its class's limit at `now`.
+
+    A real purge appends one `audit.purge` row (counts per class, the audit checkpoint);
+    with `record_empty` False it writes none when nothing was due (the hourly job)."""
+    now = now or datetime.now(UTC)
+    c = _Cutoffs.of(retention, now)
+    counts = _purge_data(store, data_dir, c, dry_run)
+    horizon = _audit_horizon(store, c.audit)
+    counts["audit_rows"] = horizon[2] if horizon else 0
+    report = PurgeReport(
+        dry_run=dry_run,
+        now=now,
+        audit_through_id=horizon[0] if horizon else None,
+        **counts,
+    )
+    if dry_run or (report.total == 0 and not record_empty):
+        return report
+    details: dict[str, Any] = {
+        "outcome": "ok",
+        "counts": report.counts(),
+        "days": retention.model_dump(),
+        "now": utc_text(now),
+    }
+    if horizon:
+        details["through_id"], details["through_hash"] = horizon[0], horizon[1]
+    audit.append(actor, PURGE_ACTION, "retention", details=details)
+    if horizon:  # after the checkpoint row is on the chain, so verify never sees a gap
+        with store.session() as s, s.begin():
+            s.execute(delete(AuditRow).where(AuditRow.id <= horizon[0]))
+    return report
+
+
+class RetentionJob:
+    """Runs `purge` now and then every `interval` seconds in a thread, until `stop()`."""
+
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        retention: RetentionConfig,
+        *,
+        interval: float = 3600.0,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store, self.data_dir, self.retention = store, data_dir, retention
+        self.interval = interval
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.audit = AuditLog(store, data_dir)
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="vigil-retention", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def run_once(self) -> PurgeReport | None:
+        try:
+            report = purge(
+                self.store, self.data_dir, self.retention, self.audit, self.clock(),
+                record_empty=False,
+            )
+        except Exception:  # noqa: BLE001 - the server keeps running; the next run tries again
+            log.exception("retention purge failed")
+            return None
+        finally:
+            self.runs += 1
+        if report.total:
+            log.info("retention purge: %s", report.counts())
+        return report
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
