@@ -257,19 +257,43 @@ class AlertStatus(enum.StrEnum):
 
 
 class Role(enum.StrEnum):
-    """What a user may do; each role can do everything the ones before it can."""
+    """What a user may do.
+
+    The operational roles form a rank (each can do everything the ones before it can):
+    viewer < operator < supervisor < admin. The auditor stands outside that rank: it reads the
+    audit log and the transparency reports and sees no camera, picture, event or alert.
+    """
 
     VIEWER = "viewer"  # read cameras, events, alerts of the cameras they may see
     OPERATOR = "operator"  # + review alerts
     SUPERVISOR = "supervisor"  # + manage operators and viewers
-    ADMIN = "admin"  # everything, users of every role included
+    ADMIN = "admin"  # everything, users of every role included, the audit log too
+    AUDITOR = "auditor"  # the audit log and transparency reports only; no video, no events
+
+    @property
+    def operational(self) -> bool:
+        """Whether this role works with cameras, pictures, events and alerts."""
+        return self in OPERATIONAL_RANK
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        """Place in the operational rank; -1 for the auditor (below every operational role)."""
+        return OPERATIONAL_RANK.index(self) if self.operational else -1
 
     def at_least(self, other: Role) -> bool:
-        return self.rank >= other.rank
+        """Whether this role can do what `other` can. Only the auditor is at least an auditor
+        (an admin's audit access is `reads_audit`); no auditor is at least any operational role."""
+        if not other.operational:
+            return self is other
+        return self.operational and self.rank >= other.rank
+
+    @property
+    def reads_audit(self) -> bool:
+        """Whether this role may read the audit log and transparency reports."""
+        return self in (Role.ADMIN, Role.AUDITOR)
+
+
+OPERATIONAL_RANK: tuple[Role, ...] = (Role.VIEWER, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,13 @@ def test_login_sets_a_strict_httponly_signed_cookie_and_returns_the_csrf_token(
     body = r.json()
     assert body["user"]["username"] == "admin" and body["user"]["role"] == "admin"
     assert "password_hash" not in body["user"] and len(body["csrf_token"]) >= 32
-    assert body["permissions"] == {"review_alerts": True, "manage_users": True, "metrics": True}
+    assert body["permissions"] == {
+        "review_alerts": True,
+        "manage_users": True,
+        "metrics": True,
+        "operations": True,
+        "read_audit": True,
+    }
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("vigil_session=")
     for attribute in ("HttpOnly", "SameSite=strict", "Path=/", "Max-Age=43200"):

@@ -21,7 +21,13 @@ def test_viewer_reads_but_cannot_review_alerts_or_manage_users(env: Env) -> None
     assert viewer.patch("/api/users/1", json={"role": "viewer"}).status_code == 403
     assert viewer.get("/metrics").status_code == 403
     perms = viewer.get("/api/me").json()["permissions"]
-    assert perms == {"review_alerts": False, "manage_users": False, "metrics": False}
+    assert perms == {
+        "review_alerts": False,
+        "manage_users": False,
+        "metrics": False,
+        "operations": True,
+        "read_audit": False,
+    }
     assert env.store.count_events() == 6  # nothing changed
     assert viewer.get(f"/api/alerts/{alert}").json()["status"] == "candidate"
 

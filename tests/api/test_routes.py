@@ -16,7 +16,7 @@ from tests.api.conftest import Env, login
 
 PUBLIC = {"/login", "/api/login", "/healthz"}
 PUBLIC_PREFIXES = ("/static",)
-PAGES = {"/", "/search"}  # HTML pages answer anonymous browsers with a redirect to /login
+PAGES = {"/", "/search", "/audit"}  # HTML pages answer anonymous browsers with a redirect to /login
 SAMPLE = {"camera_id": "lobby", "event_id": "1", "alert_id": "1", "user_id": "1"}
 SAMPLE_DEFAULT = "1"
 

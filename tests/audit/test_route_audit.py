@@ -48,6 +48,9 @@ MUST_BE_AUDITED = {
     "/api/me/password",
     "/api/login",
     "/api/logout",
+    "/api/audit",
+    "/api/audit/verify",
+    "/api/reports/transparency",
 }
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/alerts/{alert_id}/review"): {"action": "acknowledge"},

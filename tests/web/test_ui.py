@@ -286,3 +286,49 @@ def test_event_search_filters_pages_and_shows_the_snapshot(demo: Demo, ui: Watch
     assert page.locator("#results tbody tr[data-id]").evaluate_all(ids) == first_page
     _no_horizontal_scroll(page)
     ui.check_no_errors()
+
+
+AUDITOR_PASSWORD = "ui-test-auditor-password"
+
+
+def test_an_auditor_lands_on_the_audit_log_sees_a_verified_chain_and_no_pictures(
+    demo: Demo, ui: Watched
+) -> None:
+    add_user(demo.base, "audrey", AUDITOR_PASSWORD, "auditor")
+    page = ui.page
+    page.goto(demo.base + "/")
+    assert "/login" in page.url
+    page.fill("#username", "audrey")
+    page.fill("#password", AUDITOR_PASSWORD)
+    page.click("form.login-form button[type=submit]")
+    page.wait_for_url(demo.base + "/audit")  # the live page sends an auditor here
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator(".role").inner_text().lower() == "auditor"
+    # The audit log with rows (the admin's and this auditor's logins at least), newest first.
+    rows = page.locator("#log tbody tr[data-audit]")
+    assert rows.count() >= 2
+    actions = page.locator("#log tbody tr[data-audit] td:nth-child(4)").all_inner_texts()
+    assert "auth.login" in actions
+    assert page.locator("#chain-state").inner_text() == "verified"
+    assert page.locator("#chain").get_attribute("data-tone") == "ok"
+    # The transparency report of the default period, rendered from the API.
+    page.wait_for_selector("#report .report-section")
+    assert "verified" in page.locator("#report").inner_text()
+    # Filters work: only the auditor's own reads of the audit log.
+    page.fill("input[name=actor]", "audrey")
+    page.fill("input[name=action]", "audit.")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function("() => document.getElementById('log-info').textContent !== 'loading…'")
+    assert "actor=audrey" in page.url
+    acted = set(page.locator("#log tbody tr[data-audit] td:nth-child(3)").all_inner_texts())
+    assert acted == {"audrey"}
+    # No video anywhere: no pictures, no camera tiles, no Live or Search link, no socket.
+    assert page.locator("img").count() == 0
+    assert page.locator(".tile, #map, #feed").count() == 0
+    assert page.locator("nav a").all_inner_texts() == ["Audit"]
+    page.goto(demo.base + "/search")
+    page.wait_for_url(demo.base + "/audit")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator("img").count() == 0
+    _no_horizontal_scroll(page)
+    ui.check_no_errors()

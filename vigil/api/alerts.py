@@ -14,8 +14,8 @@ from vigil.api.deps import (
     StateDep,
     UserDep,
     check_camera_filter,
+    require_operational,
     require_role,
-    require_user,
     visible_row,
 )
 from vigil.api.events import Cursor, Limit, Name, Since, Until, snapshot_file
@@ -25,7 +25,7 @@ from vigil.store.queries import Filters, search_alerts
 from vigil.store.records import alert_record
 from vigil.store.tables import AlertRow
 
-router = APIRouter(tags=["alerts"], dependencies=[Depends(require_user)])
+router = APIRouter(tags=["alerts"], dependencies=[Depends(require_operational)])
 Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 _ACTIONS = {"acknowledge": AlertStatus.ACKNOWLEDGED, "dismiss": AlertStatus.DISMISSED}
 

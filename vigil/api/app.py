@@ -21,7 +21,7 @@ from itsdangerous import URLSafeTimedSerializer
 from prometheus_client import CollectorRegistry, Counter
 
 from vigil import __version__
-from vigil.api import alerts, auth, cameras, events, pages, reports, system, users, ws
+from vigil.api import alerts, audit, auth, cameras, events, pages, reports, system, users, ws
 from vigil.api.deps import AppState
 from vigil.audit.log import AuditLog
 from vigil.bus import Bus, LocalBus
@@ -196,7 +196,7 @@ def create_app(
             response.headers.setdefault("Content-Security-Policy", CSP)
         return response
 
-    for module in (auth, cameras, events, alerts, users, reports, system, ws, pages):
+    for module in (auth, cameras, events, alerts, users, audit, reports, system, ws, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount
     static = pages.WEB / "static"

@@ -12,14 +12,21 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from vigil.api.auditing import audited
-from vigil.api.deps import AppState, Principal, StateDep, UserDep, require_user, visible_camera
+from vigil.api.deps import (
+    AppState,
+    Principal,
+    StateDep,
+    UserDep,
+    require_operational,
+    visible_camera,
+)
 from vigil.api.schemas import CameraHealthOut, CameraOut, LineOut, LiveOut, TrackBoxOut, ZoneOut
 from vigil.config import CameraConfig
 from vigil.domain import Role
 from vigil.pipeline.live import CameraWorker
 from vigil.sources.network import redact
 
-router = APIRouter(tags=["cameras"], dependencies=[Depends(require_user)])
+router = APIRouter(tags=["cameras"], dependencies=[Depends(require_operational)])
 BOUNDARY = "vigilframe"
 Boxes = Annotated[bool, Query(description="draw tracked objects, zones and lines")]
 _NOT_LIVE = "this server does not run the camera pipelines (no live runner)"

@@ -68,12 +68,24 @@ class Principal:
     def can(self, role: Role) -> bool:
         return self.role.at_least(role)
 
+    @property
+    def can_see_operations(self) -> bool:
+        """Cameras, live pictures, events, tracks, snapshots, alerts: not for an auditor."""
+        return self.role.operational
+
+    @property
+    def can_read_audit(self) -> bool:
+        """The audit log and transparency reports: admins and auditors."""
+        return self.role.reads_audit
+
     def sees(self, camera_id: str) -> bool:
+        if not self.can_see_operations:
+            return False  # defence in depth: an auditor sees no camera anywhere
         return self.cameras is None or camera_id in self.cameras
 
     def visible(self) -> frozenset[str] | None:
         """The cameras this user may see (None: all, including ones no longer configured)."""
-        return self.cameras
+        return self.cameras if self.can_see_operations else frozenset()
 
     @classmethod
     def from_session(cls, session: LoginSession) -> Principal:
@@ -144,6 +156,26 @@ def require_role(role: Role) -> Callable[..., Principal]:
         return user
 
     return check
+
+
+def require_operational(user: UserDep) -> Principal:
+    """Cameras, pictures, events, tracks, snapshots and alerts: every role but the auditor."""
+    if not user.can_see_operations:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"the {user.role} role cannot see cameras, pictures, events or alerts",
+        )
+    return user
+
+
+def require_audit_reader(user: UserDep) -> Principal:
+    """The audit log and transparency reports: admins and auditors."""
+    if not user.can_read_audit:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this needs the admin or auditor role; you are {user.role}",
+        )
+    return user
 
 
 def not_found(what: str) -> HTTPException:

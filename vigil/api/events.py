@@ -16,7 +16,7 @@ from vigil.api.deps import (
     UserDep,
     check_camera_filter,
     not_found,
-    require_user,
+    require_operational,
     visible_row,
 )
 from vigil.api.schemas import EventOut, EventPage, TrackOut, TrackPage
@@ -24,7 +24,7 @@ from vigil.store.queries import MAX_LIMIT, Filters, search_events, search_tracks
 from vigil.store.records import event_record, track_record
 from vigil.store.tables import EventRow, TrackRow
 
-router = APIRouter(tags=["events"], dependencies=[Depends(require_user)])
+router = APIRouter(tags=["events"], dependencies=[Depends(require_operational)])
 
 EventType = Literal["object", "zone_enter", "zone_leave", "line_cross", "loiter"]
 _TIME = "ISO 8601 time (UTC if no zone given) or UNIX seconds"

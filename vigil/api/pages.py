@@ -78,7 +78,9 @@ def login_redirect(_request: Request, exc: Exception) -> Response:
 PageUser = Annotated[Principal, Depends(page_user)]
 
 
-def _page(request: Request, template: str, user: Principal, **context: Any) -> Response:
+def _page(
+    request: Request, template: str, user: Principal, status_code: int = 200, **context: Any
+) -> Response:
     state = state_of(request.app)
     return templates.TemplateResponse(
         request,
@@ -90,8 +92,14 @@ def _page(request: Request, template: str, user: Principal, **context: Any) -> R
             "leaflet_url": LEAFLET_URL,
             **context,
         },
+        status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _to_audit() -> Response:
+    """An auditor sees no video: the operational pages send them to the audit log."""
+    return RedirectResponse("/audit", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -107,10 +115,23 @@ def login_page(request: Request, next: str = "/", failed: bool = False) -> Respo
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, user: PageUser) -> Response:
     """The command centre: map, camera tiles and the live feed of events and alerts."""
+    if not user.can_see_operations:
+        return _to_audit()
     return _page(request, "index.html", user, page="live")
 
 
 @router.get("/search", response_class=HTMLResponse)
 def search(request: Request, user: PageUser) -> Response:
     """Event search: filters, a paged table and the snapshot of the chosen event."""
+    if not user.can_see_operations:
+        return _to_audit()
     return _page(request, "search.html", user, page="search")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(request: Request, user: PageUser) -> Response:
+    """The audit log (filters, paging), the chain's status and the transparency report:
+    for admins and auditors."""
+    if not user.can_read_audit:
+        return _page(request, "denied.html", user, status_code=403, page="denied")
+    return _page(request, "audit.html", user, page="audit")

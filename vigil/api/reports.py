@@ -1,4 +1,4 @@
-"""Reports: the transparency report (admins only; the request is audited)."""
+"""Reports: the transparency report (admins and auditors; the request is audited)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
 from vigil.api.auditing import audited
-from vigil.api.deps import Principal, StateDep, require_role, require_user
+from vigil.api.deps import Principal, StateDep, require_audit_reader, require_user
 from vigil.audit.report import transparency_report
-from vigil.domain import Role
 
 router = APIRouter(tags=["reports"], dependencies=[Depends(require_user)])
-Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+AuditReader = Annotated[Principal, Depends(require_audit_reader)]
 DEFAULT_DAYS = 30
 
 
@@ -27,7 +26,7 @@ def _utc(t: datetime) -> datetime:
     dependencies=[Depends(audited("reports.transparency", "report"))],
 )
 async def get_transparency(
-    user: Admin,
+    user: AuditReader,
     state: StateDep,
     since: Annotated[
         datetime | None, Query(description=f"from (ISO 8601); default {DEFAULT_DAYS} days ago")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vigil.domain import Role
 from vigil.store.users import MIN_PASSWORD
 
-RoleName = Literal["admin", "supervisor", "operator", "viewer"]
+RoleName = Literal["admin", "supervisor", "operator", "viewer", "auditor"]
 
 
 class Model(BaseModel):
@@ -173,6 +173,8 @@ class Permissions(Model):
     review_alerts: bool
     manage_users: bool
     metrics: bool
+    operations: bool = Field(description="cameras, live pictures, events and alerts")
+    read_audit: bool = Field(description="the audit log and transparency reports")
 
 
 class MeOut(Model):
@@ -201,4 +203,6 @@ def permissions(role: Role) -> Permissions:
         review_alerts=role.at_least(Role.OPERATOR),
         manage_users=role.at_least(Role.SUPERVISOR),
         metrics=role.at_least(Role.SUPERVISOR),
+        operations=role.operational,
+        read_audit=role.reads_audit,
     )

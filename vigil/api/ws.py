@@ -4,7 +4,8 @@ of the cameras the user may see, as JSON text frames.
 The first message is `{"topic": "hello", "user": ..., "cameras": [health...]}`; then every
 message has the shape of the REST resource plus its `topic`. `{"topic": "dropped", "count": n}`
 says n messages were lost because this client read too slowly (reload what you show).
-Without a valid session the socket is accepted and closed at once with code 4401.
+Without a valid session the socket is accepted and closed at once with code 4401; an auditor's
+(no camera, event or alert for that role) with 4403.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ async def live(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_UNAUTHORIZED, "not logged in; log in with POST /api/login")
         return
     user = Principal.from_session(session)
+    if not user.can_see_operations:
+        await websocket.accept()
+        await websocket.close(CLOSE_FORBIDDEN, f"the {user.role} role cannot see the live feed")
+        return
     await run_in_threadpool(
         record, state, user.username, "live.subscribe", "camera", request=websocket
     )

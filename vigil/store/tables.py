@@ -96,7 +96,9 @@ class UserRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(Text, doc="argon2id; never the password")
-    role: Mapped[str] = mapped_column(String(16), doc="admin | supervisor | operator | viewer")
+    role: Mapped[str] = mapped_column(
+        String(16), doc="admin | supervisor | operator | viewer | auditor"
+    )
     cameras: Mapped[list[str] | None] = mapped_column(
         JSON, doc="camera ids this user may see; null: every camera"
     )
@@ -105,7 +107,8 @@ class UserRow(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'supervisor', 'operator', 'viewer')", name="ck_users_role"
+            "role IN ('admin', 'supervisor', 'operator', 'viewer', 'auditor')",
+            name="ck_users_role",
         ),
     )
 

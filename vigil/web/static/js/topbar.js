@@ -1,0 +1,5 @@
+// A page with nothing but the top bar (clock, logging out).
+import { startTopbar } from "./common.js";
+
+startTopbar();
+document.body.dataset.ready = "1";
