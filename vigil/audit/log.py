@@ -21,9 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from vigil.store.db import Store
 from vigil.store.tables import AuditRow
@@ -142,9 +141,10 @@ class AuditLog:
         """Add one row at the head of the chain; returns it (with id and hash)."""
         for _ in range(_RETRIES):
             try:
-                with self._lock, self.store.session() as s, s.begin():
+                # Core, not the ORM unit of work: an append sits on every audited request.
+                with self._lock, self.store.engine.begin() as conn:
                     row = self._append(
-                        s, actor, action, object_type, object_id, purpose, client, details
+                        conn, actor, action, object_type, object_id, purpose, client, details
                     )
                     entry = AuditEntry.of(row)
                 break
@@ -159,7 +159,7 @@ class AuditLog:
 
     def _append(
         self,
-        s: Session,
+        s: Connection,
         actor: str,
         action: str,
         object_type: str | None,
@@ -168,7 +168,7 @@ class AuditLog:
         client: str | None,
         details: dict[str, Any] | None,
     ) -> AuditRow:
-        if s.get_bind().dialect.name == "postgresql":
+        if s.dialect.name == "postgresql":
             s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         head = s.execute(
             select(AuditRow.id, AuditRow.hash).order_by(AuditRow.id.desc()).limit(1)
@@ -188,8 +188,11 @@ class AuditLog:
         # Round the time to what the database keeps (microseconds) before hashing.
         row.at = row.at.astimezone(UTC)
         row.hash = row_hash(row)
-        s.add(row)
-        s.flush()
+        s.execute(
+            insert(AuditRow).values(
+                {c.key: getattr(row, c.key) for c in AuditRow.__table__.columns}
+            )
+        )
         return row
 
     def head(self) -> tuple[int, int, str]:
