@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -101,8 +102,6 @@ class VideoWriter:
                 f"cannot write the annotated video '{path}' ({exc}); choose a writable path"
             ) from None
         rate = max(1, round(fps * 1000))
-        from fractions import Fraction
-
         self._stream = self._container.add_stream("libx264", rate=Fraction(rate, 1000))
         self._stream.width, self._stream.height = size[0] - size[0] % 2, size[1] - size[1] % 2
         self._stream.pix_fmt = "yuv420p"

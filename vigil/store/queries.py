@@ -189,17 +189,3 @@ def search_alerts(
 def get_row(store: Store, table: type[Row], row_id: int) -> Row | None:
     with store.session() as s:
         return s.get(table, row_id)
-
-
-def track_for_event(store: Store, event: EventRow) -> TrackRow | None:
-    """The stored track an event belongs to (only once the track has ended)."""
-    if event.track_id is None:
-        return None
-    query = select(TrackRow).where(
-        TrackRow.camera_id == event.camera_id,
-        TrackRow.track_id == event.track_id,
-        TrackRow.first_seen <= event.time,
-        TrackRow.last_seen >= event.time,
-    )
-    with store.session() as s:
-        return s.scalars(query.order_by(TrackRow.id.desc()).limit(1)).first()

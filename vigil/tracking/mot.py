@@ -195,10 +195,6 @@ class TrackingRun:
     def track_count(self) -> int:
         return len({t.id for tracks in self.frames for t in tracks})
 
-    @property
-    def box_count(self) -> int:
-        return sum(len(tracks) for tracks in self.frames)
-
 
 COAST_SECONDS = 0.15
 

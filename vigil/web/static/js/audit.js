@@ -2,7 +2,7 @@
 // API's next_cursor) and the transparency report of a chosen period. No pictures, no cameras.
 import { ApiError, get, query } from "./api.js";
 import { startTopbar } from "./common.js";
-import { el, stamp, toDate, toLocalInput } from "./util.js";
+import { el, filtersFromForm, formFromUrl, stamp, toDate, toLocalInput } from "./util.js";
 
 const FIELDS = ["actor", "action", "since", "until", "limit"];
 const DAY_MS = 86_400_000;
@@ -28,32 +28,6 @@ let nextCursor = null;
 function show(box, message) {
   box.textContent = message;
   box.hidden = !message;
-}
-
-function filtersFromForm() {
-  const data = new FormData(form);
-  const out = {};
-  for (const key of FIELDS) {
-    const v = String(data.get(key) ?? "").trim();
-    if (!v) continue;
-    if (key === "since" || key === "until") {
-      const d = toDate(v);
-      if (d) out[key] = d.toISOString();
-    } else out[key] = v;
-  }
-  return out;
-}
-
-function formFromUrl() {
-  const params = new URLSearchParams(location.search);
-  for (const key of FIELDS) {
-    const v = params.get(key);
-    if (v === null || !form.elements[key]) continue;
-    if (key === "since" || key === "until") {
-      const d = toDate(v);
-      if (d) form.elements[key].value = toLocalInput(d);
-    } else form.elements[key].value = v;
-  }
 }
 
 function objectOf(row) {
@@ -83,7 +57,7 @@ function row(item) {
 }
 
 async function load() {
-  const filters = filtersFromForm();
+  const filters = filtersFromForm(form, FIELDS);
   show(errorBox, "");
   info.textContent = "loading…";
   older.disabled = true;
@@ -111,7 +85,7 @@ async function load() {
 function search() {
   cursors = [null];
   page = 0;
-  history.replaceState(null, "", `/audit${query(filtersFromForm())}`);
+  history.replaceState(null, "", `/audit${query(filtersFromForm(form, FIELDS))}`);
   return load();
 }
 
@@ -224,7 +198,7 @@ function dateInput(d) {
 
 async function main() {
   startTopbar();
-  formFromUrl();
+  formFromUrl(form, FIELDS);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     search();

@@ -2,7 +2,7 @@
 // API's next_cursor, and the chosen event's snapshot shown large. Filters live in the URL.
 import { ApiError, get, query } from "./api.js";
 import { startTopbar } from "./common.js";
-import { el, showLightbox, stamp, toDate, toLocalInput, typeName, where } from "./util.js";
+import { el, filtersFromForm, formFromUrl, showLightbox, stamp, typeName, where } from "./util.js";
 
 const FIELDS = ["purpose", "since", "until", "camera", "type", "label", "zone", "line", "limit"];
 
@@ -23,32 +23,6 @@ let selected = null;
 
 function addOptions(select, values) {
   for (const [value, label] of values) select.append(el("option", { value }, label));
-}
-
-function filtersFromForm() {
-  const data = new FormData(form);
-  const out = {};
-  for (const key of FIELDS) {
-    const v = String(data.get(key) ?? "").trim();
-    if (!v) continue;
-    if (key === "since" || key === "until") {
-      const d = toDate(v);
-      if (d) out[key] = d.toISOString();
-    } else out[key] = v;
-  }
-  return out;
-}
-
-function formFromUrl() {
-  const params = new URLSearchParams(location.search);
-  for (const key of FIELDS) {
-    const v = params.get(key);
-    if (v === null || !form.elements[key]) continue;
-    if (key === "since" || key === "until") {
-      const d = toDate(v);
-      if (d) form.elements[key].value = toLocalInput(d);
-    } else form.elements[key].value = v;
-  }
 }
 
 function showError(message) {
@@ -119,7 +93,7 @@ function choose(tr, ev) {
 }
 
 async function load() {
-  const filters = filtersFromForm();
+  const filters = filtersFromForm(form, FIELDS);
   if (!form.elements.purpose.checkValidity()) {
     showError("State a purpose (a case number or reason, at least 3 characters) to search: it is recorded in the audit log.");
     form.elements.purpose.focus();
@@ -157,7 +131,7 @@ async function load() {
 function search() {
   cursors = [null];
   page = 0;
-  const filters = filtersFromForm();
+  const filters = filtersFromForm(form, FIELDS);
   history.replaceState(null, "", `/search${query(filters)}`);
   return load();
 }
@@ -171,7 +145,7 @@ async function main() {
   const lines = [...new Set(list.flatMap((c) => c.lines.map((l) => l.name)))].sort();
   addOptions(form.elements.zone, zones.map((z) => [z, z]));
   addOptions(form.elements.line, lines.map((l) => [l, l]));
-  formFromUrl();
+  formFromUrl(form, FIELDS);
   form.elements.purpose.addEventListener("input", () => {
     if (form.elements.purpose.checkValidity()) showError("");
   });

@@ -93,3 +93,30 @@ export function showLightbox(src, caption) {
   document.getElementById("lightbox-caption").textContent = caption;
   if (!dialog.open) dialog.showModal();
 }
+
+// A filter form <-> its query: times travel as ISO 8601 (UTC), shown as local date-times.
+export function filtersFromForm(form, fields) {
+  const data = new FormData(form);
+  const out = {};
+  for (const key of fields) {
+    const v = String(data.get(key) ?? "").trim();
+    if (!v) continue;
+    if (key === "since" || key === "until") {
+      const d = toDate(v);
+      if (d) out[key] = d.toISOString();
+    } else out[key] = v;
+  }
+  return out;
+}
+
+export function formFromUrl(form, fields) {
+  const params = new URLSearchParams(location.search);
+  for (const key of fields) {
+    const v = params.get(key);
+    if (v === null || !form.elements[key]) continue;
+    if (key === "since" || key === "until") {
+      const d = toDate(v);
+      if (d) form.elements[key].value = toLocalInput(d);
+    } else form.elements[key].value = v;
+  }
+}
