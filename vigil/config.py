@@ -221,6 +221,20 @@ class RetentionConfig(Strict):
         return days
 
 
+class AuditConfig(Strict):
+    """When audit rows reach the disk (every row is committed before the data is shown)."""
+
+    durability: Literal["batched", "each_row"] = Field(
+        "batched",
+        description="batched: flushed to disk within sync_interval_s (a power cut can lose at "
+        "most that much of the tail, a crash of Vigil nothing); each_row: flushed before "
+        "each request is answered (slower)",
+    )
+    sync_interval_s: float = Field(
+        1.0, gt=0, le=60, description="longest time a batched audit row waits for the disk"
+    )
+
+
 class VigilConfig(Strict):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     objects: ObjectFilterConfig = Field(default_factory=ObjectFilterConfig)
@@ -229,6 +243,7 @@ class VigilConfig(Strict):
     cameras: list[CameraConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:

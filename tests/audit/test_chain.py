@@ -154,7 +154,9 @@ def test_rewriting_the_whole_chain_is_caught_by_the_anchor(store: Store, tmp_pat
     audit = _fill(store, tmp_path, 5)
     audit.anchor()
     _sql(store, "DELETE FROM audit_log")
-    _fill(store, tmp_path / "elsewhere", 5)  # a fresh, self-consistent chain
+    forger = Store(store.url)  # the insider's own connection
+    _fill(forger, tmp_path / "elsewhere", 5)  # a fresh, self-consistent chain
+    forger.close()
     assert "audit row 5 does not match its anchor" in _problem(store, tmp_path)
 
 

@@ -33,7 +33,7 @@ _ACTIONS = {"acknowledge": AlertStatus.ACKNOWLEDGED, "dismiss": AlertStatus.DISM
 @router.get(
     "/api/alerts",
     response_model=AlertPage,
-    dependencies=[Depends(audited("alerts.search", "alert"))],
+    dependencies=[audited("alerts.search", "alert")],
 )
 def list_alerts(
     user: UserDep,
@@ -67,7 +67,7 @@ def list_alerts(
 @router.get(
     "/api/alerts/{alert_id}",
     response_model=AlertOut,
-    dependencies=[Depends(audited("alerts.read", "alert"))],
+    dependencies=[audited("alerts.read", "alert")],
 )
 def get_alert(alert_id: int, user: UserDep, state: StateDep) -> AlertOut:
     return AlertOut.model_validate(
@@ -78,7 +78,7 @@ def get_alert(alert_id: int, user: UserDep, state: StateDep) -> AlertOut:
 @router.get(
     "/api/alerts/{alert_id}/snapshot.jpg",
     response_class=FileResponse,
-    dependencies=[Depends(audited("alerts.snapshot", "alert"))],
+    dependencies=[audited("alerts.snapshot", "alert")],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def alert_snapshot(alert_id: int, user: UserDep, state: StateDep) -> FileResponse:
@@ -90,7 +90,7 @@ def alert_snapshot(alert_id: int, user: UserDep, state: StateDep) -> FileRespons
     "/api/alerts/{alert_id}/review",
     response_model=AlertOut,
     responses={409: {"description": "already reviewed"}},
-    dependencies=[Depends(audited("alerts.review", "alert"))],
+    dependencies=[audited("alerts.review", "alert")],
 )
 async def review_alert(
     alert_id: int,

@@ -160,14 +160,19 @@ def create_app(
         metrics_token=settings.metrics_token,
         registry=registry,
         login_failures=Counter("vigil_login_failures", "failed login attempts", registry=registry),
-        audit=AuditLog(store, settings.data_dir),
+        audit=AuditLog(
+            store,
+            settings.data_dir,
+            durability=settings.config.audit.durability,
+            sync_interval=settings.config.audit.sync_interval_s,
+        ),
     )
     registry.register(system.LiveCollector(state))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        state.audit.anchor()  # the chain's head, so a later cut-off tail is detected
+        state.audit.close()  # flushed, and the head anchored so a cut-off tail is detected
         bus.close()  # ends every open WebSocket's subscription
         if own_store:
             store.close()

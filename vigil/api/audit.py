@@ -112,7 +112,7 @@ def _search(
 @router.get(
     "/api/audit",
     response_model=AuditPage,
-    dependencies=[Depends(audited("audit.read", "audit"))],
+    dependencies=[audited("audit.read", "audit")],
 )
 async def list_audit(
     state: StateDep,
@@ -138,7 +138,7 @@ async def list_audit(
 @router.get(
     "/api/audit/verify",
     response_model=ChainOut,
-    dependencies=[Depends(audited("audit.verify", "audit"))],
+    dependencies=[audited("audit.verify", "audit")],
 )
 async def verify_audit(state: StateDep) -> ChainOut:
     """Walk the whole hash chain (and the anchor file): ok, or the first problem found."""

@@ -1,7 +1,11 @@
 """Auditing routes: one dependency, `audited(...)`, on every route that touches personal data.
 
-    @router.get("/api/events", dependencies=[Depends(audited("events.search", "event",
-                                                              purpose_required=True))])
+    @router.get("/api/events", dependencies=[audited("events.search", "event",
+                                                     purpose_required=True)])
+
+`audited` returns a FastAPI `Depends` whose exit code runs before the response is sent
+(`scope="function"`): the row is committed first, and when it cannot be written the client
+gets 503 instead of the data, so nothing is shown that the log does not hold.
 
 It records who (the session's user), what (action, object type and the first path parameter),
 why (`?purpose=`, required where `purpose_required`), when, from where (client address), the
@@ -12,12 +16,14 @@ tests/audit/test_route_audit.py walks every route and fails on one that writes n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection
 
 from vigil.api.deps import AppState, Principal, StateDep, UserDep
@@ -25,6 +31,11 @@ from vigil.api.deps import AppState, Principal, StateDep, UserDep
 PURPOSE_MIN, PURPOSE_MAX = 3, 200
 PURPOSE_HELP = "state a purpose (case number or reason) with ?purpose=..."
 AUDIT_MARK = "__vigil_audited__"
+AUDIT_DOWN = (
+    "the audit log cannot be written, so nothing is shown until it can; "
+    "check that the database is reachable and writable"
+)
+log = logging.getLogger(__name__)
 PurposeQ = Annotated[
     str | None,
     Query(
@@ -50,9 +61,7 @@ def client_of(request: HTTPConnection) -> str | None:
 def check_purpose(purpose: str | None) -> str:
     text = (purpose or "").strip()
     if not PURPOSE_MIN <= len(text) <= PURPOSE_MAX:
-        raise HTTPException(
-            400, f"{PURPOSE_HELP} ({PURPOSE_MIN} to {PURPOSE_MAX} characters)"
-        )
+        raise HTTPException(400, f"{PURPOSE_HELP} ({PURPOSE_MIN} to {PURPOSE_MAX} characters)")
     return text
 
 
@@ -67,16 +76,20 @@ def record(
     purpose: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append one row from a route that cannot use `audited` (login, logout)."""
-    state.audit.append(
-        actor,
-        action,
-        object_type,
-        object_id,
-        purpose=purpose,
-        client=client_of(request) if request is not None else None,
-        details=details,
-    )
+    """Append one row from a route that cannot use `audited` (login); 503 when it fails."""
+    try:
+        state.audit.append(
+            actor,
+            action,
+            object_type,
+            object_id,
+            purpose=purpose,
+            client=client_of(request) if request is not None else None,
+            details=details,
+        )
+    except (SQLAlchemyError, OSError, RuntimeError) as exc:
+        log.error("audit row for %s by %s not written: %s", action, actor, exc)
+        raise HTTPException(503, AUDIT_DOWN) from None
 
 
 def _query(request: Request) -> dict[str, Any]:
@@ -89,9 +102,10 @@ def audited(
     *,
     purpose_required: bool = False,
     at_start: bool = False,
-) -> Callable[..., AsyncIterator[AuditNote]]:
+) -> Any:
     """The dependency that writes the audit row of a request: after the route, with its
     outcome; or, with `at_start` (streams that last long), as soon as the route is entered."""
+
     async def audit(
         request: Request,
         user: UserDep,
@@ -130,16 +144,16 @@ def audited(
         if query := _query(request):
             details["query"] = query
         details.update(note.details)
-        state.audit.append(
+        record(
+            state,
             user.username,
             action,
             object_type,
             object_id,
+            request=request,
             purpose=purpose,
-            client=client_of(request),
             details=details,
         )
 
     setattr(audit, AUDIT_MARK, action)
-    return audit
-
+    return Depends(audit, scope="function")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
@@ -172,7 +172,7 @@ async def login(request: Request, state: StateDep) -> Response:
 @router.post(
     "/api/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[Depends(audited("auth.logout", "user"))],
+    dependencies=[audited("auth.logout", "user")],
 )
 def logout(
     response: Response,
@@ -196,7 +196,7 @@ def me(user: UserDep, state: StateDep) -> MeOut:
 @router.post("/api/me/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
     body: PasswordChange,
-    note: Annotated[AuditNote, Depends(audited("users.password", "user"))],
+    note: Annotated[AuditNote, audited("users.password", "user")],
     user: UserDep,
     state: StateDep,
 ) -> None:

@@ -98,7 +98,7 @@ def get_camera(camera_id: str, user: UserDep, state: StateDep) -> CameraOut:
 @router.get(
     "/api/cameras/{camera_id}/live.jpg",
     response_class=Response,
-    dependencies=[Depends(audited("live.picture", "camera"))],
+    dependencies=[audited("live.picture", "camera")],
     responses={200: {"content": {"image/jpeg": {}}}, 503: {"description": "no picture yet"}},
 )
 def live_jpeg(
@@ -118,7 +118,7 @@ def live_jpeg(
 @router.get(
     "/api/cameras/{camera_id}/live.json",
     response_model=LiveOut,
-    dependencies=[Depends(audited("live.tracks", "camera"))],
+    dependencies=[audited("live.tracks", "camera")],
 )
 def live_tracks(camera_id: str, user: UserDep, state: StateDep) -> LiveOut:
     """The objects tracked on the newest picture (to draw over the live view yourself)."""
@@ -146,7 +146,7 @@ def live_tracks(camera_id: str, user: UserDep, state: StateDep) -> LiveOut:
 @router.get(
     "/api/cameras/{camera_id}/mjpeg",
     response_class=StreamingResponse,
-    dependencies=[Depends(audited("live.stream", "camera", at_start=True))],
+    dependencies=[audited("live.stream", "camera", at_start=True)],
     responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}},
 )
 async def live_mjpeg(

@@ -74,7 +74,7 @@ def _filters(
 @router.get(
     "/api/events",
     response_model=EventPage,
-    dependencies=[Depends(audited("events.search", "event", purpose_required=True))],
+    dependencies=[audited("events.search", "event", purpose_required=True)],
 )
 def list_events(
     user: UserDep,
@@ -100,7 +100,7 @@ def list_events(
 @router.get(
     "/api/events/{event_id}",
     response_model=EventOut,
-    dependencies=[Depends(audited("events.read", "event"))],
+    dependencies=[audited("events.read", "event")],
 )
 def get_event(event_id: int, user: UserDep, state: StateDep) -> EventOut:
     return EventOut.model_validate(
@@ -111,7 +111,7 @@ def get_event(event_id: int, user: UserDep, state: StateDep) -> EventOut:
 @router.get(
     "/api/events/{event_id}/snapshot.jpg",
     response_class=FileResponse,
-    dependencies=[Depends(audited("events.snapshot", "event"))],
+    dependencies=[audited("events.snapshot", "event")],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def event_snapshot(event_id: int, user: UserDep, state: StateDep) -> FileResponse:
@@ -123,7 +123,7 @@ def event_snapshot(event_id: int, user: UserDep, state: StateDep) -> FileRespons
 @router.get(
     "/api/tracks",
     response_model=TrackPage,
-    dependencies=[Depends(audited("tracks.search", "track", purpose_required=True))],
+    dependencies=[audited("tracks.search", "track", purpose_required=True)],
 )
 def list_tracks(
     user: UserDep,
@@ -153,7 +153,7 @@ def list_tracks(
 @router.get(
     "/api/tracks/{track_row_id}",
     response_model=TrackOut,
-    dependencies=[Depends(audited("tracks.read", "track"))],
+    dependencies=[audited("tracks.read", "track")],
 )
 def get_track(track_row_id: int, user: UserDep, state: StateDep) -> TrackOut:
     return TrackOut.model_validate(
@@ -164,7 +164,7 @@ def get_track(track_row_id: int, user: UserDep, state: StateDep) -> TrackOut:
 @router.get(
     "/api/snapshots/{track_row_id}.jpg",
     response_class=FileResponse,
-    dependencies=[Depends(audited("tracks.snapshot", "track"))],
+    dependencies=[audited("tracks.snapshot", "track")],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def track_snapshot(track_row_id: int, user: UserDep, state: StateDep) -> FileResponse:

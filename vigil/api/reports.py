@@ -23,7 +23,7 @@ def _utc(t: datetime) -> datetime:
 
 @router.get(
     "/api/reports/transparency",
-    dependencies=[Depends(audited("reports.transparency", "report"))],
+    dependencies=[audited("reports.transparency", "report")],
 )
 async def get_transparency(
     user: AuditReader,
@@ -39,7 +39,5 @@ async def get_transparency(
     start = _utc(since) if since else end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
         raise HTTPException(422, "since must be before until")
-    report = await run_in_threadpool(
-        transparency_report, state.store, state.data_dir, start, end
-    )
+    report = await run_in_threadpool(transparency_report, state.store, state.data_dir, start, end)
     return report.to_json()

@@ -17,8 +17,8 @@ from vigil.store.users import KEEP
 router = APIRouter(tags=["users"], dependencies=[Depends(require_user)])
 Manager = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
 _SUPERVISED = (Role.OPERATOR, Role.VIEWER)
-CreateNote = Annotated[AuditNote, Depends(audited("users.create", "user"))]
-UpdateNote = Annotated[AuditNote, Depends(audited("users.update", "user"))]
+CreateNote = Annotated[AuditNote, audited("users.create", "user")]
+UpdateNote = Annotated[AuditNote, audited("users.update", "user")]
 
 
 def _forbidden(message: str) -> HTTPException:
@@ -45,7 +45,7 @@ def _check_role(by: Principal, role: Role) -> None:
 @router.get(
     "/api/users",
     response_model=list[UserOut],
-    dependencies=[Depends(audited("users.list", "user"))],
+    dependencies=[audited("users.list", "user")],
 )
 def list_users(user: Manager, state: StateDep) -> list[UserOut]:
     return [UserOut.model_validate(user_record(r)) for r in state.users.all()]
@@ -54,7 +54,7 @@ def list_users(user: Manager, state: StateDep) -> list[UserOut]:
 @router.get(
     "/api/users/{user_id}",
     response_model=UserOut,
-    dependencies=[Depends(audited("users.read", "user"))],
+    dependencies=[audited("users.read", "user")],
 )
 def get_user(user_id: int, user: Manager, state: StateDep) -> UserOut:
     row = state.users.get(user_id)

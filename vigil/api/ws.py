@@ -15,7 +15,7 @@ import contextlib
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, HTTPException, WebSocket
 from fastapi.concurrency import run_in_threadpool
 
 from vigil.api.auditing import record
@@ -25,6 +25,7 @@ from vigil.store.records import user_record
 router = APIRouter(tags=["live"])
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TRY_LATER = 1013
 RECHECK_S = 10.0  # how often an open socket checks that its session still exists
 QUEUE = 512
 
@@ -53,9 +54,14 @@ async def live(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.close(CLOSE_FORBIDDEN, f"the {user.role} role cannot see the live feed")
         return
-    await run_in_threadpool(
-        record, state, user.username, "live.subscribe", "camera", request=websocket
-    )
+    try:
+        await run_in_threadpool(
+            record, state, user.username, "live.subscribe", "camera", request=websocket
+        )
+    except HTTPException:  # no audit row, no live feed
+        await websocket.accept()
+        await websocket.close(CLOSE_TRY_LATER, "the audit log cannot be written; try later")
+        return
     subscription = state.bus.subscribe(maxsize=QUEUE)
     await websocket.accept()
     cameras = []

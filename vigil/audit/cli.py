@@ -236,9 +236,7 @@ def retention_run(
     days = config.retention
     store = open_store(data, db)
     try:
-        report = purge(
-            store, data, days, AuditLog(store, data), dry_run=dry_run, actor=cli_actor()
-        )
+        report = purge(store, data, days, AuditLog(store, data), dry_run=dry_run, actor=cli_actor())
     finally:
         store.close()
     verb = "would delete" if dry_run else "deleted"

@@ -176,9 +176,7 @@ def transparency_report(
             .where(AlertRow.time >= since, AlertRow.time < until)
             .group_by(AlertRow.type, AlertRow.status)
         ):
-            c = alerts.setdefault(
-                typ, {"raised": 0, "acknowledged": 0, "dismissed": 0, "open": 0}
-            )
+            c = alerts.setdefault(typ, {"raised": 0, "acknowledged": 0, "dismissed": 0, "open": 0})
             c["raised"] += n
             c["open" if status == "candidate" else status] += n
     verdict = verify_chain(store, data_dir)

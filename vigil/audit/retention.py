@@ -59,8 +59,12 @@ class PurgeReport:
     @property
     def total(self) -> int:
         return (
-            self.events + self.tracks + self.alerts + self.snapshot_refs
-            + self.snapshot_files + self.audit_rows
+            self.events
+            + self.tracks
+            + self.alerts
+            + self.snapshot_refs
+            + self.snapshot_files
+            + self.audit_rows
         )
 
     def counts(self) -> dict[str, int]:
@@ -163,9 +167,7 @@ def _old_files(data_dir: Path, cut: datetime) -> dict[str, Path]:
     return found
 
 
-def _purge_data(
-    store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool
-) -> dict[str, int]:
+def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dict[str, int]:
     counts: dict[str, int] = {}
     with store.session() as s, s.begin():
         counts["events"] = _count(s, EventRow, EventRow.time < c.events)
@@ -299,7 +301,11 @@ class RetentionJob:
     def run_once(self) -> PurgeReport | None:
         try:
             report = purge(
-                self.store, self.data_dir, self.retention, self.audit, self.clock(),
+                self.store,
+                self.data_dir,
+                self.retention,
+                self.audit,
+                self.clock(),
                 record_empty=False,
             )
         except Exception:  # noqa: BLE001 - the server keeps running; the next run tries again

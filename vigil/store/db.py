@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -10,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +38,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 
@@ -79,6 +81,34 @@ class Store:
 
     def session(self) -> Session:
         return self._session()
+
+    def sync(self) -> None:
+        """Make every commit so far durable. SQLite: fsync the write-ahead log. PostgreSQL:
+        commit, with synchronous commit, a transaction that writes one WAL record (a logical
+        message, no table touched); the server flushes the WAL up to it, so every earlier
+        commit made with synchronous_commit off is on disk too."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "SELECT set_config('synchronous_commit', 'on', true), "
+                        "pg_logical_emit_message(true, 'vigil', 'sync')"
+                    )
+                )
+            return
+        if self.engine.dialect.name != "sqlite":
+            return
+        db_path = self.engine.url.database
+        if not db_path or db_path == ":memory:":
+            return
+        try:
+            fd = os.open(f"{db_path}-wal", os.O_RDONLY)
+        except FileNotFoundError:  # checkpointed and removed: everything is in the main file
+            fd = os.open(db_path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         self.engine.dispose()

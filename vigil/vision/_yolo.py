@@ -48,8 +48,11 @@ def select_detections(
         return []
     rects = np.concatenate([xyxy[:, :2], wh], axis=1).tolist()
     kept = cv2.dnn.NMSBoxesBatched(
-        rects, scores.astype(float).tolist(), class_ids.astype(int).tolist(),
-        score_threshold, nms_threshold,
+        rects,
+        scores.astype(float).tolist(),
+        class_ids.astype(int).tolist(),
+        score_threshold,
+        nms_threshold,
     )
     order = sorted(np.asarray(kept, dtype=int).reshape(-1).tolist(), key=lambda i: -scores[i])
     return [

@@ -148,8 +148,9 @@ class DarknetYolo:
             image, 1 / 255.0, (self.input_size, self.input_size), swapRB=True, crop=False
         )
         self._net.setInput(blob)
-        rows = np.concatenate([out.reshape(-1, out.shape[-1]) for out in
-                               self._net.forward(self._outputs)])
+        rows = np.concatenate(
+            [out.reshape(-1, out.shape[-1]) for out in self._net.forward(self._outputs)]
+        )
         class_scores = rows[:, 5:]
         class_ids = class_scores.argmax(axis=1)
         scores = class_scores[np.arange(len(rows)), class_ids]
@@ -158,6 +159,11 @@ class DarknetYolo:
         w, h = rows[:, 2] * width, rows[:, 3] * height
         xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
         return select_detections(
-            xyxy, scores, class_ids, self._labels, (width, height),
-            self.score_threshold, self.nms_threshold,
+            xyxy,
+            scores,
+            class_ids,
+            self._labels,
+            (width, height),
+            self.score_threshold,
+            self.nms_threshold,
         )

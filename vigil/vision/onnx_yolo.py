@@ -92,8 +92,10 @@ def parse_imgsz(raw: str) -> tuple[int, int] | None:
         return None
     if isinstance(value, int) and value > 0:
         return value, value
-    if isinstance(value, list | tuple) and len(value) == 2 and all(
-        isinstance(v, int) and v > 0 for v in value
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and v > 0 for v in value)
     ):
         return int(value[0]), int(value[1])
     return None
@@ -201,8 +203,9 @@ class OnnxYolo:
         output = np.asarray(self._session.run(None, {self._input_name: blob})[0], np.float32)
         if self._layout is None:
             self._layout = detect_layout(output.shape, len(self._labels))
-        xyxy, scores, class_ids = decode(output.reshape(output.shape[-2:]), self._layout,
-                                         self.score_threshold)
+        xyxy, scores, class_ids = decode(
+            output.reshape(output.shape[-2:]), self._layout, self.score_threshold
+        )
         if len(class_ids) and int(class_ids.max()) >= len(self._labels):
             raise ModelError(
                 f"'{self.path.name}' returned class {int(class_ids.max())} but has only "

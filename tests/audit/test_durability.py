@@ -1,0 +1,181 @@
+"""No audit row, no data; and when committed rows reach the disk.
+
+The database is made to refuse audit rows for real (a trigger that aborts every INSERT into
+audit_log, as a full disk or a revoked grant would): every audited route must then answer 503
+and show nothing, the login must fail, and the live socket must close.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from starlette.websockets import WebSocketDisconnect
+
+from tests.api.conftest import ADMIN_PASSWORD, Env, login
+from tests.api.test_routes import fill
+from tests.audit.test_route_audit import BODIES, _audited_routes
+from vigil.api.auditing import AUDIT_DOWN
+from vigil.audit.log import AuditLog, read_anchors
+from vigil.audit.verify import verify_chain
+from vigil.config import ConfigError, parse_config
+from vigil.store.db import Store
+from vigil.store.tables import AuditRow
+
+
+def _refuse_audit_rows(store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        )
+
+
+def _rows(store: Store) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(AuditRow)) or 0)
+
+
+def test_every_audited_route_withholds_its_data_when_the_row_cannot_be_written(
+    env: Env,
+) -> None:
+    client = TestClient(env.app)
+    login(client)
+    ok = client.get("/api/events", params={"camera": "lobby"})
+    assert ok.status_code == 200 and ok.json()["items"]  # there is data to withhold
+    _refuse_audit_rows(env.store)
+    before = _rows(env.store)
+    leaked = []
+    for method, path in _audited_routes(env):
+        if path in ("/api/logout", "/api/login"):
+            continue  # below
+        kwargs: dict[str, Any] = {"follow_redirects": False}
+        if (method, path) in BODIES:
+            kwargs["json"] = BODIES[(method, path)]
+        r = client.request(method, fill(path), **kwargs)
+        if r.status_code != 503 or r.json() != {"detail": AUDIT_DOWN}:
+            leaked.append(f"{method} {path} -> {r.status_code}")
+    assert not leaked, f"answered without an audit row: {leaked}"
+    assert _rows(env.store) == before
+
+
+def test_no_login_and_no_live_feed_without_an_audit_row(env: Env) -> None:
+    client = TestClient(env.app)
+    login(client)
+    _refuse_audit_rows(env.store)
+    with client.websocket_connect("/api/ws") as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 1013
+    fresh = TestClient(env.app)
+    r = fresh.post("/api/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    assert r.status_code == 503 and r.json()["detail"] == AUDIT_DOWN
+    assert "vigil_session" not in r.cookies
+
+
+def test_the_rows_written_before_the_failure_still_verify(env: Env) -> None:
+    client = TestClient(env.app)
+    login(client)
+    client.get("/api/events", params={"camera": "lobby"})
+    _refuse_audit_rows(env.store)
+    assert client.get("/api/events", params={"camera": "lobby"}).status_code == 503
+    with env.store.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_refused"))
+    assert client.get("/api/events", params={"camera": "lobby"}).status_code == 200
+    verdict = verify_chain(env.store, env.data_dir)
+    assert verdict.ok, verdict.problem
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    s = Store(url)
+    yield s
+    s.close()
+
+
+def test_batched_rows_are_flushed_within_the_interval(store: Store, tmp_path: Path) -> None:
+    audit = AuditLog(store, tmp_path, durability="batched", sync_interval=0.2)
+    synced = audit.last_sync
+    audit.append("admin", "events.search", "event", purpose="case 1")
+    assert audit.last_sync == synced  # the request did not wait for the disk
+    deadline = time.monotonic() + 3.0
+    while audit.last_sync == synced and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert synced < audit.last_sync < synced + 3.0
+    audit.close()
+    assert read_anchors(tmp_path / "audit-anchors.log")[-1]["id"] == 1
+
+
+def test_each_row_rows_are_flushed_before_append_returns(store: Store, tmp_path: Path) -> None:
+    audit = AuditLog(store, tmp_path, durability="each_row")
+    synced = audit.last_sync
+    audit.append("admin", "events.search", "event", purpose="case 1")
+    assert audit.last_sync > synced
+
+
+def test_appending_after_close_starts_the_flush_again(store: Store, tmp_path: Path) -> None:
+    audit = AuditLog(store, tmp_path, durability="batched", sync_interval=0.05)
+    audit.append("admin", "a.one")
+    audit.close()
+    synced = audit.last_sync
+    audit.append("admin", "a.two")
+    deadline = time.monotonic() + 3.0
+    while audit.last_sync == synced and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert audit.last_sync > synced
+    audit.close()
+    assert verify_chain(store, tmp_path).ok
+
+
+def test_postgres_batched_appends_commit_asynchronously_and_sync_flushes(pg_url: str) -> None:
+    store = Store(pg_url)
+    lsn = "SELECT pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn()::text"
+    try:
+        audit = AuditLog(store, None, durability="batched")
+        audit.append("admin", "events.search", "event", purpose="case 1")
+        with store.engine.begin() as conn:
+            written = conn.execute(text(lsn)).one()[0]  # the row's WAL ends before this
+        audit.sync()
+        with store.engine.begin() as conn:
+            flushed = conn.execute(text(lsn)).one()[1]
+            behind = conn.execute(
+                text("SELECT CAST(:w AS pg_lsn) - CAST(:f AS pg_lsn)"),
+                {"w": written, "f": flushed},
+            ).scalar_one()
+        assert behind <= 0  # everything up to the row is on disk
+        assert verify_chain(store, None).ok
+        audit.close()
+    finally:
+        store.close()
+
+
+def test_sync_works_with_and_without_a_write_ahead_log(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'v.db'}")
+    AuditLog(store, None).append("admin", "x.y")
+    store.sync()
+    store.close()  # the last connection checkpoints and removes the -wal file
+    assert not (tmp_path / "v.db-wal").exists()
+    store = Store(f"sqlite:///{tmp_path / 'v.db'}")
+    store.sync()
+    store.close()
+    Store("sqlite://").sync()  # in memory: nothing to flush
+
+
+def test_audit_durability_is_checked_in_the_config() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config("audit:\n  durability: sometimes\n")
+    assert "audit.durability" in str(err.value)
+    with pytest.raises(ConfigError):
+        parse_config("audit:\n  sync_interval_s: 0\n")
+    cfg = parse_config("audit:\n  durability: each_row\n")
+    assert cfg.audit.durability == "each_row" and cfg.audit.sync_interval_s == 1.0
