@@ -233,6 +233,11 @@ class AuditConfig(Strict):
     sync_interval_s: float = Field(
         1.0, gt=0, le=60, description="longest time a batched audit row waits for the disk"
     )
+    anchors_to_log: bool = Field(
+        True,
+        description="also print each anchor of the chain's head to the server's log output, "
+        "so a copy lives outside the database and data directory (vigil audit verify --anchors)",
+    )
 
 
 class VigilConfig(Strict):

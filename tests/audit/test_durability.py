@@ -16,13 +16,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from starlette.websockets import WebSocketDisconnect
+from typer.testing import CliRunner
 
-from tests.api.conftest import ADMIN_PASSWORD, Env, login
+from tests.api.conftest import ADMIN_PASSWORD, Env, login, make_settings
 from tests.api.test_routes import fill
 from tests.audit.test_route_audit import BODIES, _audited_routes
+from vigil.api import create_app
 from vigil.api.auditing import AUDIT_DOWN
 from vigil.audit.log import AuditLog, read_anchors
 from vigil.audit.verify import verify_chain
+from vigil.cli import app
 from vigil.config import ConfigError, parse_config
 from vigil.store.db import Store
 from vigil.store.tables import AuditRow
@@ -179,3 +182,55 @@ def test_audit_durability_is_checked_in_the_config() -> None:
         parse_config("audit:\n  sync_interval_s: 0\n")
     cfg = parse_config("audit:\n  durability: each_row\n")
     assert cfg.audit.durability == "each_row" and cfg.audit.sync_interval_s == 1.0
+
+
+def test_anchors_in_the_server_log_catch_an_insider_who_also_edits_the_anchor_file(
+    tmp_path: Path,
+) -> None:
+    """The insider cuts off the tail and deletes the anchor file in the data directory; the
+    anchors the server printed to its log (kept by journald or a log collector) still tell."""
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    printed: list[str] = []
+    audit = AuditLog(store, tmp_path, anchor_every=10, witness=printed.append)
+    for i in range(25):
+        audit.append("admin", "events.search", "event", purpose=f"case {i}")
+    audit.close()
+    assert len(printed) == 3 and all(line.startswith("audit anchor {") for line in printed)
+    export = tmp_path / "journal.txt"  # what `journalctl -u vigil` would show
+    export.write_text(
+        "Nov 27 10:00:00 host vigil[41]: Vigil is running at http://127.0.0.1:8080\n"
+        + "".join(f"Nov 27 10:0{n}:00 host vigil[41]: {line}\n" for n, line in enumerate(printed))
+    )
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id > 12"))
+    (tmp_path / "audit-anchors.log").unlink()
+    assert verify_chain(store, tmp_path).ok  # the data directory alone no longer tells
+    verdict = verify_chain(store, tmp_path, export)
+    assert not verdict.ok and verdict.problem is not None
+    assert "journal.txt line 3" in verdict.problem and "ends at row 12" in verdict.problem
+    runner = CliRunner()
+    r = runner.invoke(app, ["audit", "verify", "--data", str(tmp_path), "--anchors", str(export)])
+    assert r.exit_code == 1 and "truncated" in r.output
+    r = runner.invoke(
+        app, ["audit", "verify", "--data", str(tmp_path), "--anchors", str(tmp_path / "nope")]
+    )
+    assert r.exit_code == 2 and "anchor file" in r.output and "does not exist" in r.output
+    store.close()
+
+
+def test_the_server_prints_its_anchors_unless_told_not_to(tmp_path: Path) -> None:
+    said: list[str] = []
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    app_ = create_app(make_settings(tmp_path, announce=said.append), store=store)
+    with TestClient(app_) as client:
+        login(client)
+    assert any(line.startswith("audit anchor {") for line in said)  # at shutdown
+    quiet: list[str] = []
+    settings = make_settings(tmp_path / "q", announce=quiet.append)
+    settings.config = settings.config.model_copy(
+        update={"audit": settings.config.audit.model_copy(update={"anchors_to_log": False})}
+    )
+    with TestClient(create_app(settings, store=store)) as client:
+        login(client)
+    assert not any("audit anchor" in line for line in quiet)
+    store.close()

@@ -43,8 +43,12 @@ def test_per_label_thresholds_replace_the_global_ones_for_that_label_only() -> N
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"min_score": 1.5}, {"min_area": -1}, {"min_area": 10, "max_area": 5},
-     {"per_label": {"car": (-0.1, 0)}}],
+    [
+        {"min_score": 1.5},
+        {"min_area": -1},
+        {"min_area": 10, "max_area": 5},
+        {"per_label": {"car": (-0.1, 0)}},
+    ],
 )
 def test_impossible_settings_are_refused(kwargs: dict) -> None:
     with pytest.raises(ValueError):
@@ -61,8 +65,11 @@ detections = st.builds(
 )
 filters = st.builds(
     lambda labels, score, lo, span, per_label: ObjectFilter(
-        labels=labels, min_score=score, min_area=lo,
-        max_area=None if span is None else lo + span, per_label=per_label,
+        labels=labels,
+        min_score=score,
+        min_area=lo,
+        max_area=None if span is None else lo + span,
+        per_label=per_label,
     ),
     st.none() | st.sets(st.sampled_from(LABELS)),
     st.floats(0, 1),

@@ -65,8 +65,10 @@ def image(width: int = 128, height: int = 64) -> np.ndarray:
 
 
 def summary(detector: OnnxYolo, img: np.ndarray) -> list[tuple[str, float, tuple[float, ...]]]:
-    return [(d.label, round(d.score, 4), tuple(round(v, 3) for v in d.box.xyxy()))
-            for d in detector.detect(img)]
+    return [
+        (d.label, round(d.score, 4), tuple(round(v, 3) for v in d.box.xyxy()))
+        for d in detector.detect(img)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +107,10 @@ def test_tall_image_is_padded_left_and_right(tmp_path: Path) -> None:
 
 def test_dynamic_output_shape_is_recognised_on_the_first_frame(tmp_path: Path) -> None:
     path = constant_yolo(
-        tmp_path / "m.onnx", v8_output(), ("batch", 3, 64, 64), {"names": NAMES},
+        tmp_path / "m.onnx",
+        v8_output(),
+        ("batch", 3, 64, 64),
+        {"names": NAMES},
         static_output=False,
     )
     detector = OnnxYolo(path)
@@ -159,8 +164,11 @@ def test_label_count_that_fits_no_layout_is_a_model_error(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     "names",
-    ["{0: 'person', 1: 'gender', 2: 'car'}", "['person', 'age', 'car']",
-     "{0: 'person', 1: 'female', 2: 'angry'}"],
+    [
+        "{0: 'person', 1: 'gender', 2: 'car'}",
+        "['person', 'age', 'car']",
+        "{0: 'person', 1: 'female', 2: 'angry'}",
+    ],
 )
 def test_models_with_sensitive_trait_classes_are_refused(tmp_path: Path, names: str) -> None:
     path = constant_yolo(tmp_path / "traits.onnx", v8_output(), metadata={"names": names})

@@ -35,8 +35,21 @@ def test_sensitive_labels_are_recognised(label: str, trait: str) -> None:
 
 @pytest.mark.parametrize(
     "label",
-    ["cage", "garbage", "package", "manhole", "message", "race car", "racecar", "horse race",
-     "African elephant", "license plate", "face", "bus", "white van"],
+    [
+        "cage",
+        "garbage",
+        "package",
+        "manhole",
+        "message",
+        "race car",
+        "racecar",
+        "horse race",
+        "African elephant",
+        "license plate",
+        "face",
+        "bus",
+        "white van",
+    ],
 )
 def test_ordinary_labels_pass(label: str) -> None:
     assert sensitive_trait(label) is None

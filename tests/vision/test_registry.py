@@ -14,8 +14,9 @@ from vigil.vision.onnx_yolo import OnnxYolo
 
 
 def small_onnx(tmp_path: Path, names: str = "{0: 'person', 1: 'car'}") -> Path:
-    return constant_yolo(tmp_path / "m.onnx", np.zeros((1, 6, 100), np.float32),
-                         metadata={"names": names})
+    return constant_yolo(
+        tmp_path / "m.onnx", np.zeros((1, 6, 100), np.float32), metadata={"names": names}
+    )
 
 
 def test_default_is_yolov3_tiny_with_options() -> None:

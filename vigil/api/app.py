@@ -165,6 +165,7 @@ def create_app(
             settings.data_dir,
             durability=settings.config.audit.durability,
             sync_interval=settings.config.audit.sync_interval_s,
+            witness=settings.announce if settings.config.audit.anchors_to_log else None,
         ),
     )
     registry.register(system.LiveCollector(state))

@@ -55,12 +55,27 @@ def parse_time(value: str | None, what: str) -> datetime | None:
 
 
 @audit_app.command("verify")
-def verify(data: DataOpt = DEFAULT_DATA, db: DbOpt = None) -> None:
+def verify(
+    data: DataOpt = DEFAULT_DATA,
+    db: DbOpt = None,
+    anchors: Annotated[
+        Path | None,
+        typer.Option(
+            help="check against these anchors instead of DATA/audit-anchors.log: a copy kept "
+            "elsewhere, or an export of the server's log (its 'audit anchor' lines)"
+        ),
+    ] = None,
+) -> None:
     """Walk the hash chain; exit 1 naming the first row modified, deleted, inserted or
     reordered, or a tail cut off after the last anchor in DATA/audit-anchors.log."""
+    if anchors is not None and not anchors.is_file():
+        raise VigilError(
+            f"anchor file '{anchors}' does not exist; give a copy of audit-anchors.log or "
+            "a log export with the server's 'audit anchor' lines"
+        )
     store = open_store(data, db)
     try:
-        verdict = verify_chain(store, data)
+        verdict = verify_chain(store, data, anchors)
     finally:
         store.close()
     if not verdict.ok:

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 ANCHOR_FILE = "audit-anchors.log"
 ANCHOR_EVERY = 100  # appends between two anchors
+ANCHOR_MARK = "audit anchor "  # how an anchor appears in the server's log output
 _PG_LOCK_KEY = 0x56494731  # "VIG1": pg_advisory_xact_lock key of the audit chain
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _RETRIES = 20
@@ -186,6 +187,7 @@ class AuditLog:
         clock: Callable[[], datetime] | None = None,
         durability: Durability = "each_row",
         sync_interval: float = 1.0,
+        witness: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.anchor_path = data_dir / ANCHOR_FILE if data_dir is not None else None
@@ -193,6 +195,7 @@ class AuditLog:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.durability: Durability = durability
         self.sync_interval = sync_interval
+        self.witness = witness  # also told each anchor (the server's log: kept elsewhere)
         with self._locks_guard:
             self._lock = self._locks.setdefault(store.url, threading.Lock())
         self._since_anchor = 0
@@ -365,15 +368,24 @@ class AuditLog:
             fh.write(canonical(record) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+        if self.witness is not None:
+            self.witness(ANCHOR_MARK + canonical(record))
         return record
 
 
-def read_anchors(path: Path) -> list[dict[str, Any]]:
-    """The anchors written so far (a malformed line is reported by verify, not skipped)."""
+def read_anchors(path: Path, *, log_export: bool = False) -> list[dict[str, Any]]:
+    """The anchors written so far (a malformed line is reported by verify, not skipped).
+
+    With `log_export`, `path` is any text with the server's log lines in it (journal, syslog,
+    docker logs): only lines holding "audit anchor {...}" count, whatever comes before."""
     if not path.is_file():
         return []
     anchors = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if log_export:
+            if ANCHOR_MARK not in line:
+                continue
+            line = line.split(ANCHOR_MARK, 1)[1]
         if not line.strip():
             continue
         try:

@@ -60,8 +60,12 @@ def _rows(store: Store) -> Any:
         last = batch[-1].id
 
 
-def verify_chain(store: Store, data_dir: Path | None = None) -> Verdict:
-    """Check the whole chain (and the anchors in `data_dir`, when given)."""
+def verify_chain(
+    store: Store, data_dir: Path | None = None, anchors_from: Path | None = None
+) -> Verdict:
+    """Check the whole chain, and the anchors: those of `anchors_from` (a copy of the anchor
+    file, or a log export holding the server's "audit anchor" lines) when given, else those in
+    `data_dir`."""
     checkpoints: dict[int, str] = {}  # last purged id -> its hash
     hashes: dict[int, str] = {}
     prev: AuditRow | None = None
@@ -99,9 +103,10 @@ def verify_chain(store: Store, data_dir: Path | None = None) -> Verdict:
         prev = row
     if problem is None and first is not None:
         problem = _check_start(first, checkpoints)
-    anchors = read_anchors(data_dir / ANCHOR_FILE) if data_dir is not None else []
-    if problem is None:
-        problem = _check_anchors(anchors, hashes, first.id if first else 1, prev)
+    source = anchors_from or (data_dir / ANCHOR_FILE if data_dir is not None else None)
+    anchors = read_anchors(source, log_export=anchors_from is not None) if source else []
+    if problem is None and source is not None:
+        problem = _check_anchors(anchors, hashes, first.id if first else 1, prev, source.name)
     return Verdict(
         ok=problem is None,
         rows=count,
@@ -133,21 +138,25 @@ def _check_start(first: AuditRow, checkpoints: dict[int, str]) -> str | None:
 
 
 def _check_anchors(
-    anchors: list[dict[str, Any]], hashes: dict[int, str], first_id: int, head: AuditRow | None
+    anchors: list[dict[str, Any]],
+    hashes: dict[int, str],
+    first_id: int,
+    head: AuditRow | None,
+    name: str,
 ) -> str | None:
     head_id = head.id if head else 0
     for a in anchors:
         if a.get("malformed"):
-            return f"{ANCHOR_FILE} line {a['line']} is malformed (the anchor file was edited)"
+            return f"{name} line {a['line']} is malformed (the anchors were edited)"
         if a["id"] > head_id:
             return (
                 f"the audit log was truncated: the anchor of {a.get('at', '?')} "
-                f"({ANCHOR_FILE} line {a['line']}) records row {a['id']}, "
+                f"({name} line {a['line']}) records row {a['id']}, "
                 f"but the chain ends at row {head_id}"
             )
         if a["id"] >= first_id and hashes.get(a["id"]) != a["hash"]:
             return (
-                f"audit row {a['id']} does not match its anchor ({ANCHOR_FILE} line {a['line']}): "
+                f"audit row {a['id']} does not match its anchor ({name} line {a['line']}): "
                 "the chain was rewritten"
             )
     return None
