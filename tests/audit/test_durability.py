@@ -234,3 +234,21 @@ def test_the_server_prints_its_anchors_unless_told_not_to(tmp_path: Path) -> Non
         login(client)
     assert not any("audit anchor" in line for line in quiet)
     store.close()
+
+
+def test_an_append_survives_the_database_dropping_the_kept_connection(pg_url: str) -> None:
+    """PostgreSQL restarts, idle timeouts and poolers close connections; the audit log's kept
+    connection must then be replaced, not turn the next request into a 503."""
+    store = Store(pg_url)
+    try:
+        audit = AuditLog(store, None, durability="batched")
+        audit.append("admin", "a.one")
+        with store.held_connection() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with store.engine.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        audit.append("admin", "a.two")
+        assert _rows(store) == 2 and verify_chain(store, None).ok
+        audit.close()
+    finally:
+        store.close()

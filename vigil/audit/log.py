@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import Table, func, insert, select, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from vigil.store.db import Store
 from vigil.store.tables import AuditRow
@@ -200,7 +200,6 @@ class AuditLog:
             self._lock = self._locks.setdefault(store.url, threading.Lock())
         self._since_anchor = 0
         self._postgres = store.engine.dialect.name == "postgresql"
-        self._autocommit = store.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._dirty = threading.Event()  # rows committed but perhaps not yet on disk
         self._closing = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -238,6 +237,11 @@ class AuditLog:
                 except IntegrityError:  # another process took the same id first: go again
                     self._heads.pop(store, None)
                     continue
+                except DBAPIError as exc:
+                    self._heads.pop(store, None)
+                    if exc.connection_invalidated:  # the kept connection was dropped: again
+                        continue
+                    raise
                 except BaseException:
                     self._heads.pop(store, None)
                     raise
@@ -290,7 +294,8 @@ class AuditLog:
         commit = "off" if asynchronous else "on"  # this transaction only
         if head is not None:
             entry = entry_after(head)
-            with self._autocommit.connect() as conn:
+            # The store's autocommit connection, kept open (no pool checkout per row).
+            with self.store.held_connection() as conn:
                 if self._postgres:
                     values = {**_values(entry), "details": canonical(entry.details)}
                     conn.execute(_PG_APPEND, {**values, "k": _PG_LOCK_KEY, "sc": commit})

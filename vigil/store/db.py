@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,9 +79,26 @@ class Store:
                 f"({reason}); check that it is a Vigil database, reachable and writable"
             ) from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._held: Connection | None = None
 
     def session(self) -> Session:
         return self._session()
+
+    @contextmanager
+    def held_connection(self) -> Iterator[Connection]:
+        """One autocommit connection kept open for single-statement writes on a hot path (the
+        audit log's appends). Not thread-safe: the caller serialises its use. A statement that
+        fails closes it (the next use opens a fresh one)."""
+        if self._held is None:
+            self._held = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        conn = self._held
+        try:
+            yield conn
+            conn.commit()  # ends SQLAlchemy's bookkeeping; the database committed already
+        except BaseException:
+            self._held = None
+            conn.close()
+            raise
 
     def sync(self) -> None:
         """Make every commit so far durable. SQLite: fsync the write-ahead log. PostgreSQL:
@@ -111,6 +129,9 @@ class Store:
             os.close(fd)
 
     def close(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         self.engine.dispose()
 
     def save_camera(self, camera: Camera) -> None:
