@@ -94,7 +94,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--events", type=int, default=20000)
     ap.add_argument("--requests", type=int, default=150, help="per mode per round")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp, _database(args.postgres, Path(tmp)) as url:
