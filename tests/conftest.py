@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,19 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A migrated Vigil store, once on SQLite and once on a fresh PostgreSQL database."""
+    from vigil.store.db import Store
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    s = Store(url)
+    try:
+        yield s
+    finally:
+        s.close()

@@ -7,10 +7,8 @@ would, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -19,17 +17,6 @@ from vigil.audit.verify import verify_chain
 from vigil.cli import app
 from vigil.store.db import Store
 from vigil.store.tables import AuditRow
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'vigil.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    s = Store(url)
-    yield s
-    s.close()
 
 
 def _fill(store: Store, data: Path, n: int = 20) -> AuditLog:

@@ -8,7 +8,6 @@ and show nothing, the login must fail, and the live socket must close.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,17 +92,6 @@ def test_the_rows_written_before_the_failure_still_verify(env: Env) -> None:
     assert client.get("/api/events", params={"camera": "lobby"}).status_code == 200
     verdict = verify_chain(env.store, env.data_dir)
     assert verdict.ok, verdict.problem
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'vigil.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    s = Store(url)
-    yield s
-    s.close()
 
 
 def test_batched_rows_are_flushed_within_the_interval(store: Store, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,19 +17,6 @@ from vigil.store.users import UserConflict, UserError, Users
 
 T0 = 1_700_000_000.0
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'v.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    s = Store(url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _track(tid: int, start: float, end: float, label: str = "person") -> Track:
