@@ -6,15 +6,17 @@ routes: a new route is audited or this test fails.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.api.conftest import PASSWORD, Env, login
+from tests.api.conftest import PASSWORD, Env, login, make_settings
 from tests.api.test_routes import fill, flatten, http_routes
-from vigil.api import pages
+from vigil.api import create_app, pages
 from vigil.domain import Role
+from vigil.store.db import Store
 from vigil.store.tables import AuditRow
 
 # Reviewed: these show no personal data (or only the caller's own session / configuration).
@@ -153,3 +155,29 @@ def test_a_new_route_is_audited_by_default_or_the_walk_fails(env: Env) -> None:
         return {}
 
     assert ("GET", "/api/new-personal-data") in _audited_routes(env)
+
+
+def test_the_first_admin_and_when_the_service_ran_are_on_the_record(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    app = create_app(
+        make_settings(tmp_path, admin_password=None, announce=lambda _m: None), store=store
+    )
+    with TestClient(app):
+        pass
+    with store.session() as s:
+        rows = [
+            (r.actor, r.action, r.object_id)
+            for r in s.scalars(select(AuditRow).order_by(AuditRow.id))
+        ]
+    assert rows == [
+        ("system", "users.create", "admin"),
+        ("system", "system.start", None),
+        ("system", "system.stop", None),
+    ]
+    # A second start on the same database creates no user, and says so by writing no such row.
+    with TestClient(create_app(make_settings(tmp_path), store=store)):
+        pass
+    with store.session() as s:
+        actions = [r.action for r in s.scalars(select(AuditRow).order_by(AuditRow.id))]
+    assert actions.count("users.create") == 1 and actions.count("system.start") == 2
+    store.close()

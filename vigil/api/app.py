@@ -123,6 +123,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, internal)
 
 
+SYSTEM_ACTOR = "system"
+
+
 def create_app(
     settings: Settings,
     *,
@@ -136,6 +139,7 @@ def create_app(
     store = store or Store(settings.db_url or default_db_url(settings.data_dir))
     bus = bus or LocalBus()
     user_repo = Users(store, settings.password_hasher)
+    first_start = user_repo.count() == 0
     generated = user_repo.ensure_admin(settings.admin_password)
     if generated is not None:
         settings.announce(
@@ -169,10 +173,32 @@ def create_app(
         ),
     )
     registry.register(system.LiveCollector(state))
+    if first_start:
+        state.audit.append(
+            SYSTEM_ACTOR,
+            "users.create",
+            "user",
+            "admin",
+            details={
+                "role": "admin",
+                "password": "generated, shown once" if generated else "given by the operator",
+            },
+        )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # When the service ran is on the record: an auditor sees the gaps.
+        state.audit.append(
+            SYSTEM_ACTOR,
+            "system.start",
+            details={
+                "version": __version__,
+                "cameras": [c.id for c in settings.config.cameras],
+                "live": runner is not None,
+            },
+        )
         yield
+        state.audit.append(SYSTEM_ACTOR, "system.stop")
         state.audit.close()  # flushed, and the head anchored so a cut-off tail is detected
         bus.close()  # ends every open WebSocket's subscription
         if own_store:

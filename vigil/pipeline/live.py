@@ -169,6 +169,8 @@ class CameraWorker:
                         self.health.offline(decoder.ended)
                     else:
                         code = decoder.process.exitcode
+                        if code is not None and code < 0 and self._stopping.wait(1.0):
+                            continue  # the whole service is stopping (systemd signals the group)
                         why = decoder.error or f"the decoder stopped (exit code {code})"
                         if code != EXIT_SOURCE_ERROR:
                             log.warning("camera '%s': %s", self.camera.id, why)
