@@ -10,6 +10,7 @@ import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -240,6 +241,41 @@ class AuditConfig(Strict):
     )
 
 
+class MapConfig(Strict):
+    """The command centre's base map. Without `tiles` it is an offline coordinate grid and the
+    browser asks no third party for anything."""
+
+    tiles: str | None = Field(
+        None,
+        description="tile URL template with {z}, {x} and {y}, e.g. "
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png; operators' browsers fetch tiles from "
+        "there, which tells that server their address and where the map looks",
+    )
+    attribution: str = Field("", max_length=300, description="credit shown on the map (HTML)")
+    max_native_zoom: int = Field(19, ge=0, le=24, description="deepest zoom the tiles have")
+
+    @field_validator("tiles")
+    @classmethod
+    def _template(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url.replace("{", "").replace("}", ""))
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ValueError(f"map tiles '{url}' must be an http(s) URL")
+        missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+        if missing:
+            raise ValueError(f"map tiles '{url}' must contain {', '.join(missing)}")
+        return url
+
+    @property
+    def tile_origin(self) -> str | None:
+        """scheme://host[:port] of the tiles (allowed by the pages' content security policy)."""
+        if self.tiles is None:
+            return None
+        parts = urlsplit(self.tiles.replace("{", "").replace("}", ""))
+        return f"{parts.scheme}://{parts.netloc}"
+
+
 class VigilConfig(Strict):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     objects: ObjectFilterConfig = Field(default_factory=ObjectFilterConfig)
@@ -249,6 +285,7 @@ class VigilConfig(Strict):
     rules: list[RuleConfig] = Field(default_factory=list)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    map: MapConfig = Field(default_factory=MapConfig)
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:

@@ -14,6 +14,7 @@ from tests.api.conftest import login, make_settings
 from tests.conftest import need
 from vigil.api import create_app
 from vigil.api.pages import LEAFLET_ENV, WEB, find_leaflet
+from vigil.config import ConfigError, parse_config
 from vigil.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +91,56 @@ def test_static_modules_are_javascript_and_import_only_files_that_exist(
         for target in re.findall(r'from "\./([\w.-]+)"', module.read_text()):
             assert (STATIC_JS / target).is_file(), f"{module.name} imports missing {target}"
         assert not re.search(r"\.(inner|outer)HTML\s*=", module.read_text()), module.name
+
+
+def test_by_default_the_map_asks_no_third_party(client: TestClient) -> None:
+    """Without `map.tiles` the browser may load pictures from this server only (CSP), the map
+    gets no tile URL, and the shipped scripts name no other server."""
+    login(client)
+    live = client.get("/")
+    csp = live.headers["content-security-policy"]
+    img_src = next(d for d in csp.split(";") if d.strip().startswith("img-src"))
+    assert img_src.split()[1:] == ["'self'", "data:", "blob:"]
+    assert 'data-tiles=""' in live.text
+    for script in STATIC_JS.glob("*.js"):
+        urls = re.findall(r"https?://[^\s\"'`]+", script.read_text(encoding="utf-8"))
+        assert [u for u in urls if not u.startswith("http://www.w3.org/")] == [], script.name
+
+
+def test_configured_tiles_are_allowed_and_handed_to_the_map(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    settings.config = settings.config.model_validate(
+        {
+            **settings.config.model_dump(),
+            "map": {
+                "tiles": "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png",
+                "attribution": "&copy; OpenStreetMap contributors",
+                "max_native_zoom": 18,
+            },
+        }
+    )
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    with TestClient(create_app(settings, store=store)) as client:
+        login(client)
+        live = client.get("/")
+        assert (
+            "img-src 'self' data: blob: https://tiles.example.org:8443;"
+            in (live.headers["content-security-policy"])
+        )
+        assert 'data-tiles="https://tiles.example.org:8443/osm/{z}/{x}/{y}.png"' in live.text
+        assert 'data-attribution="&amp;copy; OpenStreetMap contributors"' in live.text
+        assert 'data-max-native-zoom="18"' in live.text
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("tiles", "says"),
+    [
+        ("ftp://tiles.example.org/{z}/{x}/{y}.png", "must be an http(s) URL"),
+        ("https://tiles.example.org/{z}/{x}.png", "must contain {y}"),
+    ],
+)
+def test_a_bad_tile_url_is_a_config_error(tiles: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(f"map:\n  tiles: '{tiles}'\n")
+    assert says in str(err.value) and "map.tiles" in str(err.value)

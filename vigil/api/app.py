@@ -35,12 +35,17 @@ from vigil.store.queries import QueryError
 from vigil.store.users import UserConflict, UserError, UserNotFound, Users
 
 log = logging.getLogger(__name__)
-# Scripts, styles, pictures and sockets from this server only; map tiles from OpenStreetMap.
-CSP = (
-    "default-src 'self'; img-src 'self' data: blob: https://tile.openstreetmap.org; "
-    "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
+
+
+def content_security_policy(tile_origin: str | None = None) -> str:
+    """Scripts, styles, pictures and sockets from this server only; map tiles from the
+    configured tile server, if any (`map.tiles`)."""
+    tiles = f" {tile_origin}" if tile_origin else ""
+    return (
+        f"default-src 'self'; img-src 'self' data: blob:{tiles}; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
 
 
 def _print_to_stderr(message: str) -> None:
@@ -218,6 +223,8 @@ def create_app(
     app.state.vigil = state
     _install_error_handlers(app)
 
+    csp = content_security_policy(settings.config.map.tile_origin)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
@@ -225,7 +232,7 @@ def create_app(
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.url.path.startswith("/api/docs"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("Content-Security-Policy", csp)
         return response
 
     for module in (auth, cameras, events, alerts, users, audit, reports, system, ws, pages):

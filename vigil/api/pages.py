@@ -90,6 +90,7 @@ def _page(
             "version": __version__,
             "leaflet": state.extra.get(_LEAFLET_KEY) is not None,
             "leaflet_url": LEAFLET_URL,
+            "base_map": state.config.map,
             **context,
         },
         status_code=status_code,

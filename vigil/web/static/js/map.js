@@ -1,11 +1,11 @@
 // The camera map. With Leaflet (served from node_modules): a dark coordinate grid drawn on
-// canvas tiles, so it works with no network at all, and OpenStreetMap as another base layer
-// when its tiles can be reached. Without Leaflet: a plain SVG grid with the same markers.
+// canvas tiles, so it works with no network at all, and the configured tile server
+// (`map.tiles` in vigil.yml, none by default: no third party learns anything) as another
+// base layer when its tiles can be reached. Without Leaflet: a plain SVG grid with the same
+// markers.
 import { clock, el, fmtFps } from "./util.js";
 
-const OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-const OSM_PROBE = "https://tile.openstreetmap.org/0/0/0.png";
-const OSM_PROBE_MS = 4000;
+const TILE_PROBE_MS = 4000;
 const SVG = "http://www.w3.org/2000/svg";
 
 /** A "nice" step (1, 2 or 5 times a power of ten) near `raw`. */
@@ -139,16 +139,16 @@ function gridLabels(L, map, cosRef) {
   };
 }
 
-function probeOsm(onReachable) {
+function probeTiles(template, onReachable) {
   const img = new Image();
   img.referrerPolicy = "strict-origin-when-cross-origin";
-  const timer = setTimeout(() => img.removeAttribute("src"), OSM_PROBE_MS);
+  const timer = setTimeout(() => img.removeAttribute("src"), TILE_PROBE_MS);
   img.addEventListener("load", () => {
     clearTimeout(timer);
     onReachable();
   });
   img.addEventListener("error", () => clearTimeout(timer));
-  img.src = OSM_PROBE;
+  img.src = template.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0").replace("{s}", "a");
 }
 
 function leafletMap(L, container, cameras, onSelect) {
@@ -195,18 +195,21 @@ function leafletMap(L, container, cameras, onSelect) {
   // The panel may be laid out after the map was made: measure again once it settles.
   new ResizeObserver(() => map.invalidateSize()).observe(container);
 
-  probeOsm(() => {
-    const osm = L.tileLayer(OSM_URL, {
-      maxZoom: 22,
-      maxNativeZoom: 19,
-      className: "osm-tiles",
-      referrerPolicy: "strict-origin-when-cross-origin",
-      attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+  const tiles = container.dataset.tiles;
+  if (tiles) {
+    probeTiles(tiles, () => {
+      const street = L.tileLayer(tiles, {
+        maxZoom: 22,
+        maxNativeZoom: Number(container.dataset.maxNativeZoom) || 19,
+        className: "street-tiles",
+        referrerPolicy: "strict-origin-when-cross-origin",
+        attribution: container.dataset.attribution || "",
+      });
+      L.control.layers({ "Coordinate grid": grid, "Street map": street }, {}, { position: "topright" }).addTo(map);
+      map.removeLayer(grid);
+      street.addTo(map);
     });
-    L.control.layers({ "Coordinate grid": grid, OpenStreetMap: osm }, {}, { position: "topright" }).addTo(map);
-    map.removeLayer(grid);
-    osm.addTo(map);
-  });
+  }
 
   return {
     kind: "leaflet",
