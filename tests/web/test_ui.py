@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import need
 from tests.web.conftest import (
     ADMIN_PASSWORD,
     VIEWER_PASSWORD,
@@ -26,6 +27,7 @@ from tests.web.conftest import (
     open_page,
     wait_for_events,
 )
+from vigil.api.pages import find_swagger_ui
 
 pytestmark = pytest.mark.slow
 
@@ -331,4 +333,24 @@ def test_an_auditor_lands_on_the_audit_log_sees_a_verified_chain_and_no_pictures
     page.wait_for_selector("body[data-ready='1']")
     assert page.locator("img").count() == 0
     _no_horizontal_scroll(page)
+    ui.check_no_errors()
+
+
+def test_the_api_docs_run_from_this_server_under_a_strict_policy(demo: Demo, ui: Watched) -> None:
+    """Swagger UI comes from node_modules (not a CDN) and its one inline script runs because
+    the page's content security policy names its hash: a blocked script would be a console
+    error and an empty page."""
+    need(find_swagger_ui() is not None, "swagger-ui-dist is missing; run make setup (npm ci)")
+    page = ui.page
+    foreign: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(demo.base) else foreign.append(r.url),
+    )
+    log_in(page, demo.base, "admin", ADMIN_PASSWORD)
+    page.goto(demo.base + "/api/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "Vigil" in page.locator(".swagger-ui .info .title").inner_text()
+    page.wait_for_selector(".opblock-summary-path[data-path='/api/events']")
+    assert [u for u in foreign if "/api/docs" in u or "swagger" in u or "cdn" in u] == []
     ui.check_no_errors()

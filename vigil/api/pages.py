@@ -31,8 +31,11 @@ router = APIRouter(include_in_schema=False)
 LEAFLET_ENV = "VIGIL_LEAFLET_DIR"  # a folder holding leaflet.js and leaflet.css (its dist/)
 LEAFLET_URL = "/static/vendor/leaflet"
 # A source checkout: <repo>/vigil/web -> <repo>/node_modules (where `npm ci` puts it).
-_CHECKOUT_LEAFLET = WEB.parent.parent / "node_modules" / "leaflet" / "dist"
+_NODE_MODULES = WEB.parent.parent / "node_modules"
+_CHECKOUT_LEAFLET = _NODE_MODULES / "leaflet" / "dist"
 _LEAFLET_KEY = "leaflet_dir"
+SWAGGER_URL = "/static/vendor/swagger-ui"  # Swagger UI for /api/docs, from swagger-ui-dist
+SWAGGER_KEY = "swagger_dir"
 
 
 class LoginRequired(Exception):
@@ -52,13 +55,26 @@ def find_leaflet() -> Path | None:
     return None
 
 
+def find_swagger_ui() -> Path | None:
+    """swagger-ui-dist in the checkout's node_modules (for /api/docs), or None."""
+    folder = _NODE_MODULES / "swagger-ui-dist"
+    if (folder / "swagger-ui-bundle.js").is_file() and (folder / "swagger-ui.css").is_file():
+        return folder
+    return None
+
+
 def mount_vendor(app: FastAPI) -> Path | None:
-    """Serve Leaflet under /static/vendor/leaflet/ when it is installed (call before /static
-    is mounted, so this more specific mount matches first). Returns its folder, or None."""
+    """Serve Leaflet under /static/vendor/leaflet/ and Swagger UI under
+    /static/vendor/swagger-ui/ when they are installed (call before /static is mounted, so
+    these more specific mounts match first). Returns Leaflet's folder, or None."""
     folder = find_leaflet()
     state_of(app).extra[_LEAFLET_KEY] = folder
     if folder is not None:
         app.mount(LEAFLET_URL, StaticFiles(directory=str(folder)), name="vendor-leaflet")
+    swagger = find_swagger_ui()
+    state_of(app).extra[SWAGGER_KEY] = swagger
+    if swagger is not None:
+        app.mount(SWAGGER_URL, StaticFiles(directory=str(swagger)), name="vendor-swagger-ui")
     return folder
 
 

@@ -8,6 +8,9 @@ load balancer). `GET /metrics` takes a session of a supervisor or admin, or
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +31,7 @@ from vigil.api.deps import (
     require_user,
     session_from_cookie,
 )
+from vigil.api.pages import SWAGGER_KEY, SWAGGER_URL
 from vigil.api.schemas import HealthOut
 from vigil.domain import Role
 
@@ -138,5 +142,30 @@ def openapi(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/docs", include_in_schema=False, dependencies=[Depends(require_user)])
-def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Vigil API")
+def docs(state: StateDep) -> HTMLResponse:
+    """Swagger UI from this server (npm's swagger-ui-dist), never from a CDN."""
+    if state.extra.get(SWAGGER_KEY) is None:
+        return HTMLResponse(
+            "<!DOCTYPE html><title>Vigil API</title><p>Swagger UI is not installed here "
+            "(run <code>make setup</code>, which installs it with npm). The API is described "
+            'by <a href="/api/openapi.json">/api/openapi.json</a> and docs/api.md.</p>',
+            status_code=503,
+        )
+    page = get_swagger_ui_html(
+        openapi_url="/api/openapi.json",
+        title="Vigil API",
+        swagger_js_url=f"{SWAGGER_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER_URL}/favicon-32x32.png",
+    )
+    # The page's one inline script (it starts Swagger UI) is allowed by its hash, nothing else.
+    inline = re.findall(rb"<script>(.*?)</script>", bytes(page.body), re.S)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(code).digest()).decode()}'" for code in inline
+    )
+    page.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        f"script-src 'self' {hashes}; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'self'; form-action 'self'"
+    )
+    return page
