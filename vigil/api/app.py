@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter
 from vigil import __version__
 from vigil.api import alerts, audit, auth, cameras, events, pages, reports, system, users, ws
 from vigil.api.deps import AppState
+from vigil.audit.lockout import LockoutPolicy
 from vigil.audit.log import AuditLog
 from vigil.bus import Bus, LocalBus
 from vigil.config import VigilConfig
@@ -63,6 +64,7 @@ class Settings:
     secure_cookies: bool = False  # set behind HTTPS; plain http://127.0.0.1 needs False
     session_hours: float = 12.0
     login_failure_delay: float = 1.0  # seconds every failed login waits
+    login_lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     admin_password: str | None = None
     metrics_token: str | None = None
     announce: Callable[[str], None] = _print_to_stderr  # tells the generated admin password
@@ -166,6 +168,7 @@ def create_app(
         session_seconds=settings.session_hours * 3600.0,
         secure_cookies=settings.secure_cookies,
         login_failure_delay=settings.login_failure_delay,
+        login_lockout=settings.login_lockout,
         metrics_token=settings.metrics_token,
         registry=registry,
         login_failures=Counter("vigil_login_failures", "failed login attempts", registry=registry),

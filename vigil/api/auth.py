@@ -19,9 +19,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
-from vigil.api.auditing import AuditNote, audited, record
+from vigil.api.auditing import AuditNote, audited, client_of, record
 from vigil.api.deps import COOKIE, AppState, StateDep, UserDep
 from vigil.api.schemas import LoginIn, MeOut, PasswordChange, UserOut, permissions
+from vigil.audit.lockout import FAILED, REFUSED, SUCCEEDED, login_refusal
 from vigil.domain import Role
 from vigil.store.records import user_record
 from vigil.store.users import LoginSession
@@ -125,7 +126,11 @@ _LOGIN_BODY = {
     "/api/login",
     response_model=MeOut,
     openapi_extra=_LOGIN_BODY,
-    responses={401: {"description": "wrong username or password"}, 303: {"description": "form"}},
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {"description": "too many failed logins for the account or from the address"},
+        303: {"description": "form"},
+    },
 )
 async def login(request: Request, state: StateDep) -> Response:
     """Log in with JSON or an HTML form; sets the session cookie, returns the CSRF token.
@@ -141,14 +146,40 @@ async def login(request: Request, state: StateDep) -> Response:
             422,
             'send {"username": ..., "password": ...} as JSON or as a form',
         )
+    tried = creds.username[:64]
+    refusal = await run_in_threadpool(
+        login_refusal,
+        state.store,
+        state.login_lockout,
+        tried,
+        client_of(request),
+        state.audit.clock(),
+    )
+    if refusal is not None:  # locked: the password is not even checked
+        await run_in_threadpool(
+            record,
+            state,
+            tried,
+            REFUSED,
+            "user",
+            request=request,
+            details={"reason": refusal.reason},
+        )
+        await asyncio.sleep(state.login_failure_delay)
+        if is_form:
+            where = f"/login?locked=1&next={quote(safe_next(next_url))}"
+            return RedirectResponse(where, status.HTTP_303_SEE_OTHER)
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            refusal.message(),
+            headers={"Retry-After": str(round(refusal.retry_after_s))},
+        )
     user = await run_in_threadpool(state.users.authenticate, creds.username, creds.password)
     if user is None:
         state.login_failures.inc()
         client = request.client.host if request.client else "?"
         log.warning("failed login for '%s' from %s", creds.username[:64], client)
-        await run_in_threadpool(
-            record, state, creds.username[:64], "auth.login_failed", "user", request=request
-        )
+        await run_in_threadpool(record, state, creds.username[:64], FAILED, "user", request=request)
         # Every failure costs the same time: guessing is slow, and timing tells nothing.
         await asyncio.sleep(state.login_failure_delay)
         if is_form:
@@ -158,7 +189,7 @@ async def login(request: Request, state: StateDep) -> Response:
     lifetime = timedelta(seconds=state.session_seconds)
     session = await run_in_threadpool(state.users.open_session, user, lifetime)
     await run_in_threadpool(
-        record, state, user.username, "auth.login", "user", user.id, request=request
+        record, state, user.username, SUCCEEDED, "user", user.id, request=request
     )
     response: Response
     if is_form:

@@ -13,6 +13,7 @@ from fastapi.security import APIKeyCookie
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from prometheus_client import CollectorRegistry, Counter
 
+from vigil.audit.lockout import LockoutPolicy
 from vigil.audit.log import AuditLog
 from vigil.bus import Bus
 from vigil.config import CameraConfig, VigilConfig
@@ -44,6 +45,7 @@ class AppState:
     session_seconds: float
     secure_cookies: bool
     login_failure_delay: float
+    login_lockout: LockoutPolicy
     metrics_token: str | None
     registry: CollectorRegistry
     login_failures: Counter

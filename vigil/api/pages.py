@@ -120,11 +120,13 @@ def _to_audit() -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/", failed: bool = False) -> Response:
+def login_page(
+    request: Request, next: str = "/", failed: bool = False, locked: bool = False
+) -> Response:
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"next": safe_next(next), "failed": failed, "version": __version__},
+        {"next": safe_next(next), "failed": failed, "locked": locked, "version": __version__},
         headers={"Cache-Control": "no-store"},
     )
 
