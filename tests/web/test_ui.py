@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import need
@@ -354,3 +355,43 @@ def test_the_api_docs_run_from_this_server_under_a_strict_policy(demo: Demo, ui:
     page.wait_for_selector(".opblock-summary-path[data-path='/api/events']")
     assert [u for u in foreign if "/api/docs" in u or "swagger" in u or "cdn" in u] == []
     ui.check_no_errors()
+
+
+def test_a_user_changes_their_password_from_the_top_bar(demo: Demo, browser: Any) -> None:
+    add_user(demo.base, "pat", "pat-first-password", "viewer")
+    # A wrong current password is a 403, which Chromium logs as a failed resource.
+    with open_page(browser, allowed=("tile.openstreetmap.org", "/api/me/password")) as watched:
+        page = watched.page
+        log_in(page, demo.base, "pat", "pat-first-password")
+        page.click("#password-open")
+        assert page.locator("#password-dialog").is_visible()
+        page.fill("#password-current", "pat-first-password")
+        page.fill("#password-new", "short")
+        page.fill("#password-repeat", "short")
+        page.click("#password-submit")
+        assert "at least 10 characters" in page.locator("#password-error").inner_text()
+        page.fill("#password-new", "pat-second-password")
+        page.fill("#password-repeat", "pat-second-passwort")
+        page.click("#password-submit")
+        assert "differ" in page.locator("#password-error").inner_text()
+        page.fill("#password-current", "not my password")
+        page.fill("#password-repeat", "pat-second-password")
+        page.click("#password-submit")
+        page.wait_for_function(
+            "() => document.getElementById('password-error').textContent.includes('wrong')"
+        )
+        page.fill("#password-current", "pat-first-password")
+        page.click("#password-submit")
+        page.wait_for_url(re.compile(r".*/login\?changed=1$"))
+        assert "Password changed" in page.locator("main, body").first.inner_text()
+        # The old password no longer works, the new one does.
+        r = httpx.post(
+            demo.base + "/api/login", json={"username": "pat", "password": "pat-first-password"}
+        )
+        assert r.status_code == 401
+        page.fill("#username", "pat")
+        page.fill("#password", "pat-second-password")
+        page.click("form.login-form button[type=submit]")
+        page.wait_for_url(demo.base + "/")
+        page.wait_for_selector("body[data-ready='1']")
+        watched.check_no_errors()

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from vigil import __version__
 from vigil.api.auth import safe_next
 from vigil.api.deps import COOKIE, Principal, StateDep, session_from_cookie, state_of
+from vigil.store.users import MIN_PASSWORD
 
 WEB = Path(str(resources.files("vigil") / "web"))
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -107,6 +108,7 @@ def _page(
             "leaflet": state.extra.get(_LEAFLET_KEY) is not None,
             "leaflet_url": LEAFLET_URL,
             "base_map": state.config.map,
+            "min_password": MIN_PASSWORD,
             **context,
         },
         status_code=status_code,
@@ -121,12 +123,22 @@ def _to_audit() -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
-    request: Request, next: str = "/", failed: bool = False, locked: bool = False
+    request: Request,
+    next: str = "/",
+    failed: bool = False,
+    locked: bool = False,
+    changed: bool = False,
 ) -> Response:
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"next": safe_next(next), "failed": failed, "locked": locked, "version": __version__},
+        {
+            "next": safe_next(next),
+            "failed": failed,
+            "locked": locked,
+            "changed": changed,
+            "version": __version__,
+        },
         headers={"Cache-Control": "no-store"},
     )
 

@@ -1,5 +1,5 @@
-// What every page's top bar does: the clock and logging out.
-import { post } from "./api.js";
+// What every page's top bar does: the clock, changing your password and logging out.
+import { ApiError, post } from "./api.js";
 import { clock } from "./util.js";
 
 export function startTopbar() {
@@ -13,6 +13,7 @@ export function startTopbar() {
     tick();
     setInterval(tick, 1000);
   }
+  startPasswordDialog();
   const logout = document.getElementById("logout");
   if (logout) {
     logout.addEventListener("click", async () => {
@@ -25,4 +26,42 @@ export function startTopbar() {
       location.assign("/login");
     });
   }
+}
+
+function startPasswordDialog() {
+  const dialog = document.getElementById("password-dialog");
+  const open = document.getElementById("password-open");
+  if (!dialog || !open) return;
+  const form = document.getElementById("password-form");
+  const error = document.getElementById("password-error");
+  const submit = document.getElementById("password-submit");
+  const min = Number(document.getElementById("password-new").getAttribute("minlength")) || 10;
+  const say = (text) => {
+    error.textContent = text;
+    error.hidden = !text;
+  };
+  open.addEventListener("click", () => {
+    form.reset();
+    say("");
+    dialog.showModal();
+    document.getElementById("password-current").focus();
+  });
+  document.getElementById("password-cancel").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const current = form.elements.current.value;
+    const fresh = form.elements.new.value;
+    if (!current) return say("Enter your current password.");
+    if (fresh.length < min) return say(`The new password needs at least ${min} characters.`);
+    if (fresh !== form.elements.repeat.value) return say("The two new passwords differ.");
+    if (fresh === current) return say("The new password is the same as the current one.");
+    submit.disabled = true;
+    try {
+      await post("/api/me/password", { current, new: fresh });
+      location.assign("/login?changed=1");
+    } catch (err) {
+      say(err instanceof ApiError && err.status === 403 ? "The current password is wrong." : `Not changed: ${err.message}`);
+      submit.disabled = false;
+    }
+  });
 }
