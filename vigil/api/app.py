@@ -151,7 +151,7 @@ def create_app(
     if generated is not None:
         settings.announce(
             f"Created the first user: admin, password {generated}\n"
-            "It is shown only this once; change it after logging in (the Password button at the top)."
+            "It is shown only this once; change it after logging in (the Password button)."
         )
     for cam in settings.config.cameras:
         store.save_camera(cam.to_camera())
