@@ -36,6 +36,8 @@ def test_purpose_categories(purpose: str | None, category: str) -> None:
 
 
 def _use(env: Env, client: TestClient) -> None:
+    wrong = client.post("/api/login", json={"username": "admin", "password": "not it"})
+    assert wrong.status_code == 401
     login(client)
     assert client.get("/api/events", params={"purpose": "CASE-123 theft"}).status_code == 200
     assert client.get("/api/tracks", params={"purpose": "Patrol round"}).status_code == 200
@@ -72,11 +74,13 @@ def test_cli_report_counts_what_happened(env: Env, client: TestClient) -> None:
     }
     assert rep["purged"] == {"events": 4, "snapshot_files": 2} and rep["purge_runs"] == 1
     assert rep["exports"] == 0 and rep["audit"]["ok"] is True
+    assert rep["access"] == {"failed logins": 1, "successful logins": 1, "service starts": 1}
     assert "CASE-123" not in r.stdout  # categories, never the purpose texts
     md = runner.invoke(app, ["report", "transparency", "--since", "2023-01-01", "--data", data])
     assert md.exit_code == 0, md.output
     assert "| case number | 1 |" in md.stdout and "chain: verified" in md.stdout
     assert "exports are not built yet" in md.stdout
+    assert "## Logins and service" in md.stdout and "| failed logins | 1 |" in md.stdout
     with env.store.session() as s:
         actions = list(s.scalars(select(AuditRow.action)))
     assert actions.count("reports.transparency") == 2  # the report itself is audited

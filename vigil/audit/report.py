@@ -24,6 +24,13 @@ from vigil.store.tables import AlertRow, AuditRow, CameraRow, EventRow, TrackRow
 CASE_NUMBER = re.compile(r"(?i)\b(case|incident|ref)\s*[-:/#]?\s*\d|#\s*\d+|\b\d+[-/]\d+\b")
 READ_PREFIXES = ("events.", "tracks.", "alerts.read", "alerts.snapshot", "live.")
 EXPORTS_NOTE = "exports are not built yet; none can have been made"
+ACCESS_ACTIONS = {
+    "auth.login": "successful logins",
+    "auth.login_failed": "failed logins",
+    "auth.login_refused": "logins refused (too many failures)",
+    "system.start": "service starts",
+    "system.stop": "service stops",
+}
 
 
 def purpose_category(purpose: str | None) -> str:
@@ -52,6 +59,7 @@ class TransparencyReport:
     purge_runs: int
     audit: dict[str, Any]  # chain status: ok, rows, head id and hash, problem
     exports: int = 0
+    access: dict[str, int] = field(default_factory=dict)  # logins by outcome, service starts
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +91,10 @@ class TransparencyReport:
             "## Reads of stored data",
             "",
             *_table(("action", "count"), self.data_reads),
+            "",
+            "## Logins and service",
+            "",
+            *_table(("what", "count"), self.access),
             "",
             "## Alerts",
             "",
@@ -142,6 +154,7 @@ def transparency_report(
     kinds: Counter[str] = Counter()
     reads: Counter[str] = Counter()
     purged: Counter[str] = Counter()
+    access: Counter[str] = Counter()
     runs = 0
     with store.session() as s:
         rows = s.execute(
@@ -155,6 +168,8 @@ def transparency_report(
                 kinds[action] += 1
             elif action.startswith(READ_PREFIXES):
                 reads[action] += 1
+            elif action in ACCESS_ACTIONS:
+                access[ACCESS_ACTIONS[action]] += 1
             elif action == PURGE_ACTION:
                 runs += 1
                 for k, v in ((details or {}).get("counts") or {}).items():
@@ -192,6 +207,7 @@ def transparency_report(
         purged=dict(purged),
         purge_runs=runs,
         audit=verdict.to_json(),
+        access=dict(access),
         notes=[
             EXPORTS_NOTE,
             "alerts and events deleted by retention before this report are not counted",

@@ -151,6 +151,7 @@ function renderReport(r) {
     ),
     section("Searches by purpose", counts("purpose", r.searches_by_purpose), counts("search", r.searches_by_kind)),
     section("Reads of stored data", counts("action", r.data_reads)),
+    section("Logins and service", counts("what", r.access || {})),
     section("Alerts", alertTable(r.alerts)),
     section(
       "Exports and retention",
