@@ -172,7 +172,7 @@ class TrackerConfig(Strict):
     )
 
 
-RuleEvent = Literal["zone_enter", "zone_leave", "line_cross", "loiter", "object"]
+RuleEvent = Literal["appear", "zone_enter", "zone_leave", "line_cross", "loiter", "object"]
 
 
 class RuleConfig(Strict):

@@ -157,6 +157,7 @@ class Track:
 
 
 class EventType(enum.StrEnum):
+    APPEAR = "appear"  # a track was confirmed: an object came into view (told at once)
     OBJECT = "object"  # a track ended: one line per object seen
     ZONE_ENTER = "zone_enter"
     ZONE_LEAVE = "zone_leave"

@@ -60,6 +60,26 @@ def test_six_people_visit_the_room(person_run: dict) -> None:
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
 
 
+def test_each_object_is_announced_once_when_its_track_is_confirmed(person_run: dict) -> None:
+    """`appear` comes while the person is still there (at confirmation, a few detections in),
+    not when the track ends like `object`; exactly one per track, before its other events."""
+    events = person_run["events"]
+    appear = {e["track_id"]: (i, e) for i, e in enumerate(events) if e["type"] == "appear"}
+    objects = {e["track_id"]: (i, e) for i, e in enumerate(events) if e["type"] == "object"}
+    assert sorted(appear) == sorted(objects)  # every track, once
+    assert len(appear) == sum(1 for e in events if e["type"] == "appear")
+    for track_id, (i, obj) in objects.items():
+        j, ev = appear[track_id]
+        assert j < i and obj["start"] <= ev["time"] <= obj["start"] + 2.0, (ev, obj)
+        assert ev["label"] == obj["label"] and len(ev["box"]) == 4
+        later = [e for e in events if e.get("track_id") == track_id and e["type"] != "appear"]
+        assert all(e["time"] >= ev["time"] for e in later)
+    # The people who stay longer than 2 s are announced at least 2 s before they leave.
+    long = [o for _, o in objects.values() if o["end"] - o["start"] > 2.0]
+    assert len(long) == 6
+    assert all(appear[o["track_id"]][1]["time"] < o["end"] - 2.0 for o in long)
+
+
 def test_motion_gating_keeps_the_detector_mostly_asleep(person_run: dict) -> None:
     stdout = person_run["proc"].stdout
     line = next(ln for ln in stdout.splitlines() if "detector calls" in ln)

@@ -26,7 +26,7 @@ from vigil.store.tables import EventRow, TrackRow
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_operational)])
 
-EventType = Literal["object", "zone_enter", "zone_leave", "line_cross", "loiter"]
+EventType = Literal["appear", "object", "zone_enter", "zone_leave", "line_cross", "loiter"]
 _TIME = "ISO 8601 time (UTC if no zone given) or UNIX seconds"
 Since = Annotated[datetime | None, Query(description=f"from this time on; {_TIME}")]
 Until = Annotated[datetime | None, Query(description=f"up to this time; {_TIME}")]

@@ -105,6 +105,7 @@ class CameraPipeline:
         self._last_detect: float | None = None
         self._live: list[Track] = []
         self._best: dict[int, _Best] = {}
+        self._announced: set[int] = set()  # tracks whose `appear` event was raised
         self._motion_ref: dict[int, tuple[float, Box]] = {}
         self._moving: set[int] = set()
 
@@ -174,7 +175,8 @@ class CameraPipeline:
             empty = [m for m in motion if not any(_overlaps(m, b) for b in seen)]
             self.gate.absorb(empty, frame.image)
         improved = self._note_best(update.tracks)
-        events = self.analytics.update(update.tracks, update.ended, frame.timestamp)
+        events = self._appear_events(update.tracks, frame.timestamp)
+        events.extend(self.analytics.update(update.tracks, update.ended, frame.timestamp))
         events.extend(self._object_events(update.ended))
         return FrameResult(
             frame.index,
@@ -207,9 +209,33 @@ class CameraPipeline:
                 improved.append(t)
         return improved
 
+    def _appear_events(self, tracks: list[Track], now: float) -> list[Event]:
+        """One `appear` event per track, when it is confirmed: the object is news now, not
+        when its track ends (that is the `object` event, with the best picture)."""
+        events = []
+        for t in tracks:
+            if t.state != TrackState.CONFIRMED or t.id in self._announced:
+                continue
+            self._announced.add(t.id)
+            events.append(
+                Event(
+                    EventType.APPEAR,
+                    self.camera.id,
+                    now,
+                    t.id,
+                    t.label,
+                    t.box,
+                    t.score,
+                    start=now,
+                    end=now,
+                )
+            )
+        return events
+
     def _object_events(self, ended: list[Track]) -> list[Event]:
         events = []
         for t in ended:
+            self._announced.discard(t.id)
             best = self._best.pop(t.id, None) or _Best(t.score, t.box)
             self._motion_ref.pop(t.id, None)
             events.append(

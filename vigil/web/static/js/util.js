@@ -59,6 +59,7 @@ export function toLocalInput(d) {
 }
 
 const TYPES = {
+  appear: "Appeared",
   object: "Object",
   zone_enter: "Zone enter",
   zone_leave: "Zone leave",
