@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, make_settings
+from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, login, make_settings
 from vigil.api import create_app
 from vigil.audit.lockout import LockoutPolicy, login_refusal
 from vigil.audit.log import AuditLog
@@ -116,3 +116,21 @@ def test_refusal_reads_the_log_on_both_engines(store: Store) -> None:
     by_address = login_refusal(store, strict, "alice", "10.0.0.9", now)
     assert by_address is not None and "from 10.0.0.9" in by_address.reason
     assert login_refusal(store, strict, "alice", "10.0.0.10", now) is None
+
+
+def test_a_manager_lifts_the_lock_at_once(tmp_path: Path, sqlite_store: Store) -> None:
+    client = _app(tmp_path, sqlite_store, LockoutPolicy(account_failures=3))
+    assert [_login(client, "vic", "guess") for _ in range(3)] == [401] * 3
+    assert _login(client, "vic", PASSWORD) == 429
+    admin = TestClient(client.app)
+    login(admin)
+    vic = client.app.state.vigil.users.by_name("vic")
+    r = admin.patch(f"/api/users/{vic.id}", json={"unlock": True})
+    assert r.status_code == 200, r.text
+    assert _login(client, "vic", PASSWORD) == 200
+    with sqlite_store.session() as s:
+        row = s.scalars(select(AuditRow).where(AuditRow.action == "auth.unlock")).one()
+    assert (row.actor, row.object_id, row.details) == ("admin", "vic", {"user_id": vic.id})
+    # Failures after the unlock count again, from zero.
+    assert [_login(client, "vic", "guess") for _ in range(2)] == [401] * 2
+    assert _login(client, "vic", PASSWORD) == 200

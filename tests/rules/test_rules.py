@@ -172,9 +172,7 @@ def test_an_appear_rule_raises_as_soon_as_the_object_is_confirmed() -> None:
     """e.g. intrusion: a person anywhere on the park camera raises an alert at once."""
     cfg = config("  - {name: person in park, camera: park, event: appear, labels: [person]}\n")
     engine = RuleEngine(cfg.rules)
-    assert [r.name for r in engine.matching(_event(EventType.APPEAR, "park"))] == [
-        "person in park"
-    ]
+    assert [r.name for r in engine.matching(_event(EventType.APPEAR, "park"))] == ["person in park"]
     assert engine.matching(_event(EventType.APPEAR, "park", "car")) == []
     assert engine.matching(_event(EventType.OBJECT, "park")) == []
     with pytest.raises(ConfigError) as err:

@@ -162,6 +162,9 @@ class UserPatch(Model):
     cameras: list[str] | None = Field(None, description="send null to let the user see all")
     disabled: bool | None = None
     password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=1024)
+    unlock: bool | None = Field(
+        None, description="true: lift a login lockout now (a new password does too)"
+    )
 
 
 class LoginIn(Model):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from vigil.api.auditing import AuditNote, audited
+from vigil.api.auditing import AuditNote, audited, record
 from vigil.api.deps import AppState, Principal, StateDep, not_found, require_role, require_user
 from vigil.api.schemas import UserCreate, UserOut, UserPatch
+from vigil.audit.lockout import UNLOCKED
 from vigil.domain import Role
 from vigil.store.records import user_record
 from vigil.store.users import KEEP
@@ -86,8 +87,10 @@ async def update_user(
     note: UpdateNote,
     user: Manager,
     state: StateDep,
+    request: Request,
 ) -> UserOut:
-    """Change role, cameras (null: all), disabled or password; omitted fields stay."""
+    """Change role, cameras (null: all), disabled or password; omitted fields stay. `unlock`
+    (or a new password) lifts a login lockout of the account at once."""
     target = state.users.get(user_id)
     if target is None:
         raise not_found(f"user {user_id}")
@@ -96,7 +99,7 @@ async def update_user(
         _check_role(user, Role(body.role))
     given = body.model_fields_set
     note.details["changed"] = sorted(given)  # names only: never a password
-    shown = ("role", "cameras", "disabled")
+    shown = ("role", "cameras", "disabled", "unlock")
     note.details.update({k: getattr(body, k) for k in shown if k in given})
     if "cameras" in given:
         _check_cameras(state, user, body.cameras)
@@ -109,4 +112,15 @@ async def update_user(
             password=body.password,
         )
     )
+    if body.unlock or body.password is not None:  # failures before this row no longer count
+        await run_in_threadpool(
+            record,
+            state,
+            user.username,
+            UNLOCKED,
+            "user",
+            row.username,
+            request=request,
+            details={"user_id": row.id},
+        )
     return UserOut.model_validate(user_record(row))

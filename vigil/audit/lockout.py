@@ -3,8 +3,10 @@
 Every failed login is an `auth.login_failed` row (actor = the name tried, client = the
 address), so the log already knows who is guessing. An account with `account_failures`
 failures in the last `window_s` seconds (counted since its last successful login) is refused,
-whatever password comes next, until the oldest of those failures leaves the window; so is a
-client address with `client_failures` failures in the window, whichever accounts it tried.
+whatever password comes next, until the oldest of those failures leaves the window (or until a
+manager unlocks it: `PATCH /api/users/{id}` with `unlock` or a new password, an `auth.unlock`
+row); so is a client address with `client_failures` failures in the window, whichever accounts
+it tried.
 Because the count comes from the database, it survives restarts and holds across processes.
 Refused attempts are audited (`auth.login_refused`) but do not count as failures.
 
@@ -26,6 +28,7 @@ from vigil.store.tables import AuditRow
 FAILED = "auth.login_failed"
 SUCCEEDED = "auth.login"
 REFUSED = "auth.login_refused"
+UNLOCKED = "auth.unlock"  # a manager lifted the lock (object_id: the username)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,12 @@ def login_refusal(
                 AuditRow.actor == username, AuditRow.action == SUCCEEDED, AuditRow.at >= since
             )
         )
-        start = max(since, _aware(last_ok, now)) if last_ok is not None else since
+        unlocked = s.scalar(
+            select(func.max(AuditRow.at)).where(
+                AuditRow.action == UNLOCKED, AuditRow.object_id == username, AuditRow.at >= since
+            )
+        )
+        start = max([since, *(_aware(t, now) for t in (last_ok, unlocked) if t is not None)])
         account = list(
             s.scalars(
                 select(AuditRow.at)
