@@ -10,7 +10,7 @@ import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -241,6 +241,11 @@ class AuditConfig(Strict):
     )
 
 
+def _tile_server(template: str) -> SplitResult:
+    """The parts of a tile URL template ({z}/{x}/{y} are not valid URL characters)."""
+    return urlsplit(template.replace("{", "").replace("}", ""))
+
+
 class MapConfig(Strict):
     """The command centre's base map. Without `tiles` it is an offline coordinate grid and the
     browser asks no third party for anything."""
@@ -259,7 +264,7 @@ class MapConfig(Strict):
     def _template(cls, url: str | None) -> str | None:
         if url is None:
             return None
-        parts = urlsplit(url.replace("{", "").replace("}", ""))
+        parts = _tile_server(url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise ValueError(f"map tiles '{url}' must be an http(s) URL")
         missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
@@ -272,7 +277,7 @@ class MapConfig(Strict):
         """scheme://host[:port] of the tiles (allowed by the pages' content security policy)."""
         if self.tiles is None:
             return None
-        parts = urlsplit(self.tiles.replace("{", "").replace("}", ""))
+        parts = _tile_server(self.tiles)
         return f"{parts.scheme}://{parts.netloc}"
 
 

@@ -7,7 +7,7 @@ For admins and auditors. Reading the audit log is itself audited (`audit.read`,
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -20,6 +20,7 @@ from vigil.api.deps import AppState, StateDep, require_audit_reader
 from vigil.api.schemas import Model
 from vigil.audit.log import AuditEntry
 from vigil.audit.verify import verify_chain
+from vigil.store.queries import as_utc
 from vigil.store.tables import AuditRow
 
 router = APIRouter(tags=["audit"], dependencies=[Depends(require_audit_reader)])
@@ -57,10 +58,6 @@ class ChainOut(Model):
     broken_at: int | None = Field(description="the audit row the first problem is at")
 
 
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
 def _out(entry: AuditEntry) -> AuditRowOut:
     outcome = entry.details.get("outcome")
     return AuditRowOut(
@@ -93,9 +90,9 @@ def _search(
     if action:
         query = query.where(AuditRow.action.startswith(action, autoescape=True))
     if since is not None:
-        query = query.where(AuditRow.at >= _utc(since))
+        query = query.where(AuditRow.at >= as_utc(since))
     if until is not None:
-        query = query.where(AuditRow.at < _utc(until))
+        query = query.where(AuditRow.at < as_utc(until))
     if cursor is not None:
         query = query.where(AuditRow.id < cursor)
     query = query.order_by(AuditRow.id.desc()).limit(limit + 1)

@@ -30,7 +30,6 @@ from vigil.api.deps import AppState, Principal, StateDep, UserDep
 
 PURPOSE_MIN, PURPOSE_MAX = 3, 200
 PURPOSE_HELP = "state a purpose (case number or reason) with ?purpose=..."
-AUDIT_MARK = "__vigil_audited__"
 AUDIT_DOWN = (
     "the audit log cannot be written, so nothing is shown until it can; "
     "check that the database is reachable and writable"
@@ -155,5 +154,4 @@ def audited(
             details=details,
         )
 
-    setattr(audit, AUDIT_MARK, action)
     return Depends(audit, scope="function")

@@ -146,14 +146,9 @@ async def login(request: Request, state: StateDep) -> Response:
             422,
             'send {"username": ..., "password": ...} as JSON or as a form',
         )
-    tried = creds.username[:64]
+    tried, client = creds.username[:64], client_of(request)
     refusal = await run_in_threadpool(
-        login_refusal,
-        state.store,
-        state.login_lockout,
-        tried,
-        client_of(request),
-        state.audit.clock(),
+        login_refusal, state.store, state.login_lockout, tried, client, state.audit.clock()
     )
     if refusal is not None:  # locked: the password is not even checked
         await run_in_threadpool(
@@ -177,9 +172,8 @@ async def login(request: Request, state: StateDep) -> Response:
     user = await run_in_threadpool(state.users.authenticate, creds.username, creds.password)
     if user is None:
         state.login_failures.inc()
-        client = request.client.host if request.client else "?"
-        log.warning("failed login for '%s' from %s", creds.username[:64], client)
-        await run_in_threadpool(record, state, creds.username[:64], FAILED, "user", request=request)
+        log.warning("failed login for '%s' from %s", tried, client or "?")
+        await run_in_threadpool(record, state, tried, FAILED, "user", request=request)
         # Every failure costs the same time: guessing is slow, and timing tells nothing.
         await asyncio.sleep(state.login_failure_delay)
         if is_form:

@@ -11,14 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from vigil.api.auditing import audited
 from vigil.api.deps import Principal, StateDep, require_audit_reader, require_user
 from vigil.audit.report import transparency_report
+from vigil.store.queries import as_utc
 
 router = APIRouter(tags=["reports"], dependencies=[Depends(require_user)])
 AuditReader = Annotated[Principal, Depends(require_audit_reader)]
 DEFAULT_DAYS = 30
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 @router.get(
@@ -35,8 +32,8 @@ async def get_transparency(
 ) -> dict[str, Any]:
     """Cameras active, searches by purpose category, data reads, alerts by type and outcome,
     exports, data purged and the audit chain's status, as JSON."""
-    end = _utc(until) if until else datetime.now(UTC)
-    start = _utc(since) if since else end - timedelta(days=DEFAULT_DAYS)
+    end = as_utc(until) if until else datetime.now(UTC)
+    start = as_utc(since) if since else end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
         raise HTTPException(422, "since must be before until")
     report = await run_in_threadpool(transparency_report, state.store, state.data_dir, start, end)

@@ -19,6 +19,7 @@ from vigil.audit.log import AuditEntry, AuditLog, cli_actor
 from vigil.audit.verify import verify_chain
 from vigil.errors import VigilError
 from vigil.store.db import Store, default_db_url
+from vigil.store.queries import as_utc
 from vigil.store.tables import AuditRow
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -51,7 +52,7 @@ def parse_time(value: str | None, what: str) -> datetime | None:
             raise VigilError(
                 f"{what} '{value}' is not a time; use ISO 8601 (2026-01-31T08:00) or UNIX seconds"
             ) from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return as_utc(t)
 
 
 @audit_app.command("verify")

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from vigil.store.db import Store
+from vigil.store.queries import as_utc
 from vigil.store.tables import AuditRow
 
 FAILED = "auth.login_failed"
@@ -52,6 +53,7 @@ def login_refusal(
     store: Store, policy: LockoutPolicy, username: str, client: str | None, now: datetime
 ) -> Refusal | None:
     """Why a login attempt for `username` from `client` must be refused now, or None."""
+    now = as_utc(now)
     since = now - timedelta(seconds=policy.window_s)
     with store.session() as s:
         last_ok = s.scalar(
@@ -64,7 +66,7 @@ def login_refusal(
                 AuditRow.action == UNLOCKED, AuditRow.object_id == username, AuditRow.at >= since
             )
         )
-        start = max([since, *(_aware(t, now) for t in (last_ok, unlocked) if t is not None)])
+        start = max([since, *(as_utc(t) for t in (last_ok, unlocked) if t is not None)])
         account = list(
             s.scalars(
                 select(AuditRow.at)
@@ -92,11 +94,6 @@ def login_refusal(
     return None
 
 
-def _aware(at: datetime, like: datetime) -> datetime:
-    """SQLite gives back naive UTC times; make them comparable with `like`."""
-    return at.replace(tzinfo=like.tzinfo) if at.tzinfo is None else at
-
-
 def _left(oldest_counted: datetime, policy: LockoutPolicy, now: datetime) -> float:
-    lifted = _aware(oldest_counted, now) + timedelta(seconds=policy.window_s)
+    lifted = as_utc(oldest_counted) + timedelta(seconds=policy.window_s)
     return max(1.0, (lifted - now).total_seconds())

@@ -28,6 +28,7 @@ from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from vigil.store.db import Store
+from vigil.store.queries import as_utc
 from vigil.store.tables import AuditRow
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,7 @@ _RETRIES = 20
 
 def utc_text(at: datetime) -> str:
     """The one timestamp format hashed: UTC, microseconds, Z."""
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return at.strftime(_TIME_FORMAT)
+    return as_utc(at).strftime(_TIME_FORMAT)
 
 
 def canonical(content: dict[str, Any]) -> str:
@@ -116,10 +116,9 @@ class AuditEntry:
 
     @classmethod
     def of(cls, row: AuditRow) -> AuditEntry:
-        at = row.at.replace(tzinfo=UTC) if row.at.tzinfo is None else row.at
         return cls(
             row.id,
-            at,
+            as_utc(row.at),
             row.actor,
             row.action,
             row.object_type,

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from vigil.audit.verify import PURGE_ACTION, verify_chain
 from vigil.store.db import Store
+from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow, AuditRow, CameraRow, EventRow, TrackRow
 
 CASE_NUMBER = re.compile(r"(?i)\b(case|incident|ref)\s*[-:/#]?\s*\d|#\s*\d+|\b\d+[-/]\d+\b")
@@ -141,15 +142,11 @@ def _table(header: tuple[str, str], counts: dict[str, int]) -> list[str]:
     ]
 
 
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
 def transparency_report(
     store: Store, data_dir: Path | None, since: datetime, until: datetime | None = None
 ) -> TransparencyReport:
     """Build the report for [since, until) (until: now)."""
-    since, until = _utc(since), _utc(until or datetime.now(UTC))
+    since, until = as_utc(since), as_utc(until or datetime.now(UTC))
     searches: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     reads: Counter[str] = Counter()

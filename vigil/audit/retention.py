@@ -33,6 +33,7 @@ from vigil.audit.log import AuditLog, utc_text
 from vigil.audit.verify import PURGE_ACTION
 from vigil.config import RetentionConfig
 from vigil.store.db import Store
+from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow, AuditRow, EventRow, TrackRow
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class _Cutoffs:
 
     @classmethod
     def of(cls, retention: RetentionConfig, now: datetime) -> _Cutoffs:
-        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        now = as_utc(now)
         return cls(
             now - timedelta(days=retention.snapshots),
             now - timedelta(days=retention.events),
