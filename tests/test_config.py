@@ -6,14 +6,15 @@ import yaml
 from vigil import domain
 from vigil.config import (
     CameraConfig,
-    DetectorConfig,
     MotionConfig,
     ObjectFilterConfig,
     VigilConfig,
     load_config,
     parse_config,
 )
-from vigil.errors import ConfigError
+from vigil.errors import ConfigError, ModelError
+from vigil.vision.darknet import DarknetSettings
+from vigil.vision.registry import detector_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,7 +83,9 @@ def error_of(text: str) -> str:
 
 def test_full_config_is_read_with_every_value() -> None:
     cfg = parse_config(FULL)
-    assert cfg.detector == DetectorConfig(kind="onnx", path="models/yolo.onnx", score_threshold=0.2)
+    assert cfg.detector == detector_settings(
+        "onnx", path="models/yolo.onnx", score_threshold=0.2
+    )
     assert cfg.objects.labels == ["person", "car"] and cfg.objects.min_score == 0.5
     assert cfg.motion.width == 160 and cfg.motion.threshold == 25
     assert cfg.tracker.lost_timeout == 6 and cfg.tracker.min_crossing_frames == 3
@@ -104,7 +107,7 @@ def test_full_config_is_read_with_every_value() -> None:
 def test_per_camera_overrides_win_and_others_fall_back_to_the_top_level() -> None:
     cfg = parse_config(FULL)
     gate, side = cfg.camera("gate"), cfg.camera("side")
-    assert cfg.detector_for(gate) == DetectorConfig(kind="motion")
+    assert cfg.detector_for(gate) == detector_settings("motion")
     assert cfg.detector_for(side) is cfg.detector
     assert cfg.motion_for(gate) == MotionConfig(enabled=False, threshold=40)
     assert cfg.motion_for(side) is cfg.motion
@@ -182,7 +185,8 @@ def test_misspelt_top_level_key_lists_the_sections() -> None:
 @pytest.mark.parametrize(
     ("section", "typo", "expected"),
     [
-        ("detector", "kindd", ["kind", "path", "cfg", "score_threshold"]),
+        # No kind given: the default backend's keys (each backend has its own).
+        ("detector", "kindd", ["kind", "score_threshold", "nms_threshold"]),
         ("motion", "treshold", ["enabled", "width", "threshold", "min_area", "learning_rate"]),
         ("objects", "label", ["labels", "min_score", "min_area"]),
         ("detect", "fsp", ["fps", "size", "still_recheck"]),
@@ -310,13 +314,14 @@ def test_onnx_detector_without_path_is_refused(where: str) -> None:
     assert "'onnx'" in msg and "path" in msg
 
 
-def test_darknet_detector_needs_cfg_too() -> None:
-    msg = error_of("detector: {kind: darknet, path: w.weights}\n")
-    assert "cfg" in msg
-    assert (
-        parse_config("detector: {kind: darknet, path: w.weights, cfg: y.cfg}\n").detector.cfg
-        == "y.cfg"
-    )
+def test_darknet_detector_takes_its_cfg_from_beside_the_weights_unless_given() -> None:
+    assert "'darknet' needs 'path'" in error_of("detector: {kind: darknet}\n")
+    beside = parse_config("detector: {kind: darknet, path: w.weights}\n").detector
+    assert isinstance(beside, DarknetSettings) and beside.cfg is None
+    given = parse_config("detector: {kind: darknet, path: w.weights, cfg: y.cfg}\n").detector
+    assert isinstance(given, DarknetSettings) and given.cfg == "y.cfg"
+    with pytest.raises(ModelError, match=r"'w.cfg' does not exist"):
+        beside.load(416)
 
 
 def test_several_problems_are_all_reported() -> None:

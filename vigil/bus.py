@@ -1,6 +1,6 @@
 """Publish / subscribe for live messages (events, alerts, camera health).
 
-Messages are small JSON-ready dicts with a `topic`: "event", "alert" or "camera". Publishers
+Messages are small JSON-ready dicts with a `topic` (one of `Topic`). Publishers
 are pipeline threads (or the event loop itself): `publish` never blocks. Subscribers are
 asyncio tasks (the WebSocket hub): `subscribe` gives an async iterator over a bounded queue.
 A subscriber that falls behind loses its oldest messages and, before the next one it gets,
@@ -14,13 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Protocol
 
 Message = dict[str, Any]
-TOPICS = ("event", "alert", "camera")
+
+
+class Topic(enum.StrEnum):
+    """What a bus message is about."""
+
+    EVENT = "event"  # an event was stored (the REST event resource)
+    ALERT = "alert"  # an alert was raised or reviewed (the REST alert resource)
+    CAMERA = "camera"  # a camera's health changed
+    ACCESS = "access"  # a user's access changed (logout, disable, role, cameras): internal
+
+
+# What a live client may be sent; `access` stays inside Vigil.
+CLIENT_TOPICS = (Topic.EVENT, Topic.ALERT, Topic.CAMERA)
 
 
 class Subscription(Protocol):

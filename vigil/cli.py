@@ -90,8 +90,9 @@ def analyze(
     ] = 10.0,
 ) -> None:
     """Find, track and count objects in a video; write events, annotated video and database."""
-    from vigil.pipeline.analyze import AnnotatedVideo, EventsFile, Sink, StoreSink, run_analysis
+    from vigil.pipeline.analyze import run_analysis
     from vigil.pipeline.camera import CameraPipeline, detector_for_camera
+    from vigil.pipeline.sinks import AnnotatedVideo, EventsFile, Sink, StoreSink
     from vigil.sources import open_source
     from vigil.store.db import Store, default_db_url
 

@@ -157,12 +157,43 @@ class Track:
 
 
 class EventType(enum.StrEnum):
+    """What happened. Everything else (config, API, database, UI) takes the list from here;
+    `EVENT_INFO` says how each is shown and which place (zone or line) it is about."""
+
     APPEAR = "appear"  # a track was confirmed: an object came into view (told at once)
     OBJECT = "object"  # a track ended: one line per object seen
     ZONE_ENTER = "zone_enter"
     ZONE_LEAVE = "zone_leave"
     LINE_CROSS = "line_cross"
     LOITER = "loiter"
+    SPEEDING = "speeding"  # an object moved faster over the ground than the camera's limit
+
+    @property
+    def info(self) -> EventInfo:
+        return EVENT_INFO[self]
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    title: str  # how the UI names it
+    description: str
+    place: str | None = None  # "zone" or "line": the attribute naming where it happened
+
+
+EVENT_INFO: Mapping[EventType, EventInfo] = {
+    EventType.APPEAR: EventInfo("Appeared", "an object came into view (its track confirmed)"),
+    EventType.OBJECT: EventInfo("Object", "a whole track, when it ended, with its best picture"),
+    EventType.ZONE_ENTER: EventInfo("Zone enter", "an object entered a zone", "zone"),
+    EventType.ZONE_LEAVE: EventInfo("Zone leave", "an object left a zone", "zone"),
+    EventType.LINE_CROSS: EventInfo("Line cross", "an object crossed a line", "line"),
+    EventType.LOITER: EventInfo("Loiter", "an object stayed in a zone too long", "zone"),
+    EventType.SPEEDING: EventInfo("Speeding", "an object moved faster than the limit"),
+}
+
+
+def events_about(place: str) -> tuple[EventType, ...]:
+    """The event types that happen in a zone ("zone") or on a line ("line")."""
+    return tuple(t for t in EventType if t.info.place == place)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +283,8 @@ class CameraHealth:
 
 
 class AlertStatus(enum.StrEnum):
+    """Where an alert stands in its review."""
+
     CANDIDATE = "candidate"  # raised by a rule; nobody has looked at it yet
     ACKNOWLEDGED = "acknowledged"  # a person confirmed it needs attention
     DISMISSED = "dismissed"  # a person decided it does not (with a reason)

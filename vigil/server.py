@@ -30,6 +30,7 @@ from vigil.audit.retention import RetentionJob
 from vigil.bus import LocalBus
 from vigil.config import VigilConfig, load_config
 from vigil.errors import VigilError
+from vigil.pipeline.directory import LocalDirectory
 from vigil.pipeline.live import LiveRunner, LiveSettings
 from vigil.rules.engine import AlertService, RuleEngine
 from vigil.store.alerts import Alerts
@@ -153,7 +154,11 @@ class VigilServer:
                 config, data_dir, db_url=db_url, announce=say, **settings
             )
             app = create_app(
-                app_settings, store=self.store, bus=bus, runner=self.runner, alert_service=alerts
+                app_settings,
+                store=self.store,
+                bus=bus,
+                cameras=LocalDirectory(self.runner),
+                alert_service=alerts,
             )
         except BaseException:
             self.close()

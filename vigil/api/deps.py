@@ -18,7 +18,7 @@ from vigil.audit.log import AuditLog
 from vigil.bus import Bus
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Role
-from vigil.pipeline.live import LiveRunner
+from vigil.pipeline.directory import CameraDirectory
 from vigil.rules.engine import AlertService
 from vigil.store.db import Store
 from vigil.store.queries import get_row
@@ -40,7 +40,7 @@ class AppState:
     users: Users
     alerts: AlertService
     bus: Bus
-    runner: LiveRunner | None
+    cameras: CameraDirectory  # live health and pictures, from wherever the cameras run
     signer: URLSafeTimedSerializer
     session_seconds: float
     secure_cookies: bool

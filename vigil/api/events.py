@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
@@ -20,13 +20,13 @@ from vigil.api.deps import (
     visible_row,
 )
 from vigil.api.schemas import EventOut, EventPage, TrackOut, TrackPage
+from vigil.domain import EventType
 from vigil.store.queries import MAX_LIMIT, Filters, search_events, search_tracks
 from vigil.store.records import event_record, track_record
 from vigil.store.tables import EventRow, TrackRow
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_operational)])
 
-EventType = Literal["appear", "object", "zone_enter", "zone_leave", "line_cross", "loiter"]
 _TIME = "ISO 8601 time (UTC if no zone given) or UNIX seconds"
 Since = Annotated[datetime | None, Query(description=f"from this time on; {_TIME}")]
 Until = Annotated[datetime | None, Query(description=f"up to this time; {_TIME}")]
@@ -54,7 +54,7 @@ def _filters(
     since: datetime | None,
     until: datetime | None,
     label: str | None,
-    type: str | None,
+    type: EventType | None,
     zone: str | None,
     line: str | None,
 ) -> Filters:

@@ -7,10 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vigil.domain import Role
+from vigil.domain import AlertStatus, Role
 from vigil.store.users import MIN_PASSWORD
-
-RoleName = Literal["admin", "supervisor", "operator", "viewer", "auditor"]
 
 
 class Model(BaseModel):
@@ -114,7 +112,7 @@ class AlertOut(Model):
     type: str
     time: datetime
     label: str | None
-    status: Literal["candidate", "acknowledged", "dismissed"]
+    status: AlertStatus
     reviewed_by: str | None
     reviewed_at: datetime | None
     reason: str | None
@@ -144,7 +142,7 @@ class ReviewIn(Model):
 class UserOut(Model):
     id: int
     username: str
-    role: RoleName
+    role: Role
     cameras: list[str] | None = Field(description="cameras this user sees; null: all")
     created_at: datetime
     disabled: bool
@@ -153,12 +151,12 @@ class UserOut(Model):
 class UserCreate(Model):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
-    role: RoleName = "viewer"
+    role: Role = Role.VIEWER
     cameras: list[str] | None = None
 
 
 class UserPatch(Model):
-    role: RoleName | None = None
+    role: Role | None = None
     cameras: list[str] | None = Field(None, description="send null to let the user see all")
     disabled: bool | None = None
     password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=1024)

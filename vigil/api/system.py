@@ -53,21 +53,22 @@ def health(user: UserDep, state: StateDep) -> HealthOut:
         database = True
     except Exception:  # noqa: BLE001 - any failure means the database is not usable
         database = False
-    statuses = state.runner.status() if state.runner else {}
+    statuses = state.cameras.statuses()
     cameras = {
         c.id: bool(statuses[c.id].online) if c.id in statuses else False
         for c in state.config.cameras
         if user.sees(c.id)
     }
     online = sum(cameras.values())
-    ok = database and (state.runner is None or online == len(cameras))
+    live = state.cameras.live
+    ok = database and (not live or online == len(cameras))
     return HealthOut(
         status="ok" if ok else "degraded",
         database=database,
         cameras_online=online,
         cameras_total=len(cameras),
         cameras=cameras,
-        live=state.runner is not None,
+        live=live,
     )
 
 
@@ -99,13 +100,13 @@ def metrics(
 
 
 class LiveCollector(Collector):
-    """Reads the live runner's counters at scrape time (nothing to keep in sync)."""
+    """Reads the camera directory's health and counters at scrape time (nothing to keep in
+    sync); with remote camera workers these are what their last report said."""
 
     def __init__(self, state: AppState) -> None:
         self.state = state
 
     def collect(self) -> Iterator[Any]:
-        runner = self.state.runner
         online = GaugeMetricFamily(
             "vigil_camera_online", "1 if the camera delivers frames", labels=["camera"]
         )
@@ -121,17 +122,18 @@ class LiveCollector(Collector):
             "vigil_events", "events stored since start", labels=["camera", "type"]
         )
         alerts = CounterMetricFamily("vigil_alerts", "alerts raised since start", labels=["camera"])
-        if runner is not None:
-            for cam_id, worker in runner.workers.items():
-                st = worker.health.status()
-                online.add_metric([cam_id], 1.0 if st.online else 0.0)
-                fps.add_metric([cam_id], st.fps or 0.0)
-                frames.add_metric([cam_id], st.frames)
-                dropped.add_metric([cam_id], st.dropped)
-                restarts.add_metric([cam_id], st.restarts)
-                for kind, n in sorted(worker.counts.events.items()):
+        counters = self.state.cameras.counters()
+        for cam_id, st in sorted(self.state.cameras.statuses().items()):
+            online.add_metric([cam_id], 1.0 if st.online else 0.0)
+            fps.add_metric([cam_id], st.fps or 0.0)
+            frames.add_metric([cam_id], st.frames)
+            dropped.add_metric([cam_id], st.dropped)
+            restarts.add_metric([cam_id], st.restarts)
+            counted = counters.get(cam_id)
+            if counted is not None:
+                for kind, n in sorted(counted.events.items()):
                     events.add_metric([cam_id, kind], n)
-                alerts.add_metric([cam_id], worker.counts.alerts)
+                alerts.add_metric([cam_id], counted.alerts)
         yield from (online, fps, frames, dropped, restarts, events, alerts)
 
 

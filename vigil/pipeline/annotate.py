@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class Annotator:
         tracks: Sequence[Track],
         *,
         detected: bool = False,
-        counts: dict[str, dict[str, int]] | None = None,
+        counts: Mapping[str, Mapping[str, int]] | None = None,
         caption: str = "",
     ) -> np.ndarray:
         out = image.copy()

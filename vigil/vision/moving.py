@@ -9,13 +9,36 @@ so it must see every frame (`needs_every_frame`), and it is cheap enough to.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from vigil.domain import Box, Detection
+from vigil.vision.base import DetectorSettings
 
 LABEL = "motion"
+
+
+class MotionSettings(DetectorSettings):
+    """Anything that moves, without classes (label "motion"): for views no model knows."""
+
+    kind: Literal["motion"] = "motion"
+    width: int = Field(320, ge=64, le=1920, description="width of the image blobs are found on")
+    min_area: float = Field(0.004, gt=0.0, le=1.0, description="smallest blob, image fraction")
+    max_area: float = Field(0.3, gt=0.0, le=1.0, description="largest blob, image fraction")
+    history: int = Field(300, ge=10, le=10000, description="frames the background remembers")
+    var_threshold: float = Field(32.0, gt=0.0, le=1000.0, description="foreground sensitivity")
+
+    def load(self, input_size: int) -> MovingObjects:
+        return MovingObjects(
+            width=self.width,
+            min_area=self.min_area,
+            max_area=self.max_area,
+            history=self.history,
+            var_threshold=self.var_threshold,
+        )
 
 
 class MovingObjects:

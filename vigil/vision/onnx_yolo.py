@@ -6,17 +6,21 @@ import ast
 import enum
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
 import numpy as np
-import onnxruntime as ort
+from pydantic import Field, model_validator
 
 from vigil.domain import Detection
 from vigil.errors import ModelError
 from vigil.vision._yolo import check_thresholds, select_detections
+from vigil.vision.base import DetectorSettings, ScoreThreshold
 from vigil.vision.coco import COCO_LABELS
 from vigil.vision.policy import check_labels
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 DEFAULT_INPUT_SIZE = 640
 PAD_VALUE = 114  # the grey Ultralytics pads letterboxes with; models are trained on it
@@ -126,6 +130,38 @@ def letterbox(
     return padded, scale, (float(left), float(top))
 
 
+class OnnxSettings(DetectorSettings):
+    """Any YOLO ONNX export (v5, v8, v11, YOLOX, end-to-end), run by onnxruntime; its input
+    size is built into the model."""
+
+    kind: Literal["onnx"] = "onnx"
+    path: str = Field(min_length=1, description="the .onnx model file")
+    labels: list[str] | None = Field(
+        None, min_length=1, description="class names (default: the export's, else COCO)"
+    )
+    score_threshold: float = ScoreThreshold
+    nms_threshold: float = Field(0.45, gt=0.0, le=1.0)
+    providers: list[str] | None = Field(
+        None, min_length=1, description="onnxruntime providers (default: CPUExecutionProvider)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_path(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("path"):
+            raise ValueError("detector kind 'onnx' needs 'path' (the model file)")
+        return data
+
+    def load(self, input_size: int) -> OnnxYolo:
+        return OnnxYolo(
+            self.path,
+            labels=self.labels,
+            score_threshold=self.score_threshold,
+            nms_threshold=self.nms_threshold,
+            providers=self.providers,
+        )
+
+
 class OnnxYolo:
     """A YOLO detector from an ONNX export, run by onnxruntime (CPU unless told otherwise).
 
@@ -164,8 +200,11 @@ class OnnxYolo:
             self._layout = detect_layout(out_shape, len(self._labels))
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
+        self.needs_every_frame = False
 
     def _open_session(self, providers: Sequence[str] | None) -> ort.InferenceSession:
+        import onnxruntime as ort  # here, not at import: reading vigil.yml should not load it
+
         wanted = list(providers or ["CPUExecutionProvider"])
         missing = [p for p in wanted if p not in ort.get_available_providers()]
         if missing:

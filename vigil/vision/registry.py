@@ -1,89 +1,92 @@
-"""Choose and load a Detector by name, as vigil.yml names it."""
+"""The detector backends, and choosing and loading one as vigil.yml names it.
+
+A backend is its own module (the detector and its `DetectorSettings` section); adding one
+means writing that module and adding its section class to `BACKENDS` below. The `detector:`
+section of vigil.yml is chosen among them by `kind` (default: yolov3-tiny).
+"""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 
 from vigil.errors import ModelError
-from vigil.vision.base import Detector
-from vigil.vision.darknet import DarknetYolo
-from vigil.vision.moving import MovingObjects
-from vigil.vision.onnx_yolo import OnnxYolo
+from vigil.sections import literal_kind
+from vigil.vision.base import Detector, DetectorSettings
+from vigil.vision.darknet import DarknetSettings, YoloV3TinySettings
+from vigil.vision.moving import MotionSettings
+from vigil.vision.onnx_yolo import OnnxSettings
 from vigil.vision.policy import check_labels
 
-
-def _yolov3_tiny(path: str | None, **opts: Any) -> Detector:
-    if path is not None:
-        raise ModelError(
-            "The 'yolov3-tiny' detector ships with Vigil and takes no model path; "
-            "remove `path`, or use kind 'darknet' or 'onnx' for your own model."
-        )
-    return DarknetYolo(**opts)
-
-
-def _darknet(path: str | None, **opts: Any) -> Detector:
-    # `path` is the .weights file; its .cfg usually sits beside it with the same stem.
-    weights = opts.pop("weights", path)
-    cfg = opts.pop("cfg", None)
-    if weights is None:
-        raise ModelError(
-            "The 'darknet' detector needs its .weights file; set `path` (and `cfg` if the "
-            ".cfg file does not sit beside it with the same name)."
-        )
-    if cfg is None:
-        cfg = Path(weights).with_suffix(".cfg")
-    return DarknetYolo(cfg=cfg, weights=weights, **opts)
+BACKENDS: tuple[type[DetectorSettings], ...] = (
+    YoloV3TinySettings,
+    DarknetSettings,
+    OnnxSettings,
+    MotionSettings,
+)
+DEFAULT_KIND = literal_kind(BACKENDS[0])
+KINDS: tuple[str, ...] = tuple(literal_kind(b) for b in BACKENDS)
 
 
-def _onnx(path: str | None, **opts: Any) -> Detector:
-    if path is None:
-        raise ModelError("The 'onnx' detector needs a model file; set `path` to the .onnx file.")
-    return OnnxYolo(path, **opts)
+def _kind_of(value: Any) -> str | None:
+    """The backend a `detector:` section names; the default when it names none."""
+    if isinstance(value, dict):
+        kind = value.get("kind", DEFAULT_KIND)
+        return kind if isinstance(kind, str) else None
+    return getattr(value, "kind", None)
 
 
-def _motion(path: str | None, **opts: Any) -> Detector:
-    if path is not None:
-        raise ModelError("The 'motion' detector uses no model file; remove `path`.")
-    return MovingObjects(**opts)
+if TYPE_CHECKING:
+    DetectorConfig = DetectorSettings
+else:
+    DetectorConfig = Annotated[
+        Union[tuple(Annotated[b, Tag(literal_kind(b))] for b in BACKENDS)],  # noqa: UP007
+        Discriminator(_kind_of),
+    ]
+_ADAPTER: TypeAdapter[DetectorSettings] = TypeAdapter(DetectorConfig)
 
 
-_LOADERS: dict[str, tuple[Callable[..., Detector], Callable[..., object]]] = {
-    "yolov3-tiny": (_yolov3_tiny, DarknetYolo),
-    "darknet": (_darknet, DarknetYolo),
-    "onnx": (_onnx, OnnxYolo),
-    "motion": (_motion, MovingObjects),
-}
-KINDS: tuple[str, ...] = tuple(_LOADERS)
-
-
-def _check_options(kind: str, cls: Callable[..., object], opts: dict[str, Any]) -> None:
-    # An option name typed wrong in vigil.yml would otherwise be a TypeError traceback.
-    accepted = set(inspect.signature(cls).parameters) - {"self", "path"}
-    if kind == "yolov3-tiny":
-        accepted -= {"cfg", "weights", "names"}
-    unknown = sorted(set(opts) - accepted)
-    if unknown:
-        raise ModelError(
-            f"The '{kind}' detector has no option {', '.join(map(repr, unknown))}; "
-            f"its options are {', '.join(sorted(accepted))}."
-        )
-
-
-def load_detector(kind: str = "yolov3-tiny", path: str | None = None, **opts: Any) -> Detector:
-    """Load the detector `kind` ("yolov3-tiny", "darknet", "onnx" or "motion") with its options.
-
-    Every detector is checked against responsible-use rule 1 here as well as in its own
-    constructor, so a detector kind added later cannot skip the check.
-    """
-    if kind not in _LOADERS:
+def detector_settings(kind: str = DEFAULT_KIND, **options: Any) -> DetectorSettings:
+    """The settings of backend `kind` with `options`, checked as vigil.yml's would be."""
+    if kind not in KINDS:
         raise ModelError(
             f"Unknown detector kind '{kind}'; use one of {', '.join(map(repr, KINDS))}."
         )
-    loader, cls = _LOADERS[kind]
-    _check_options(kind, cls, opts)
-    detector = loader(path, **opts)
-    check_labels(detector.labels, f"The '{kind}' detector")
+    try:
+        return _ADAPTER.validate_python({"kind": kind, **options})
+    except ValidationError as exc:
+        raise ModelError(_describe(kind, exc)) from None
+
+
+def _describe(kind: str, exc: ValidationError) -> str:
+    problems = []
+    allowed = [f for f in BACKENDS[KINDS.index(kind)].model_fields if f != "kind"]
+    for err in exc.errors():
+        field = str(err["loc"][-1]) if err["loc"] else ""
+        if err["type"] == "extra_forbidden":
+            problems.append(
+                f"The '{kind}' detector has no option '{field}'; "
+                f"its options are {', '.join(allowed)}."
+            )
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"The '{kind}' detector: {field + ': ' if field else ''}{msg}.")
+    return " ".join(problems)
+
+
+def load_detector(
+    settings: DetectorSettings | str = DEFAULT_KIND, input_size: int = 416, **options: Any
+) -> Detector:
+    """Load a detector from its settings (or from a kind name and options).
+
+    Every detector is checked against responsible-use rule 1 here as well as in its own
+    constructor, so a backend added later cannot skip the check.
+    """
+    if isinstance(settings, str):
+        settings = detector_settings(settings, **options)
+    elif options:
+        raise TypeError("options go into the settings object, not load_detector()")
+    detector = settings.load(input_size)
+    check_labels(detector.labels, f"The '{settings.kind}' detector")
     return detector

@@ -5,8 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vigil.analyzers.base import TrackedFrame
+from vigil.analyzers.lines import LineCounter, segments_intersect
+from vigil.analyzers.zones import ZoneWatcher
 from vigil.domain import Box, Event, EventType, Line, Point, Track, TrackState, Zone
-from vigil.tracking.analytics import Analytics, LineCounter, ZoneWatcher, segments_intersect
 
 CAM = "cam"
 BW, BH = 20.0, 40.0  # box size of every scripted track
@@ -29,6 +31,10 @@ def track(
     return Track(id, label, Box(x - BW / 2, y - BH, BW, BH), 0.8, state, first_seen, t)
 
 
+def step(tracks: Sequence[Track], t: float, ended: Sequence[Track] = ()) -> TrackedFrame:
+    return TrackedFrame(CAM, t, tracks, ended)
+
+
 def feed(
     analyzer: ZoneWatcher | LineCounter,
     path: Iterable[Point],
@@ -41,7 +47,7 @@ def feed(
     out = []
     for k, p in enumerate(path):
         t = t0 + k * dt
-        out.append((t, analyzer.update([track(p, t, **kw)], t)))  # type: ignore[arg-type]
+        out.append((t, analyzer.update(step([track(p, t, **kw)], t))))  # type: ignore[arg-type]
     return out
 
 
@@ -102,7 +108,7 @@ def test_tracks_are_followed_independently() -> None:
     events: list[Event] = []
     # Track 1 goes in while track 2 stays out, interleaved in the same updates.
     for t, (p1, p2) in enumerate([(OUT, IN), (IN, OUT), (IN, OUT), (IN, IN)]):
-        events += w.update([track(p1, t, id=1), track(p2, t, id=2)], t)
+        events += w.update(step([track(p1, t, id=1), track(p2, t, id=2)], t))
     assert [(e.type, e.track_id, e.time) for e in events] == [(EventType.ZONE_ENTER, 1, 2)]
 
 
@@ -167,31 +173,31 @@ def test_anchor_center_and_bottom_center_differ() -> None:
 
 
 def test_track_ending_inside_leaves_at_its_last_seen() -> None:
-    an = Analytics(CAM, [Zone("yard", SQUARE)], [], min_frames=2)
+    an = ZoneWatcher(CAM, Zone("yard", SQUARE), min_frames=2)
     events: list[Event] = []
     for t in range(4):
-        events += an.update([track(IN, float(t))], [], float(t))
+        events += an.update(step([track(IN, float(t))], float(t), []))
     assert kinds(events) == [EventType.ZONE_ENTER]
     # The tracker lost it after t=3 and removes it at t=7.
     ended = track(IN, 3.0, state=TrackState.REMOVED)
-    out = an.update([], [ended], 7.0)
+    out = an.update(step([], 7.0, [ended]))
     assert kinds(out) == [EventType.ZONE_LEAVE]
     assert out[0].time == 3.0 and out[0].start == 1.0 and out[0].end == 3.0
     assert out[0].track_id == 1 and out[0].attributes == {"zone": "yard"}
     # Ended again (or a later update with the same id ended): nothing more.
-    assert an.update([], [ended], 8.0) == []
+    assert an.update(step([], 8.0, [ended])) == []
 
 
 def test_track_ending_outside_or_unseen_gives_nothing() -> None:
-    an = Analytics(CAM, [Zone("yard", SQUARE)], [], min_frames=2)
+    an = ZoneWatcher(CAM, Zone("yard", SQUARE), min_frames=2)
     for t in range(3):
-        an.update([track(OUT, float(t))], [], float(t))
-    assert an.update([], [track(OUT, 2.0, state=TrackState.REMOVED)], 3.0) == []
-    assert an.update([], [track(IN, 2.0, id=9, state=TrackState.REMOVED)], 3.0) == []
+        an.update(step([track(OUT, float(t))], float(t), []))
+    assert an.update(step([], 3.0, [track(OUT, 2.0, state=TrackState.REMOVED)])) == []
+    assert an.update(step([], 3.0, [track(IN, 2.0, id=9, state=TrackState.REMOVED)])) == []
     # Only one frame inside (not settled) before ending: no leave either.
-    an.update([track(OUT, 4.0, id=3)], [], 4.0)
-    an.update([track(IN, 5.0, id=3)], [], 5.0)
-    assert an.update([], [track(IN, 5.0, id=3, state=TrackState.REMOVED)], 6.0) == []
+    an.update(step([track(OUT, 4.0, id=3)], 4.0, []))
+    an.update(step([track(IN, 5.0, id=3)], 5.0, []))
+    assert an.update(step([], 6.0, [track(IN, 5.0, id=3, state=TrackState.REMOVED)])) == []
 
 
 @pytest.mark.parametrize("state", [TrackState.LOST, TrackState.TENTATIVE, TrackState.REMOVED])
@@ -205,11 +211,11 @@ def test_unconfirmed_tracks_never_move_a_zone(state: TrackState) -> None:
 
 def test_lost_observations_do_not_count_towards_min_frames() -> None:
     w = ZoneWatcher(CAM, Zone("yard", SQUARE), min_frames=2)
-    events = w.update([track(OUT, 0)], 0)
-    events += w.update([track(IN, 1)], 1)
-    events += w.update([track(IN, 2, state=TrackState.LOST)], 2)
+    events = w.update(step([track(OUT, 0)], 0))
+    events += w.update(step([track(IN, 1)], 1))
+    events += w.update(step([track(IN, 2, state=TrackState.LOST)], 2))
     assert events == []
-    assert kinds(w.update([track(IN, 3)], 3)) == [EventType.ZONE_ENTER]
+    assert kinds(w.update(step([track(IN, 3)], 3))) == [EventType.ZONE_ENTER]
 
 
 def test_zone_border_counts_as_inside() -> None:
@@ -365,25 +371,29 @@ def test_unconfirmed_tracks_never_cross(state: TrackState) -> None:
 
 
 def test_ended_track_forgets_its_side() -> None:
-    an = Analytics(CAM, [], [HLINE], min_frames=1)
-    an.update([track(BELOW, 0.0)], [], 0.0)
-    assert an.update([], [track(BELOW, 0.0, state=TrackState.REMOVED)], 1.0) == []
+    an = LineCounter(CAM, HLINE, min_frames=1)
+    an.update(step([track(BELOW, 0.0)], 0.0, []))
+    assert an.update(step([], 1.0, [track(BELOW, 0.0, state=TrackState.REMOVED)])) == []
     # The id comes back (a new object) above the line: a first sighting, not a crossing.
-    assert an.update([track(ABOVE, 2.0)], [], 2.0) == []
-    assert an.lines[0].counts == {"in": 0, "out": 0}
+    assert an.update(step([track(ABOVE, 2.0)], 2.0, [])) == []
+    assert an.counts == {"in": 0, "out": 0}
 
 
-def test_analytics_runs_zones_and_lines_together() -> None:
+def test_zones_and_lines_see_the_same_steps() -> None:
     zone = Zone("top", ((0.0, 0.0), (200.0, 0.0), (200.0, 99.0), (0.0, 99.0)))
-    an = Analytics(CAM, [zone], [HLINE], min_frames=2)
+    analyzers = [ZoneWatcher(CAM, zone, min_frames=2), LineCounter(CAM, HLINE, min_frames=2)]
+
+    def run(s: TrackedFrame) -> list[Event]:
+        return [e for a in analyzers for e in a.update(s)]
+
     events: list[Event] = []
     for t, p in enumerate([BELOW, BELOW2, ABOVE, ABOVE2, ABOVE]):
-        events += an.update([track(p, float(t))], [], float(t))
+        events += run(step([track(p, float(t))], float(t), []))
     assert [(e.type, e.time) for e in events] == [
         (EventType.ZONE_ENTER, 3.0),
         (EventType.LINE_CROSS, 3.0),
     ]
-    out = an.update([], [track(ABOVE, 4.0, state=TrackState.REMOVED)], 6.0)
+    out = run(step([], 6.0, [track(ABOVE, 4.0, state=TrackState.REMOVED)]))
     assert [(e.type, e.time, e.start) for e in out] == [(EventType.ZONE_LEAVE, 4.0, 3.0)]
 
 

@@ -1,0 +1,139 @@
+"""A camera's section of vigil.yml, and the detection and tracking settings it may override."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from vigil import domain
+from vigil.analyzers.registry import AnalyzerConfig
+from vigil.sections import Anchor, RelPoint, Strict
+from vigil.vision.registry import DetectorConfig
+
+
+class ObjectFilterConfig(Strict):
+    """Which detections count: labels, minimum score and minimum box area."""
+
+    labels: list[str] = Field(
+        min_length=1,
+        default_factory=lambda: ["person", "car", "truck", "bus", "motorbike", "bicycle"],
+    )
+    min_score: float = Field(0.4, ge=0.0, le=1.0)
+    min_area: float = Field(0.0005, ge=0.0, le=1.0, description="fraction of the image area")
+
+
+class DetectConfig(Strict):
+    fps: float = Field(5.0, gt=0.0, le=60.0, description="most detector runs per second")
+    size: int = Field(416, ge=128, le=1280, multiple_of=32, description="detector input side")
+    still_recheck: float = Field(
+        1.0, gt=0.0, le=60.0, description="seconds between re-checks of objects that stand still"
+    )
+
+
+class MotionConfig(Strict):
+    enabled: bool = True
+    width: int = Field(192, ge=64, le=640, description="width of the grey image motion is found on")
+    threshold: int = Field(20, ge=1, le=255, description="grey-level change that counts as motion")
+    min_area: float = Field(0.0015, ge=0.0, le=1.0, description="fraction of the image")
+    learning_rate: float = Field(0.02, gt=0.0, le=1.0)
+
+
+class TrackerConfig(Strict):
+    lost_timeout: float = Field(4.0, gt=0.0, le=600.0, description="seconds a lost object is kept")
+    min_crossing_frames: int = Field(
+        2, ge=1, le=30, description="detections on the new side before a line crossing counts"
+    )
+
+
+class ZoneConfig(Strict):
+    name: str = Field(min_length=1)
+    polygon: list[RelPoint] = Field(min_length=3)
+    loiter_seconds: float | None = Field(None, gt=0.0)
+    labels: list[str] | None = Field(None, min_length=1, description="omit for every label")
+    anchor: Anchor = "bottom_center"
+
+
+class LineConfig(Strict):
+    name: str = Field(min_length=1)
+    a: RelPoint
+    b: RelPoint
+    in_side: Literal["left", "right"] = Field(
+        "left", description="side (looking from a to b) an object moves to when it goes in"
+    )
+    labels: list[str] | None = Field(None, min_length=1, description="omit for every label")
+    anchor: Anchor = "bottom_center"
+
+    @model_validator(mode="after")
+    def _distinct_ends(self) -> LineConfig:
+        if tuple(self.a) == tuple(self.b):
+            raise ValueError("a and b must be different points")
+        return self
+
+
+class CameraConfig(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    name: str = ""
+    source: str = Field(min_length=1, description="file path, rtsp:// or http(s):// URL")
+    loop: bool = Field(
+        False, description="a file source starts again at its end (a demo 'live' camera)"
+    )
+    lat: float | None = Field(None, ge=-90.0, le=90.0)
+    lon: float | None = Field(None, ge=-180.0, le=180.0)
+    detect: DetectConfig = Field(default_factory=DetectConfig)
+    detector: DetectorConfig | None = None
+    motion: MotionConfig | None = None
+    objects: ObjectFilterConfig | None = None
+    motion_masks: list[list[RelPoint]] = Field(default_factory=list)
+    zones: list[ZoneConfig] = Field(default_factory=list)
+    lines: list[LineConfig] = Field(default_factory=list)
+    analyzers: list[AnalyzerConfig] = Field(
+        default_factory=list, description="more analyzers of this camera's tracks (by kind)"
+    )
+
+    @field_validator("motion_masks")
+    @classmethod
+    def _masks_are_polygons(cls, masks: list[list[RelPoint]]) -> list[list[RelPoint]]:
+        for mask in masks:
+            if len(mask) < 3:
+                raise ValueError("a motion mask needs at least 3 points")
+        return masks
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> CameraConfig:
+        for kind, items in (("zone", self.zones), ("line", self.lines)):
+            names = [i.name for i in items]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(
+                    f"{kind} names must be unique on a camera; repeated: {', '.join(dupes)}"
+                )
+        return self
+
+    def to_camera(self) -> domain.Camera:
+        return domain.Camera(self.id, self.name or self.id, self.source, self.lat, self.lon)
+
+    def zones_px(self, width: int, height: int) -> list[domain.Zone]:
+        return [
+            domain.Zone(
+                z.name,
+                tuple((x * width, y * height) for x, y in z.polygon),
+                z.loiter_seconds,
+                frozenset(z.labels) if z.labels else None,
+                z.anchor,
+            )
+            for z in self.zones
+        ]
+
+    def lines_px(self, width: int, height: int) -> list[domain.Line]:
+        return [
+            domain.Line(
+                ln.name,
+                (ln.a[0] * width, ln.a[1] * height),
+                (ln.b[0] * width, ln.b[1] * height),
+                ln.in_side,
+                frozenset(ln.labels) if ln.labels else None,
+                ln.anchor,
+            )
+            for ln in self.lines
+        ]

@@ -1,0 +1,71 @@
+"""Alert rules in vigil.yml: which events (type, camera, zone or line, direction, labels)
+raise a candidate alert. The event types come from the vocabulary (`domain.EventType`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from vigil.config.camera import CameraConfig
+from vigil.domain import EventType, events_about
+from vigil.sections import Strict
+
+
+class RuleConfig(Strict):
+    """An alert rule: which events (type, camera, zone or line, direction, labels) raise one."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_. -]{1,100}$")
+    camera: str | None = Field(None, description="camera id; omit for every camera")
+    event: EventType
+    zone: str | None = Field(None, description="for events in a zone (enter, leave, loiter)")
+    line: str | None = Field(None, description="for line_cross")
+    direction: Literal["in", "out"] | None = Field(None, description="for line_cross")
+    labels: list[str] | None = Field(None, min_length=1, description="omit for every label")
+
+    @model_validator(mode="after")
+    def _fields_fit_the_event(self) -> RuleConfig:
+        zone_events = ", ".join(events_about("zone"))
+        line_events = ", ".join(events_about("line"))
+        place = self.event.info.place
+        if self.zone is not None and place != "zone":
+            raise ValueError(f"'zone' only applies to {zone_events} rules")
+        if self.event == EventType.LOITER and self.zone is None:
+            raise ValueError("a loiter rule needs 'zone' (the zone with loiter_seconds)")
+        if place != "line" and (self.line is not None or self.direction is not None):
+            raise ValueError(f"'line' and 'direction' only apply to {line_events} rules")
+        return self
+
+
+def check_rule(rule: RuleConfig, cameras: Sequence[CameraConfig]) -> None:
+    """The camera, zone and line a rule names must exist (on that camera, or on some camera)."""
+    where = f"rule '{rule.name}'"
+    scope = list(cameras)
+    if rule.camera is not None:
+        scope = [c for c in cameras if c.id == rule.camera]
+        if not scope:
+            known = ", ".join(c.id for c in cameras) or "none"
+            raise ValueError(
+                f"{where} names camera '{rule.camera}', which is not configured; cameras: {known}"
+            )
+    on = f"camera '{rule.camera}'" if rule.camera else "any camera"
+    if rule.zone is not None:
+        zones = [z for c in scope for z in c.zones if z.name == rule.zone]
+        if not zones:
+            known = ", ".join(sorted({z.name for c in scope for z in c.zones})) or "none"
+            raise ValueError(
+                f"{where} names zone '{rule.zone}', which is not on {on}; zones: {known}"
+            )
+        if rule.event == EventType.LOITER and not any(z.loiter_seconds for z in zones):
+            raise ValueError(
+                f"{where}: zone '{rule.zone}' has no loiter_seconds, so it never "
+                "raises loiter events; set loiter_seconds on the zone"
+            )
+    if rule.line is not None:
+        lines = [ln for c in scope for ln in c.lines if ln.name == rule.line]
+        if not lines:
+            known = ", ".join(sorted({ln.name for c in scope for ln in c.lines})) or "none"
+            raise ValueError(
+                f"{where} names line '{rule.line}', which is not on {on}; lines: {known}"
+            )
