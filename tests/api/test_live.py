@@ -146,3 +146,27 @@ def test_websocket_refuses_other_sites_and_ends_with_the_session(env: Env) -> No
             assert closed.value.code == 4401 and time.monotonic() - started < 5
     finally:
         hub.RECHECK_S = hub_recheck
+
+
+def test_mjpeg_stream_ends_when_the_session_does(
+    live: tuple[TestClient, LiveRunner, Any],
+) -> None:
+    _client, _runner, app = live
+    app.state.vigil.users.create("mo", PASSWORD, Role.VIEWER)
+    mo = TestClient(app)
+    login(mo, "mo", PASSWORD)
+    other = TestClient(app)
+    login(other, "mo", PASSWORD)
+    frames = 0
+    with mo.stream("GET", "/api/cameras/car-park/mjpeg", params={"fps": 10}) as r:
+        assert r.status_code == 200
+        revoked_at = None
+        for chunk in r.iter_bytes():
+            frames += chunk.count(b"--vigilframe")
+            if revoked_at is None and frames >= 2:
+                # The same user's other session logs out: this one goes on; then this one.
+                assert other.post("/api/logout").status_code == 204
+                assert mo.post("/api/logout").status_code == 204
+                revoked_at = time.monotonic()
+            assert revoked_at is None or time.monotonic() - revoked_at < 3, "still streaming"
+    assert revoked_at is not None and time.monotonic() - revoked_at < 2

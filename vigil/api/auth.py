@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from vigil.api.auditing import AuditNote, audited, client_of, record
 from vigil.api.deps import COOKIE, AppState, StateDep, UserDep
+from vigil.api.liveaccess import access_changed
 from vigil.api.schemas import LoginIn, MeOut, PasswordChange, UserOut, permissions
 from vigil.audit.lockout import FAILED, REFUSED, SUCCEEDED, login_refusal
 from vigil.domain import Role
@@ -206,6 +207,7 @@ def logout(
 ) -> None:
     """End this session (the cookie stops working everywhere)."""
     state.users.close_session(user.token)
+    access_changed(state, user.id)  # this session's live feeds close now, not at their next check
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
 
 
@@ -233,3 +235,4 @@ async def change_password(
         await asyncio.sleep(state.login_failure_delay)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
     await run_in_threadpool(lambda: state.users.update(user.id, password=body.new))
+    access_changed(state, user.id)

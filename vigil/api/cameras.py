@@ -34,7 +34,10 @@ from vigil.sources.network import redact
 router = APIRouter(tags=["cameras"], dependencies=[Depends(require_operational)])
 BOUNDARY = "vigilframe"
 Boxes = Annotated[bool, Query(description="draw tracked objects, zones and lines")]
-_NOT_LIVE = "this server does not run the camera pipelines and hears of no camera worker"
+_NOT_LIVE = (
+    "no live data: this server does not run the camera pipelines and no camera worker reports "
+    "to it (run `vigil serve` with cameras, or `vigil worker` on the same bus.url)"
+)
 _UNHEARD = "no camera worker has reported this camera yet"
 
 

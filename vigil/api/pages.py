@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from vigil import __version__
 from vigil.api.auth import safe_next
 from vigil.api.deps import COOKIE, Principal, StateDep, session_from_cookie, state_of
+from vigil.api.vocabulary import vocabulary
 from vigil.store.users import MIN_PASSWORD
 
 WEB = Path(str(resources.files("vigil") / "web"))
@@ -156,7 +157,7 @@ def search(request: Request, user: PageUser) -> Response:
     """Event search: filters, a paged table and the snapshot of the chosen event."""
     if not user.can_see_operations:
         return _to_audit()
-    return _page(request, "search.html", user, page="search")
+    return _page(request, "search.html", user, page="search", **vocabulary())
 
 
 @router.get("/audit", response_class=HTMLResponse)

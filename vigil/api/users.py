@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from vigil.api.auditing import AuditNote, audited, record
 from vigil.api.deps import AppState, Principal, StateDep, not_found, require_role, require_user
+from vigil.api.liveaccess import access_changed
 from vigil.api.schemas import UserCreate, UserOut, UserPatch
 from vigil.audit.lockout import UNLOCKED
 from vigil.domain import Role
@@ -112,6 +113,8 @@ async def update_user(
             password=body.password,
         )
     )
+    if given - {"unlock"}:
+        access_changed(state, row.id)  # their live feeds re-read what they may see, now
     if body.unlock or body.password is not None:  # failures before this row no longer count
         await run_in_threadpool(
             record,

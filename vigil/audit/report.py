@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from vigil.audit.verify import PURGE_ACTION, verify_chain
+from vigil.domain import AlertStatus
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow, AuditRow, CameraRow, EventRow, TrackRow
@@ -46,6 +47,14 @@ def purpose_category(purpose: str | None) -> str:
     return word[:40] or "(none)"
 
 
+def _review_column(status: AlertStatus) -> str:
+    return "open" if status is AlertStatus.CANDIDATE else str(status)
+
+
+# Alerts per type: how many were raised, then how many stand at each review status.
+ALERT_COLUMNS: tuple[str, ...] = ("raised", *(_review_column(s) for s in AlertStatus))
+
+
 @dataclass
 class TransparencyReport:
     since: datetime
@@ -55,7 +64,7 @@ class TransparencyReport:
     searches_by_purpose: dict[str, int]
     searches_by_kind: dict[str, int]
     data_reads: dict[str, int]  # audited reads of events, tracks, alerts, live views
-    alerts: dict[str, dict[str, int]]  # alert type -> raised / acknowledged / dismissed / open
+    alerts: dict[str, dict[str, int]]  # alert type -> ALERT_COLUMNS -> count
     purged: dict[str, int]
     purge_runs: int
     audit: dict[str, Any]  # chain status: ok, rows, head id and hash, problem
@@ -66,6 +75,7 @@ class TransparencyReport:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["since"], data["until"] = self.since.isoformat(), self.until.isoformat()
+        data["alert_columns"] = list(ALERT_COLUMNS)
         return data
 
     def to_markdown(self) -> str:
@@ -99,10 +109,10 @@ class TransparencyReport:
             "",
             "## Alerts",
             "",
-            "| type | raised | acknowledged | dismissed | awaiting review |",
-            "|---|---:|---:|---:|---:|",
+            "| type | " + " | ".join(ALERT_COLUMNS).replace("open", "awaiting review") + " |",
+            "|---|" + "---:|" * len(ALERT_COLUMNS),
             *(
-                f"| {t} | {c['raised']} | {c['acknowledged']} | {c['dismissed']} | {c['open']} |"
+                f"| {t} | " + " | ".join(str(c.get(k, 0)) for k in ALERT_COLUMNS) + " |"
                 for t, c in sorted(self.alerts.items())
             ),
             "",
@@ -188,9 +198,9 @@ def transparency_report(
             .where(AlertRow.time >= since, AlertRow.time < until)
             .group_by(AlertRow.type, AlertRow.status)
         ):
-            c = alerts.setdefault(typ, {"raised": 0, "acknowledged": 0, "dismissed": 0, "open": 0})
+            c = alerts.setdefault(typ, dict.fromkeys(ALERT_COLUMNS, 0))
             c["raised"] += n
-            c["open" if status == "candidate" else status] += n
+            c[_review_column(AlertStatus(status))] += n
     verdict = verify_chain(store, data_dir)
     return TransparencyReport(
         since=since,

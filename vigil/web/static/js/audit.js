@@ -122,10 +122,9 @@ function counts(header, data) {
   );
 }
 
-function alertTable(alerts) {
+function alertTable(alerts, cols) {
   const entries = Object.entries(alerts || {}).sort();
   if (!entries.length) return el("p", { class: "muted" }, "none");
-  const cols = ["raised", "acknowledged", "dismissed", "open"];
   return el(
     "table",
     { class: "mini" },
@@ -152,7 +151,7 @@ function renderReport(r) {
     section("Searches by purpose", counts("purpose", r.searches_by_purpose), counts("search", r.searches_by_kind)),
     section("Reads of stored data", counts("action", r.data_reads)),
     section("Logins and service", counts("what", r.access || {})),
-    section("Alerts", alertTable(r.alerts)),
+    section("Alerts", alertTable(r.alerts, r.alert_columns)),
     section(
       "Exports and retention",
       el(

@@ -1,7 +1,9 @@
 // The live push (/api/ws) with reconnection: back-off from 1 s doubling to 30 s (with jitter),
 // reset once a connection has stayed up. A close with 4401 means the session ended: go log in.
+// 4001: the user's role or cameras changed: reload, so the page shows what they may see now.
 
 const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_ACCESS_CHANGED = 4001;
 const MIN_DELAY = 1000;
 const MAX_DELAY = 30000;
 
@@ -42,6 +44,10 @@ export function connectLive({ onMessage, onState, onReconnect }) {
       if (stopped) return;
       if (e.code === CLOSE_UNAUTHORIZED) {
         location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+        return;
+      }
+      if (e.code === CLOSE_ACCESS_CHANGED) {
+        location.reload();
         return;
       }
       if (upSince && Date.now() - upSince > 10000) delay = MIN_DELAY;

@@ -1,5 +1,7 @@
 // Small helpers shared by the pages: DOM building (never innerHTML with data), time formats.
 
+import { EVENT_TYPES } from "./vocabulary.js";
+
 /** Make an element: el("span", {class: "x", title: "y"}, "text", childNode, ...). */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -58,14 +60,8 @@ export function toLocalInput(d) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${clock(d)}`;
 }
 
-const TYPES = {
-  appear: "Appeared",
-  object: "Object",
-  zone_enter: "Zone enter",
-  zone_leave: "Zone leave",
-  line_cross: "Line cross",
-  loiter: "Loiter",
-};
+// Event types and their titles come from the server (vigil/domain.py), not from a copy here.
+const TYPES = Object.fromEntries(EVENT_TYPES.map((t) => [t.value, t.title]));
 
 export function typeName(type) {
   return TYPES[type] || String(type || "").replace(/_/g, " ");
@@ -77,6 +73,8 @@ export function where(item) {
   if (item.zone) parts.push(`zone ${item.zone}`);
   if (item.line) parts.push(`line ${item.line}`);
   if (item.direction) parts.push(item.direction === "in" ? "→ in" : item.direction === "out" ? "← out" : item.direction);
+  const speed = item.attributes?.speed_kmh;
+  if (speed !== undefined) parts.push(`${speed} km/h (limit ${item.attributes.limit_kmh})`);
   return parts.join(" ");
 }
 
