@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -22,6 +23,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get(
     "VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+NATS_URL = os.environ.get("VIGIL_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
 def read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
@@ -53,7 +55,8 @@ def need(condition: bool, why: str) -> None:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
-    sqlalchemy = pytest.importorskip("sqlalchemy")
+    import sqlalchemy
+
     try:
         admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -87,3 +90,40 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         yield s
     finally:
         s.close()
+
+
+def _nats_streams(action: str, prefix: str = "") -> Any:
+    """'check' the server has JetStream, or 'delete' the stream of a test's prefix."""
+    import asyncio
+
+    import nats
+
+    async def run() -> Any:
+        nc = await nats.connect(NATS_URL, connect_timeout=3, max_reconnect_attempts=0)
+        try:
+            js = nc.jetstream()
+            if action == "delete":
+                with contextlib.suppress(Exception):
+                    await js.delete_stream(prefix.upper())
+                return None
+            return await js.account_info()
+        finally:
+            await nc.close()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def nats_prefix() -> Iterator[str]:
+    """A subject prefix (and stream) of one test's own on the real NATS server; its stream
+    is deleted afterwards."""
+    try:
+        _nats_streams("check")
+    except Exception as exc:  # noqa: BLE001 - any failure means "no usable server here"
+        need(False, f"NATS with JetStream at {NATS_URL} is not reachable ({exc!r})")
+        raise
+    prefix = f"vt{uuid.uuid4().hex[:10]}"
+    try:
+        yield prefix
+    finally:
+        _nats_streams("delete", prefix)

@@ -227,13 +227,39 @@ def serve(
         "vigil-data"
     ),
     db: Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")] = None,
+    no_cameras: Annotated[
+        bool,
+        typer.Option(
+            "--no-cameras",
+            help="the web app only: cameras run in `vigil worker` processes on bus.url",
+        ),
+    ] = False,
 ) -> None:
     """Run the cameras of a configuration and the command-centre web app until Ctrl-C."""
     from vigil.server import resolve_sources
     from vigil.server import serve as run_server
 
     config = resolve_sources(load_config(config_path), config_path.resolve().parent)
-    run_server(config, host, port, data, db)
+    run_server(config, host, port, data, db, cameras=not no_cameras)
+
+
+@app.command()
+@user_errors
+def worker(
+    config_path: Annotated[Path, typer.Option("--config", "-c", help="vigil.yml")] = Path(
+        "vigil.yml"
+    ),
+    data: Annotated[Path, typer.Option(help="data directory (snapshots; database)")] = Path(
+        "vigil-data"
+    ),
+    db: Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")] = None,
+) -> None:
+    """Run the cameras of a configuration only, publishing over NATS (bus.url), until Ctrl-C;
+    `vigil serve --no-cameras` with the same configuration shows them."""
+    from vigil.server import resolve_sources, run_worker
+
+    config = resolve_sources(load_config(config_path), config_path.resolve().parent)
+    run_worker(config, data, db)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Vigil as a server: the live runner and the web app (uvicorn) in one process.
+"""Vigil as a server: the live runner and the web app (uvicorn) in one process; or, on a
+NATS bus, the cameras (`vigil worker`) and the web app (`vigil serve --no-cameras`) apart.
 
     from pathlib import Path
     from vigil.server import demo_config, serve
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import signal
 import socket
 import sys
@@ -27,10 +29,12 @@ import uvicorn
 
 from vigil.api.app import Settings, create_app
 from vigil.audit.retention import RetentionJob
-from vigil.bus import LocalBus
+from vigil.bus import Bus, open_bus
+from vigil.bus.nats import NatsBus
+from vigil.bus.remote import DirectoryServer, RemoteDirectory
 from vigil.config import VigilConfig, load_config
 from vigil.errors import VigilError
-from vigil.pipeline.directory import LocalDirectory
+from vigil.pipeline.directory import CameraDirectory, LocalDirectory, NoCameras
 from vigil.pipeline.live import LiveRunner, LiveSettings
 from vigil.rules.engine import AlertService, RuleEngine
 from vigil.store.alerts import Alerts
@@ -117,8 +121,35 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def web_consumer(data_dir: Path, port: int) -> str:
+    """The durable name under which a web process reads the bus: the same after a restart
+    (so it replays what it missed), different for every web process of an installation."""
+    where = f"{socket.gethostname()}:{data_dir.resolve()}:{port}"
+    return "web-" + hashlib.sha256(where.encode()).hexdigest()[:12]
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM set `stop`, even where SIGINT was ignored by whoever
+    started the process (a shell's background job)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda _s, _f: stop.set()) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class VigilServer:
-    """The parts of a running server; `run()` blocks until stopped (Ctrl-C or `stop()`)."""
+    """The parts of a running server; `run()` blocks until stopped (Ctrl-C or `stop()`).
+
+    With `cameras` (the default) it runs the configuration's cameras as well as the web app;
+    without, only the web app, which hears of the cameras from `vigil worker` processes over
+    the bus (`bus.url`), or of none."""
 
     def __init__(
         self,
@@ -128,6 +159,7 @@ class VigilServer:
         data_dir: Path,
         db_url: str | None = None,
         *,
+        cameras: bool = True,
         say: Callable[[str], None] = _say,
         live: LiveSettings | None = None,
         retention_interval: float = 3600.0,
@@ -138,26 +170,30 @@ class VigilServer:
         self.port = int(self.socket.getsockname()[1])
         self.url = url_for(host, self.port)
         self.store: Store | None = None
-        self.runner: LiveRunner | None = None
+        self.bus: Bus | None = None
+        self.cameras: CameraService | None = None
+        self.directory: CameraDirectory = NoCameras()
         self.retention: RetentionJob | None = None
         try:
             self.store = Store(db_url or default_db_url(data_dir))
             self.retention = RetentionJob(
                 self.store, data_dir, config.retention, interval=retention_interval
             )
-            bus = LocalBus()
-            alerts = AlertService(Alerts(self.store), bus, RuleEngine(config.rules))
-            self.runner = LiveRunner(
-                config, self.store, bus, data_dir, alerts=alerts, settings=live
-            )
+            self.bus = open_bus(config.bus, consumer=web_consumer(data_dir, self.port))
+            alerts = AlertService(Alerts(self.store), self.bus, RuleEngine(config.rules))
+            if cameras:
+                self.cameras = CameraService(config, self.store, self.bus, data_dir, alerts, live)
+                self.directory = self.cameras.directory
+            elif isinstance(self.bus, NatsBus):
+                self.directory = RemoteDirectory(self.bus)
             app_settings = Settings.from_env(
                 config, data_dir, db_url=db_url, announce=say, **settings
             )
             app = create_app(
                 app_settings,
                 store=self.store,
-                bus=bus,
-                cameras=LocalDirectory(self.runner),
+                bus=self.bus,
+                cameras=self.directory,
                 alert_service=alerts,
             )
         except BaseException:
@@ -174,10 +210,10 @@ class VigilServer:
         )
 
     def run(self) -> None:
-        assert self.runner is not None
         try:
             with _sigterm_as_interrupt():
-                self.runner.start()
+                if self.cameras is not None:
+                    self.cameras.start()
                 if self.retention is not None:  # the purge job: now, then hourly
                     self.retention.start()
                 self.say(f"Vigil is running at {self.url} (Ctrl-C stops it)")
@@ -193,11 +229,108 @@ class VigilServer:
     def close(self) -> None:
         if self.retention is not None:
             self.retention.stop()
-        if self.runner is not None:
-            self.runner.stop()
+        if self.cameras is not None:
+            self.cameras.stop()
+        if isinstance(self.directory, RemoteDirectory):
+            self.directory.close()
+        if self.bus is not None:
+            self.bus.close()
         if self.store is not None:
             self.store.close()
         self.socket.close()
+
+
+class CameraService:
+    """A configuration's cameras (the live runner) and, on a NATS bus, their directory served
+    to web apps in other processes."""
+
+    def __init__(
+        self,
+        config: VigilConfig,
+        store: Store,
+        bus: Bus,
+        data_dir: Path,
+        alerts: AlertService,
+        live: LiveSettings | None = None,
+    ) -> None:
+        self.runner = LiveRunner(config, store, bus, data_dir, alerts=alerts, settings=live)
+        self.directory = LocalDirectory(self.runner)
+        self.server = DirectoryServer(bus, self.directory) if isinstance(bus, NatsBus) else None
+
+    def start(self) -> None:
+        self.runner.start()
+        if self.server is not None:
+            self.server.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        self.runner.stop()  # their last tracks are stored and published
+
+
+class WorkerProcess:
+    """`vigil worker`: the cameras only, publishing over NATS; a web app elsewhere shows them."""
+
+    def __init__(
+        self,
+        config: VigilConfig,
+        data_dir: Path,
+        db_url: str | None = None,
+        *,
+        say: Callable[[str], None] = _say,
+        live: LiveSettings | None = None,
+    ) -> None:
+        if config.bus.url is None:
+            raise VigilError(
+                "vigil worker publishes over NATS: set bus.url in vigil.yml (e.g. "
+                "nats://127.0.0.1:4222) and start `vigil serve --no-cameras` with the same file"
+            )
+        if not config.cameras:
+            raise VigilError("the configuration has no cameras; add some under cameras:")
+        self.say = say
+        self.store: Store | None = None
+        self.bus: Bus | None = None
+        self.cameras: CameraService | None = None
+        try:
+            self.store = Store(db_url or default_db_url(data_dir))
+            self.bus = open_bus(config.bus)
+            alerts = AlertService(Alerts(self.store), self.bus, RuleEngine(config.rules))
+            self.cameras = CameraService(config, self.store, self.bus, data_dir, alerts, live)
+        except BaseException:
+            self.close()
+            raise
+        self.names = ", ".join(c.id for c in config.cameras)
+        self.where = config.bus.url
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        assert self.cameras is not None
+        try:
+            with _stop_on_signals(self._stop):
+                self.cameras.start()
+                self.say(f"Vigil camera worker is running {self.names} (Ctrl-C stops it)")
+                while not self._stop.wait(0.5):
+                    pass
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        if self.cameras is not None:
+            self.cameras.stop()
+        if self.bus is not None:
+            self.bus.close()
+        if self.store is not None:
+            self.store.close()
+
+
+def run_worker(
+    config: VigilConfig, data_dir: Path = Path("vigil-data"), db_url: str | None = None
+) -> None:
+    """Run the configuration's cameras, publishing over NATS, until Ctrl-C or SIGTERM."""
+    WorkerProcess(config, data_dir, db_url).run()
 
 
 def serve(

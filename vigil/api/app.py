@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -124,6 +125,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         record_service(state, "system.start")  # when the service ran is on the record
+        await run_in_threadpool(state.bus.start)  # what other processes publish, from now on
         yield
         record_service(state, "system.stop")
         state.audit.close()  # flushed, and the head anchored so a cut-off tail is detected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,10 @@ from typing import Any
 
 def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat() if ts is not None else None
+
+
+def _unix(iso: str | None) -> float | None:
+    return datetime.fromisoformat(iso).timestamp() if iso else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,24 @@ class CameraStatus:
         out["last_frame_time"] = _iso(self.last_frame_time)
         out["fps"] = round(self.fps, 2) if self.fps is not None else None
         return out
+
+
+def status_from_json(data: Mapping[str, Any]) -> CameraStatus:
+    """A CameraStatus back from its JSON form (`to_json`), as a remote camera worker sent it."""
+    fps = data.get("fps")
+    return CameraStatus(
+        camera_id=str(data["camera"]),
+        online=bool(data["online"]),
+        offline_since=_unix(data.get("offline_since")),
+        last_frame_time=_unix(data.get("last_frame_time")),
+        error=data.get("error"),
+        fps=float(fps) if fps is not None else None,
+        frames=int(data.get("frames", 0)),
+        dropped=int(data.get("dropped", 0)),
+        restarts=int(data.get("restarts", 0)),
+        width=data.get("width"),
+        height=data.get("height"),
+    )
 
 
 class HealthTracker:

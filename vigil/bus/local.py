@@ -1,63 +1,19 @@
-"""Publish / subscribe for live messages (events, alerts, camera health).
+"""The in-process bus: every subscriber of this process gets its own bounded queue.
 
-Messages are small JSON-ready dicts with a `topic` (one of `Topic`). Publishers
-are pipeline threads (or the event loop itself): `publish` never blocks. Subscribers are
-asyncio tasks (the WebSocket hub): `subscribe` gives an async iterator over a bounded queue.
-A subscriber that falls behind loses its oldest messages and, before the next one it gets,
-receives `{"topic": "dropped", "count": n}` saying how many it lost.
-
-This in-process bus serves one server process; a NATS JetStream bus implements the same
-`Bus` protocol when Vigil scales out.
+It is the bus of a single `vigil serve` / `vigil demo`, and the local fan-out of the NATS
+bus (vigil.bus.nats), which hands each message from the server to its LocalBus.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-Message = dict[str, Any]
-
-
-class Topic(enum.StrEnum):
-    """What a bus message is about."""
-
-    EVENT = "event"  # an event was stored (the REST event resource)
-    ALERT = "alert"  # an alert was raised or reviewed (the REST alert resource)
-    CAMERA = "camera"  # a camera's health changed
-    ACCESS = "access"  # a user's access changed (logout, disable, role, cameras): internal
-
-
-# What a live client may be sent; `access` stays inside Vigil.
-CLIENT_TOPICS = (Topic.EVENT, Topic.ALERT, Topic.CAMERA)
-
-
-class Subscription(Protocol):
-    def __aiter__(self) -> AsyncIterator[Message]: ...
-
-    async def __anext__(self) -> Message: ...
-
-    async def get(self, timeout: float | None = None) -> Message | None:
-        """The next message; None after `timeout` seconds without one, or once closed."""
-
-    @property
-    def closed(self) -> bool: ...
-
-    def close(self) -> None: ...
-
-
-class Bus(Protocol):
-    def publish(self, message: Mapping[str, Any]) -> None:
-        """Send to every subscriber of message["topic"]; thread-safe, never blocks."""
-
-    def subscribe(self, topics: Iterable[str] | None = None, *, maxsize: int = 256) -> Subscription:
-        """Messages of `topics` (all when None) from now on; call from the event loop."""
-
-    def close(self) -> None: ...
+from vigil.bus.base import Message, topic_of
 
 
 class LocalSubscription:
@@ -180,9 +136,7 @@ class LocalBus:
         self.published = 0
 
     def publish(self, message: Mapping[str, Any]) -> None:
-        topic = message.get("topic")
-        if not isinstance(topic, str):
-            raise ValueError("a bus message needs a 'topic' string")
+        topic = topic_of(message)
         with self._lock:
             self.published += 1
             targets = [s for s in self._subscribers if s.wants(topic)]
@@ -198,6 +152,9 @@ class LocalBus:
         with self._lock:
             self._subscribers.append(sub)
         return sub
+
+    def start(self) -> None:
+        """Nothing comes from elsewhere: every message is published in this process."""
 
     @property
     def subscribers(self) -> int:
