@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import select
@@ -110,7 +111,9 @@ def _nats_streams(action: str, prefix: str = "") -> Any:
         finally:
             await nc.close()
 
-    return asyncio.run(run())
+    # In a thread of its own: the caller may have an event loop running (Playwright's).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result(timeout=30)
 
 
 @pytest.fixture

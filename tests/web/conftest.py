@@ -187,3 +187,26 @@ def wait_for_events(base: str, count: int, timeout: float) -> None:
                 return
             assert time.monotonic() < deadline, f"only {len(items)} events in {timeout:g} s"
             time.sleep(1)
+
+
+_NEW_LIVE_EVENT = """(before) => {
+  const fresh = [...document.querySelectorAll(".feed-item.event[data-live='1']")]
+    .find((n) => !before.includes(n.dataset.kind + n.dataset.id));
+  return fresh ? fresh.dataset.id : null;
+}"""
+
+
+def feed_keys(page: Any) -> list[str]:
+    """Every item in the live feed now, as kind + id."""
+    keys: list[str] = page.locator(".feed-item").evaluate_all(
+        "ns => ns.map(n => n.dataset.kind + n.dataset.id)"
+    )
+    return keys
+
+
+def wait_for_new_event(page: Any, before: list[str], timeout_ms: float) -> str:
+    """Until an event pushed over the WebSocket that is not one of `before` is in the feed;
+    its id."""
+    handle = page.wait_for_function(_NEW_LIVE_EVENT, arg=before, timeout=timeout_ms)
+    event_id: str = handle.json_value()
+    return event_id

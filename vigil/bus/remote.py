@@ -82,7 +82,7 @@ class DirectoryServer:
             self.cameras.picture,
             camera,
             bool(ask.get("boxes")),
-            int(ask.get("newer_than", -1)),
+            int(ask.get("known_seq", -1)),
         )
         if picture is None:
             await msg.respond(b"")
@@ -150,9 +150,9 @@ class RemoteDirectory:
         with self._lock:
             return {cid: h.counters for cid, h in self._heard.items()}
 
-    def picture(self, camera_id: str, boxes: bool, newer_than: int = -1) -> LivePicture | None:
+    def picture(self, camera_id: str, boxes: bool, known_seq: int = -1) -> LivePicture | None:
         subject = f"{self.bus.config.prefix}.rpc.picture.{camera_token(camera_id)}"
-        ask = {"boxes": boxes, "newer_than": newer_than}
+        ask = {"boxes": boxes, "known_seq": known_seq}
         reply = self._ask(subject, ask)
         if reply is None or not reply.data or not reply.headers:
             return None

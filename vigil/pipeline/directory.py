@@ -108,8 +108,9 @@ class CameraDirectory(Protocol):
 
     def counters(self) -> dict[str, CameraCounters]: ...
 
-    def picture(self, camera_id: str, boxes: bool, newer_than: int = -1) -> LivePicture | None:
-        """The newest picture if its seq is above `newer_than`; None if there is none."""
+    def picture(self, camera_id: str, boxes: bool, known_seq: int = -1) -> LivePicture | None:
+        """The newest picture; None if there is none, or if it is the one numbered
+        `known_seq` (a stream asks for the next picture; a restarted worker counts anew)."""
 
     def tracks(self, camera_id: str) -> LiveTracks | None: ...
 
@@ -125,7 +126,7 @@ class NoCameras:
     def counters(self) -> dict[str, CameraCounters]:
         return {}
 
-    def picture(self, camera_id: str, boxes: bool, newer_than: int = -1) -> LivePicture | None:
+    def picture(self, camera_id: str, boxes: bool, known_seq: int = -1) -> LivePicture | None:
         return None
 
     def tracks(self, camera_id: str) -> LiveTracks | None:
@@ -146,9 +147,9 @@ class LocalDirectory:
     def counters(self) -> dict[str, CameraCounters]:
         return {cid: w.counters() for cid, w in self._runner.workers.items()}
 
-    def picture(self, camera_id: str, boxes: bool, newer_than: int = -1) -> LivePicture | None:
+    def picture(self, camera_id: str, boxes: bool, known_seq: int = -1) -> LivePicture | None:
         worker = self._runner.worker(camera_id)
-        return None if worker is None else worker.view.picture(boxes, newer_than)
+        return None if worker is None else worker.view.picture(boxes, known_seq)
 
     def tracks(self, camera_id: str) -> LiveTracks | None:
         worker = self._runner.worker(camera_id)

@@ -64,9 +64,9 @@ class LiveView:
         frame = self._latest
         return None if frame is None else self._encode(frame, boxes)
 
-    def picture(self, boxes: bool, newer_than: int = -1) -> LivePicture | None:
+    def picture(self, boxes: bool, known_seq: int = -1) -> LivePicture | None:
         frame = self._latest
-        if frame is None or frame.seq <= newer_than:
+        if frame is None or frame.seq == known_seq:
             return None
         height, width = frame.image.shape[:2]
         jpeg = self._encode(frame, boxes)
