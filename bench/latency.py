@@ -1,34 +1,41 @@
-"""Live latency: from a frame's capture to its event arriving over the WebSocket.
+"""Live latency: from a frame's capture to its event arriving at a WebSocket client, with the
+bus in one process (the peer) and on NATS between a camera worker and a web app.
 
-    .venv/bin/python bench/latency.py                 # prints one JSON line (about 100 s)
-    .venv/bin/python bench/latency.py --cameras 12 --events 600
+    .venv/bin/python bench/latency.py                 # 3 rounds x 2 modes, one JSON line
+    .venv/bin/python bench/latency.py --rounds 5 --events 300 --cameras 12
 
-Starts the real server (`vigil.server.serve`, exactly what `vigil serve` runs) in a child
-process on a free port of 127.0.0.1, with a generated configuration: `--cameras` "live" car-park
-cameras (the bundled `car-detection.mp4` in a loop at its real frame rate, class-free motion
-detector, a counting line across the middle, a zone over the lower half, a line-cross alert
-rule) and one lobby camera (the bundled person clip, YOLOv3-tiny at detect.fps 5 as in the
-demo: its table zone with loitering and alert rule, plus a floor zone and two lines so that it
-raises enough events to measure). It logs in over HTTP like a client, opens `/api/ws` with
-the session cookie and collects `event` messages until `--events` have arrived (at most
-`--timeout` seconds; fewer than 100 is a failure). Latency = arrival wall time - `captured_at`
-(the UNIX time at which the frame that raised the event was decoded, i.e. captured); client
-and server share a clock.
+Modes, in the same run and alternating round by round (so both see the same machine load):
 
-Peer, in the same run and for the same events: the time the server published the event on
-its bus (after the pipeline, the database write and the event snapshot), stamped by the
-bench's launcher into each event message as `bench_published_at` (the only change to the
-server). The ratio websocket p95 / bus p95 says what the push to the client adds.
+- `in-process` (the peer): `vigil serve` runs the cameras and the web app in one process; the
+  bus is the in-process LocalBus. This is what a single-machine installation runs.
+- `nats`: `vigil worker` runs the cameras and publishes over the NATS server on
+  127.0.0.1:4222 (JetStream, a stream of the run's own), `vigil serve --no-cameras` runs the
+  web app and reads the stream; two processes sharing the SQLite database in one data
+  directory. This is the scale-out path.
 
-Also reported: the CPU used by the server and its decoder processes and by the whole machine
-during the measurement, and each camera's frame rate and dropped frames (a camera that drops
-frames is overloaded). The server is stopped with Ctrl-C (SIGINT) and must leave no process
-and no /dev/shm segment behind.
+Each server is the real command (`python -m vigil ...`) on a free port with a temporary data
+directory and a generated configuration: `--cameras` "live" car-park cameras (the bundled
+`car-detection.mp4` in a loop at its real frame rate, class-free motion detector, a counting
+line across the middle, a zone over the lower half, a line-cross alert rule) and one lobby
+camera (the bundled person clip, YOLOv3-tiny at detect.fps 5, the demo's table zone with
+loitering, a floor zone and two lines). The client logs in over HTTP, opens `/api/ws` with the
+session cookie and collects `event` messages until `--events` arrived. Latency = arrival wall
+time - `captured_at` (the UNIX time at which the decoder handed over the frame that raised
+the event); client and servers share a clock. Breakdown (not a peer): `published_at`, when the
+camera's worker thread handed the event to its bus, splits it into analysis + storage before
+the bus and the bus + push after it.
+
+The result: per mode the median over rounds of p50 and p95 (and each round's values), and the
+ratio NATS p95 / in-process p95 (median of the per-round ratios). Target: NATS p95 < 1.5 x
+in-process p95 and < 500 ms. Also reported: CPU of the servers' process trees and of the
+whole machine (`contended` when other programs took more than 0.25 core), frame drops, and
+that each server stopped cleanly on SIGINT with no process or /dev/shm segment left.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import select
@@ -39,42 +46,27 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "vigil" / "assets"
 PASSWORD = "latency-bench-password"
+NATS_URL = os.environ.get("VIGIL_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 TARGET_P95_MS = 500.0
+TARGET_RATIO = 1.5
 MIN_EVENTS = 100
 CONTENDED_CORES = 0.25  # CPU of other programs during the run above which it is flagged
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 HEALTH_KEYS = ("online", "fps", "frames", "dropped", "restarts")
+MODES = ("in-process", "nats")
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-# -- the server side (child process) --------------------------------------------------------
-
-
-def serve_stamped(config_path: Path, port: int, data: Path) -> None:
-    """`vigil serve`, with each published event stamped with the time it was published."""
-    from vigil import server
-    from vigil.bus import LocalBus
-    from vigil.config import load_config
-
-    class StampingBus(LocalBus):
-        def publish(self, message: Any) -> None:
-            if message.get("topic") == "event":
-                message = {**message, "bench_published_at": time.time()}
-            super().publish(message)
-
-    server.LocalBus = StampingBus  # type: ignore[misc]  # VigilServer builds its bus from this name
-    config = server.resolve_sources(load_config(config_path), config_path.parent)
-    server.serve(config, "127.0.0.1", port, data)
 
 
 def bench_config(motion_cameras: int) -> dict[str, Any]:
@@ -132,9 +124,6 @@ def bench_config(motion_cameras: int) -> dict[str, Any]:
         {"name": "person loitering", "camera": "lobby", "event": "loiter", "zone": "table"},
     ]
     return {"cameras": cameras, "rules": rules}
-
-
-# -- measuring -------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -246,8 +235,8 @@ def collect(base: str, want: int, timeout: float) -> tuple[list[dict[str, Any]],
 
 def summarise(events: list[dict[str, Any]]) -> dict[str, Any]:
     ws = [e["bench_arrived_at"] - e["captured_at"] for e in events]
-    bus = [e["bench_published_at"] - e["captured_at"] for e in events]
-    hop = [e["bench_arrived_at"] - e["bench_published_at"] for e in events]
+    before_bus = [e["published_at"] - e["captured_at"] for e in events]
+    after_bus = [e["bench_arrived_at"] - e["published_at"] for e in events]
     by_kind: dict[str, list[float]] = defaultdict(list)
     by_type: dict[str, list[float]] = defaultdict(list)
     for e, latency in zip(events, ws, strict=True):
@@ -255,8 +244,8 @@ def summarise(events: list[dict[str, Any]]) -> dict[str, Any]:
         by_type[e["type"]].append(latency)
     return {
         "websocket": stats(ws),
-        "bus": stats(bus),
-        "bus_to_websocket": stats(hop),
+        "capture_to_bus": stats(before_bus),
+        "bus_to_websocket": stats(after_bus),
         "by_camera_kind": {k: stats(v) for k, v in sorted(by_kind.items())},
         "by_event_type": {k: stats(v) for k, v in sorted(by_type.items())},
     }
@@ -278,134 +267,193 @@ def vigil_segments(pid: int) -> list[str]:
     return sorted(n for n in os.listdir("/dev/shm") if n.startswith(f"vigil-{pid}-"))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cameras", type=int, default=8, help="looping car-park cameras")
-    parser.add_argument("--events", type=int, default=400, help="events to collect")
-    parser.add_argument("--timeout", type=float, default=360.0, help="most seconds to collect")
-    parser.add_argument("--serve", nargs=3, metavar=("CONFIG", "PORT", "DATA"), help="internal")
-    args = parser.parse_args()
-    if args.serve:
-        serve_stamped(Path(args.serve[0]), int(args.serve[1]), Path(args.serve[2]))
-        return
-    if args.events < MIN_EVENTS:
-        parser.error(f"--events must be at least {MIN_EVENTS}")
+@dataclass
+class Server:
+    """One `python -m vigil ...` child process."""
 
-    with tempfile.TemporaryDirectory(prefix="vigil-latency-") as tmp:
-        config_path = Path(tmp) / "latency.yml"
-        config_path.write_text(json.dumps(bench_config(args.cameras), indent=1))  # JSON is YAML
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+    args: list[str]
+    marker: str
+    proc: subprocess.Popen[str] | None = None
+    tail: str = ""
+    pids: set[int] = field(default_factory=set)
+
+    def start(self) -> None:
         env = {**os.environ, "VIGIL_ADMIN_PASSWORD": PASSWORD}
-        t0 = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(config_path), str(port), f"{tmp}/data"],
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vigil", *self.args],
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,
             env=env,
             cwd=ROOT,
         )
-        pids: set[int] = set()
-        tail = ""
-        try:
-            read_until(proc, "Vigil is running at", 120)
-            startup = time.monotonic() - t0
-            say(f"server up in {startup:.1f} s with {args.cameras} motion cameras + 1 YOLO camera")
-            cpu0, _ = tree_cpu(proc.pid)
-            busy0, total0 = machine_cpu()
-            own0 = sum(os.times()[:2])
-            w0 = time.monotonic()
-            events, elapsed = collect(base, args.events, args.timeout)
-            window = time.monotonic() - w0
-            cpu1, pids = tree_cpu(proc.pid)
-            busy1, total1 = machine_cpu()
-            own = (sum(os.times()[:2]) - own0) / window  # this client's own CPU
-            import httpx
+        read_until(self.proc, self.marker, 120)
 
-            with httpx.Client(base_url=base, timeout=10) as http:
-                http.post("/api/login", json={"username": "admin", "password": PASSWORD})
-                cams = http.get("/api/cameras").json()
-            health = {c["id"]: {k: c["health"].get(k) for k in HEALTH_KEYS} for c in cams}
-            proc.send_signal(signal.SIGINT)
-            t_stop = time.monotonic()
-            code = proc.wait(timeout=60)
-            stop_s = time.monotonic() - t_stop
+    def stop(self) -> tuple[int | None, float]:
+        """SIGINT, then wait; (exit code, seconds it took)."""
+        assert self.proc is not None
+        started = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr is not None:
+            # Until EOF: also what the multiprocessing resource tracker says as it ends
+            # after the server (it warns about leaked shared memory and semaphores).
+            self.tail = self.proc.stderr.read()
+            self.proc.stderr.close()
+        return self.proc.returncode, time.monotonic() - started
+
+
+def write_config(tmp: Path, cameras: int, mode: str, prefix: str) -> Path:
+    config = bench_config(cameras)
+    if mode == "nats":
+        config["bus"] = {"url": NATS_URL, "prefix": prefix}
+    path = tmp / f"{mode}.yml"
+    path.write_text(json.dumps(config, indent=1))  # JSON is YAML
+    return path
+
+
+def servers_for(mode: str, config: Path, data: Path, port: int) -> list[Server]:
+    common = ["--config", str(config), "--data", str(data)]
+    web = ["serve", *common, "--port", str(port)]
+    if mode == "in-process":
+        return [Server(web, "Vigil is running at")]
+    return [
+        Server([*web, "--no-cameras"], "Vigil is running at"),
+        Server(["worker", *common], "camera worker is running"),
+    ]
+
+
+def camera_health(base: str) -> dict[str, Any]:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=10) as http:
+        http.post("/api/login", json={"username": "admin", "password": PASSWORD})
+        cams = http.get("/api/cameras").json()
+    return {c["id"]: {k: c["health"].get(k) for k in HEALTH_KEYS} for c in cams}
+
+
+def one_round(mode: str, cameras: int, events: int, timeout: float) -> dict[str, Any]:
+    prefix = f"vigilbench{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="vigil-latency-") as tmp:
+        config = write_config(Path(tmp), cameras, mode, prefix)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        servers = servers_for(mode, config, Path(tmp) / "data", port)
+        try:
+            for server in servers:
+                server.start()
+            roots = [s.proc.pid for s in servers if s.proc is not None]
+            cpu0 = sum(tree_cpu(pid)[0] for pid in roots)
+            busy0, total0 = machine_cpu()
+            own0, w0 = sum(os.times()[:2]), time.monotonic()
+            got, elapsed = collect(base, events, timeout)
+            window = time.monotonic() - w0
+            trees = [tree_cpu(pid) for pid in roots]
+            busy1, total1 = machine_cpu()
+            own = (sum(os.times()[:2]) - own0) / window
+            health = camera_health(base)
         finally:
-            if proc.poll() is None:  # something failed above: stop it cleanly if it can
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            if proc.stderr is not None:
-                # Until EOF: also what the multiprocessing resource tracker says as it ends
-                # after the server (it warns about leaked shared memory and semaphores).
-                tail = proc.stderr.read()
-                proc.stderr.close()
-                if tail.strip():
-                    say("server said: " + tail.strip()[-2000:])
-        time.sleep(0.5)
-        alive = [d for d in map(still_running, sorted(pids)) if d is not None]
-        leaked = [line for line in tail.splitlines() if "leaked" in line]
-        leftovers = vigil_segments(proc.pid)
-    if len(events) < MIN_EVENTS:
-        raise SystemExit(
-            f"only {len(events)} events arrived in {elapsed:.0f} s (need {MIN_EVENTS}); "
-            "add cameras with --cameras or allow more time with --timeout"
-        )
-    if any("bench_published_at" not in e for e in events):
-        raise SystemExit(
-            "event messages lack bench_published_at: vigil.server no longer builds its bus "
-            "from the name LocalBus; update serve_stamped()"
-        )
-    summary = summarise(events)
+            stops = [server.stop() for server in reversed(servers)]
+            if mode == "nats":
+                delete_stream(prefix)
+    time.sleep(0.5)
+    pids = set().union(*(t[1] for t in trees))
+    alive = [d for d in map(still_running, sorted(pids)) if d is not None]
+    leftovers = [seg for pid in roots for seg in vigil_segments(pid)]
+    leaked = [line for s in servers for line in s.tail.splitlines() if "leaked" in line]
+    server_cores = (sum(t[0] for t in trees) - cpu0) / window
     cores = os.cpu_count() or 1
-    server_cores = (cpu1 - cpu0) / window
     busy = (busy1 - busy0) / (total1 - total0)
     others = max(0.0, busy * cores - server_cores - own)
-    if others > CONTENDED_CORES:
-        say(f"warning: other processes used {others:.2f} cores meanwhile; rerun on a quiet machine")
-    p95 = summary["websocket"]["p95_ms"]
-    types: dict[str, int] = defaultdict(int)
-    for e in events:
-        types[e["type"]] += 1
+    return {
+        "mode": mode,
+        "events": len(got),
+        "events_per_s": round(len(got) / elapsed, 2),
+        "summary": summarise(got),
+        "cpu": {
+            "servers_cores": round(server_cores, 2),
+            "client_cores": round(own, 2),
+            "other_processes_cores": round(others, 2),
+            "contended": others > CONTENDED_CORES,
+        },
+        "dropped_frames": sum(h.get("dropped") or 0 for h in health.values()),
+        "frames": sum(h.get("frames") or 0 for h in health.values()),
+        "clean_shutdown": all(code == 0 for code, _ in stops)
+        and not alive
+        and not leftovers
+        and not leaked,
+        "stop_seconds": round(max(s for _, s in stops), 1),
+    }
+
+
+def delete_stream(prefix: str) -> None:
+    import nats
+
+    async def run() -> None:
+        nc = await nats.connect(NATS_URL)
+        try:
+            await nc.jetstream().delete_stream(prefix.upper())
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:  # noqa: BLE001 - the run's numbers stand; say what was left
+        say(f"warning: could not delete the bench's NATS stream {prefix.upper()}: {exc}")
+
+
+def median_of(rounds: list[dict[str, Any]], key: str) -> float:
+    return round(statistics.median(r["summary"]["websocket"][key] for r in rounds), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cameras", type=int, default=8, help="looping car-park cameras")
+    parser.add_argument("--events", type=int, default=200, help="events per round and mode")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of both modes (>= 3)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="most seconds to collect")
+    args = parser.parse_args()
+    if args.events < MIN_EVENTS:
+        parser.error(f"--events must be at least {MIN_EVENTS}")
+    if args.rounds < 3:
+        parser.error("--rounds must be at least 3: one round shows no spread")
+    t0 = time.monotonic()
+    rounds: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
+    for n in range(args.rounds):
+        for mode in MODES if n % 2 == 0 else reversed(MODES):
+            say(f"round {n + 1}/{args.rounds}: {mode}")
+            result = one_round(mode, args.cameras, args.events, args.timeout)
+            if result["events"] < MIN_EVENTS:
+                raise SystemExit(f"only {result['events']} events arrived in {mode}; see above")
+            rounds[mode].append(result)
+    ratios = [
+        nats["summary"]["websocket"]["p95_ms"] / max(local["summary"]["websocket"]["p95_ms"], 0.1)
+        for local, nats in zip(rounds["in-process"], rounds["nats"], strict=True)
+    ]
+    p95 = {m: median_of(rounds[m], "p95_ms") for m in MODES}
+    ratio = round(statistics.median(ratios), 3)
     result = {
         "bench": "latency",
         "what": "frame captured_at -> event message received on /api/ws",
-        "peer": "bus publish: same events, captured_at -> published (pipeline, store, snapshot)",
+        "peer": "in-process: the same cameras and events with the bus inside one process",
         "cameras": {"motion": args.cameras, "yolo": 1},
-        "events": len(events),
-        "event_types": dict(sorted(types.items())),
-        "events_per_s": round(len(events) / elapsed, 2),
-        **summary,
-        "ratio_p95_vs_peer": round(p95 / max(summary["bus"]["p95_ms"], 1e-3), 3),
-        "target_p95_ms": TARGET_P95_MS,
-        "p95_vs_target": round(p95 / TARGET_P95_MS, 3),
-        "pass": p95 < TARGET_P95_MS,
-        "cpu": {
-            "cores": cores,
-            "server_tree_cores": round(server_cores, 2),
-            "bench_client_cores": round(own, 2),
-            "machine_busy_fraction": round(busy, 3),
-            "other_processes_cores": round(others, 2),
-            # Other programs on this machine took CPU from the server: numbers are not clean.
-            "contended": others > CONTENDED_CORES,
-            "loadavg_1m": round(os.getloadavg()[0], 2),
-        },
-        "camera_health": health,
-        "seconds": {
-            "startup": round(startup, 1),
-            "collect": round(elapsed, 1),
-            "stop": round(stop_s, 1),
-            "total": round(time.monotonic() - t0, 1),
-        },
-        "clean_shutdown": code == 0 and not alive and not leftovers and not leaked,
-        "exit_code": code,
-        "leftover_processes": alive,
-        "leftover_shm": leftovers,
-        "leak_warnings": leaked,
+        "rounds": args.rounds,
+        "events_per_round": args.events,
+        "p50_ms": {m: median_of(rounds[m], "p50_ms") for m in MODES},
+        "p95_ms": p95,
+        "ratio_p95_nats_vs_in_process": ratio,
+        "ratio_per_round": [round(r, 3) for r in ratios],
+        "target": {"ratio": TARGET_RATIO, "p95_ms": TARGET_P95_MS},
+        "pass": ratio < TARGET_RATIO and p95["nats"] < TARGET_P95_MS,
+        "contended": any(r["cpu"]["contended"] for rs in rounds.values() for r in rs),
+        "clean_shutdown": all(r["clean_shutdown"] for rs in rounds.values() for r in rs),
+        "runs": rounds,
+        "seconds": round(time.monotonic() - t0, 1),
     }
     print(json.dumps(result))
 

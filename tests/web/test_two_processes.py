@@ -152,9 +152,9 @@ def test_the_web_app_shows_a_worker_process_and_survives_its_death(
     _picture_arrives(page)
     before = feed_keys(page)
     first = wait_for_new_event(page, before, EVENT_WAIT_MS)
-    assert page.locator(f".feed-item.event[data-id='{first}']").get_attribute(
-        "data-camera"
-    ) == ("car-park")
+    assert page.locator(f".feed-item.event[data-id='{first}']").get_attribute("data-camera") == (
+        "car-park"
+    )
     assert page.locator("#link-state").inner_text() == "LIVE"
 
     system.worker.kill()

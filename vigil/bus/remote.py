@@ -151,6 +151,8 @@ class RemoteDirectory:
             return {cid: h.counters for cid, h in self._heard.items()}
 
     def picture(self, camera_id: str, boxes: bool, known_seq: int = -1) -> LivePicture | None:
+        if not self._reporting(camera_id):
+            return None
         subject = f"{self.bus.config.prefix}.rpc.picture.{camera_token(camera_id)}"
         ask = {"boxes": boxes, "known_seq": known_seq}
         reply = self._ask(subject, ask)
@@ -167,6 +169,8 @@ class RemoteDirectory:
         )
 
     def tracks(self, camera_id: str) -> LiveTracks | None:
+        if not self._reporting(camera_id):
+            return None
         subject = f"{self.bus.config.prefix}.rpc.tracks.{camera_token(camera_id)}"
         reply = self._ask(subject, {})
         if reply is None or not reply.data:
@@ -174,6 +178,12 @@ class RemoteDirectory:
         return LiveTracks.from_json(json.loads(reply.data))
 
     # -- inside ---------------------------------------------------------------------------
+
+    def _reporting(self, camera_id: str) -> bool:
+        """Whether the camera's worker reports (not worth asking one that stopped)."""
+        with self._lock:
+            heard = self._heard.get(camera_id)
+            return heard is not None and not heard.stale
 
     def _ask(self, subject: str, payload: dict[str, Any]) -> Msg | None:
         try:

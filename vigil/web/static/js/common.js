@@ -1,5 +1,6 @@
 // What every page's top bar does: the clock, changing your password and logging out.
 import { ApiError, post } from "./api.js";
+import { endingSession } from "./socket.js";
 import { clock } from "./util.js";
 
 export function startTopbar() {
@@ -18,6 +19,7 @@ export function startTopbar() {
   if (logout) {
     logout.addEventListener("click", async () => {
       logout.disabled = true;
+      endingSession(true); // the live feed closes as the session ends: this page goes on
       try {
         await post("/api/logout");
       } catch {
@@ -56,10 +58,12 @@ function startPasswordDialog() {
     if (fresh !== form.elements.repeat.value) return say("The two new passwords differ.");
     if (fresh === current) return say("The new password is the same as the current one.");
     submit.disabled = true;
+    endingSession(true); // a new password ends every session, this one's live feed too
     try {
       await post("/api/me/password", { current, new: fresh });
       location.assign("/login?changed=1");
     } catch (err) {
+      endingSession(false);
       say(err instanceof ApiError && err.status === 403 ? "The current password is wrong." : `Not changed: ${err.message}`);
       submit.disabled = false;
     }

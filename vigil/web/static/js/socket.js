@@ -6,6 +6,13 @@ const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_ACCESS_CHANGED = 4001;
 const MIN_DELAY = 1000;
 const MAX_DELAY = 30000;
+let sessionEnding = false; // this page ends the session itself and knows where to go next
+
+/** Tell the live feed that this page is ending the session (logout, new password), so a
+ * close that follows does not send the browser to the login page first. */
+export function endingSession(on) {
+  sessionEnding = on;
+}
 
 /**
  * handlers: onMessage(msg), onState("connecting" | "live" | "reconnecting"),
@@ -43,6 +50,7 @@ export function connectLive({ onMessage, onState, onReconnect }) {
     socket.addEventListener("close", (e) => {
       if (stopped) return;
       if (e.code === CLOSE_UNAUTHORIZED) {
+        if (sessionEnding) return;
         location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
         return;
       }
