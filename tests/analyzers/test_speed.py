@@ -14,11 +14,11 @@ from vigil.analyzers.base import TrackedFrame
 from vigil.analyzers.registry import build_analyzers
 from vigil.analyzers.speed import SpeedSettings, SpeedWatcher
 from vigil.config import load_config, parse_config
-from vigil.domain import Box, EventType, Track, TrackState
+from vigil.domain import Box, Event, EventType, Track, TrackState
 from vigil.errors import ConfigError
 from vigil.geo import Homography, UniformScale
 from vigil.pipeline.analyze import run_analysis
-from vigil.pipeline.camera import CameraPipeline, detector_for_camera
+from vigil.pipeline.camera import CameraPipeline, FrameResult, detector_for_camera
 from vigil.sources import open_source
 
 CAM = "road"
@@ -149,7 +149,8 @@ def test_a_scale_is_metres_per_pixel_from_a_reference() -> None:
         ("{kind: speed, limit_kmh: 30}", "exactly one of 'scale'"),
         (
             "{kind: speed, limit_kmh: 30, scale: {a: [0, 0], b: [1, 0], metres: 5},"
-            " ground: {image: [[0, 0], [1, 0], [1, 1], [0, 1]], metres: [[0, 0], [1, 0], [1, 1], [0, 1]]}}",
+            " ground: {image: [[0, 0], [1, 0], [1, 1], [0, 1]],"
+            " metres: [[0, 0], [1, 0], [1, 1], [0, 1]]}}",
             "exactly one of 'scale'",
         ),
         (
@@ -180,6 +181,19 @@ def test_a_rule_can_alert_on_speeding_and_the_camera_builds_its_speed_analyzer()
     assert config.rules[0].event is EventType.SPEEDING
 
 
+class Keep:
+    """A sink that keeps every event."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def on_frame(self, _frame: object, result: FrameResult) -> None:
+        self.events.extend(result.events)
+
+    def close(self) -> None:
+        pass
+
+
 @pytest.mark.slow
 def test_cars_in_the_real_car_park_clip_are_measured_and_the_limit_decides() -> None:
     """The bundled clip, seen from above: a car (~4.5 m) is ~140 px long, so the 768 px across
@@ -206,18 +220,10 @@ def test_cars_in_the_real_car_park_clip_are_measured_and_the_limit_decides() -> 
         pipeline = CameraPipeline(
             cam, config, detector_for_camera(config, cam), (first.width, first.height)
         )
-        speeding = []
-
-        class Keep:
-            def on_frame(self, _frame: object, result: object) -> None:
-                speeding.extend(e for e in result.events if e.type == EventType.SPEEDING)  # type: ignore[attr-defined]
-
-            def close(self) -> None:
-                pass
-
-        run_analysis(itertools.chain([first], frames), pipeline, source.fps, [Keep()])
+        keep = Keep()
+        run_analysis(itertools.chain([first], frames), pipeline, source.fps, [keep])
         source.close()
-        results[limit] = speeding
+        results[limit] = [e for e in keep.events if e.type == EventType.SPEEDING]
     assert results[60.0] == []
     caught = results[5.0]
     assert caught, "no car in the clip went faster than 5 km/h"

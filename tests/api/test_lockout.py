@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,10 +68,14 @@ def test_a_successful_login_starts_the_count_again(tmp_path: Path, sqlite_store:
 def test_the_lock_lifts_when_the_failures_leave_the_window(
     tmp_path: Path, sqlite_store: Store
 ) -> None:
-    client = _app(tmp_path, sqlite_store, LockoutPolicy(account_failures=2, window_s=1.0))
+    client = _app(tmp_path, sqlite_store, LockoutPolicy(account_failures=2, window_s=600.0))
+    now = [datetime.now(UTC)]
+    client.app.state.vigil.audit.clock = lambda: now[0]  # type: ignore[attr-defined]
     assert [_login(client, "vic", "guess") for _ in range(2)] == [401, 401]
     assert _login(client, "vic", PASSWORD) == 429
-    time.sleep(1.1)
+    now[0] += timedelta(seconds=599)
+    assert _login(client, "vic", PASSWORD) == 429  # still inside the window
+    now[0] += timedelta(seconds=2)
     assert _login(client, "vic", PASSWORD) == 200
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from tests.api.conftest import PASSWORD, Env, login, make_settings
 from tests.api.test_routes import fill, flatten, http_routes
 from vigil.api import create_app, pages
+from vigil.api.auditing import audited
 from vigil.domain import Role
 from vigil.store.db import Store
 from vigil.store.tables import AuditRow
@@ -82,13 +83,12 @@ def _audited_routes(env: Env) -> list[tuple[str, str]]:
     ]
 
 
-def test_every_personal_data_route_writes_an_audit_row(env: Env) -> None:
-    routes = _audited_routes(env)
-    assert {p for _, p in routes} >= MUST_BE_AUDITED  # the walk covers the reviewed list
+def _silent_routes(env: Env) -> list[str]:
+    """Call every route that must be audited, as the admin; the ones that wrote no row."""
     client = TestClient(env.app)
     login(client)
     silent = []
-    for method, path in routes:
+    for method, path in _audited_routes(env):
         if path == "/api/logout":
             continue  # walked last: it ends the session
         before = _count(env)
@@ -103,6 +103,12 @@ def test_every_personal_data_route_writes_an_audit_row(env: Env) -> None:
     assert client.post("/api/logout").status_code == 204
     if _count(env) <= before:
         silent.append("POST /api/logout")
+    return silent
+
+
+def test_every_personal_data_route_writes_an_audit_row(env: Env) -> None:
+    assert {p for _, p in _audited_routes(env)} >= MUST_BE_AUDITED  # covers the reviewed list
+    silent = _silent_routes(env)
     assert not silent, f"routes that wrote no audit row: {silent}"
 
 
@@ -151,11 +157,19 @@ def test_searches_need_a_purpose(env: Env) -> None:
 
 
 def test_a_new_route_is_audited_by_default_or_the_walk_fails(env: Env) -> None:
+    """The walk itself, on the app: a new route without `audited(...)` is reported silent;
+    the same route with it is not."""
+
     @env.app.get("/api/new-personal-data")
     def new_route() -> dict[str, str]:
-        return {}
+        return {"name": "someone"}
 
-    assert ("GET", "/api/new-personal-data") in _audited_routes(env)
+    @env.app.get("/api/new-audited-data", dependencies=[audited("new.read", "thing")])
+    def new_audited_route() -> dict[str, str]:
+        return {"name": "someone"}
+
+    silent = _silent_routes(env)
+    assert silent == ["GET /api/new-personal-data (200)"]
 
 
 def test_the_first_admin_and_when_the_service_ran_are_on_the_record(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.sources.conftest import CAR_CLIP
+from tests.sources.conftest import CAR_CLIP, wait_until
 from vigil.errors import SourceError
 from vigil.sources import FileSource, Source
 
@@ -178,7 +178,7 @@ def test_close_from_another_thread_ends_a_realtime_read() -> None:
     seen: list[int] = []
     reader = threading.Thread(target=lambda: seen.extend(f.index for f in source.frames()))
     reader.start()
-    time.sleep(0.5)
+    wait_until(lambda: len(seen) >= 3, 20, "frames from the realtime read")
     closed_at = time.monotonic()
     source.close()
     reader.join(timeout=5)

@@ -48,6 +48,13 @@ class Reader:
         return time.monotonic() - started
 
 
+def _stalled(reader: Reader, quiet: float = 0.3) -> bool:
+    """No new frame for `quiet` seconds (the stream has stopped, the read blocks)."""
+    before = reader.count()
+    time.sleep(quiet)
+    return reader.count() == before
+
+
 def fast_source(
     url: str,
     *,
@@ -104,7 +111,7 @@ def test_close_ends_frames_promptly_while_the_stream_is_stalled(rtsp_server: Rts
     reader = Reader(source)
     wait_until(lambda: reader.count() >= 5, 20, "the first frames")
     rtsp_server.signal(signal.SIGSTOP)  # the server keeps the socket open but sends nothing
-    time.sleep(0.5)
+    wait_until(lambda: _stalled(reader), 20, "frames to stop coming")
     assert reader.close_and_join(within=5) < 1.0
     assert reader.error is None
 

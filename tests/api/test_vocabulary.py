@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from tests.api.conftest import client, env, login  # noqa: F401 - fixtures
+from tests.api.conftest import login
 from vigil import domain
 from vigil.domain import AlertStatus, EventType, Role
 
