@@ -70,6 +70,7 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/tracking.py
 	$(PY) bench/audit.py
 	$(PY) bench/latency.py
+	$(PY) bench/announce.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench

@@ -13,11 +13,11 @@ whose `build()` makes the analyzer) and one line in `vigil.analyzers.registry.KI
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from vigil.domain import Event, Frame, Point, Track
+from vigil.domain import Event, EventType, Frame, Point, Track, TrackState
 from vigil.sections import Strict
 
 if TYPE_CHECKING:
@@ -64,8 +64,36 @@ class AnalyzerSettings(Strict):
         raise NotImplementedError
 
 
-def wants(labels: frozenset[str] | None, track: Track) -> bool:
-    return labels is None or track.label in labels
+def matched(step: TrackedFrame, labels: frozenset[str] | None) -> Iterator[Track]:
+    """The step's tracks that were matched on it (CONFIRMED), of the wanted labels."""
+    for track in step.tracks:
+        if track.state == TrackState.CONFIRMED and (labels is None or track.label in labels):
+            yield track
+
+
+def track_event(
+    kind: EventType,
+    camera_id: str,
+    time: float,
+    track: Track,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    **attributes: object,
+) -> Event:
+    """An event about one track, where it is now."""
+    return Event(
+        kind,
+        camera_id,
+        time,
+        track.id,
+        track.label,
+        track.box,
+        track.score,
+        start=start,
+        end=end,
+        attributes=attributes,
+    )
 
 
 @dataclass

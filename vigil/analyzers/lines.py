@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from vigil.analyzers.base import Streak, TrackedFrame, wants
-from vigil.domain import Event, EventType, Line, Point, Track, TrackState
+from vigil.analyzers.base import Streak, TrackedFrame, matched, track_event
+from vigil.domain import Event, EventType, Line, Point, Track
 
 
 def _cross(a: Point, b: Point, p: Point) -> float:
@@ -54,16 +54,10 @@ class LineCounter:
         return None if c == 0 else ("left" if c < 0 else "right")
 
     def update(self, step: TrackedFrame) -> list[Event]:
-        events: list[Event] = []
-        for track in step.tracks:
-            if track.state != TrackState.CONFIRMED or not wants(self.line.labels, track):
-                continue
-            event = self._observe(track, step.time)
-            if event is not None:
-                events.append(event)
+        events = [self._observe(track, step.time) for track in matched(step, self.line.labels)]
         for track in step.ended:
             self._streaks.pop(track.id, None)
-        return events
+        return [e for e in events if e is not None]
 
     def _observe(self, track: Track, time: float) -> Event | None:
         point = track.box.anchor(self.line.anchor)
@@ -80,13 +74,11 @@ class LineCounter:
             return None
         direction = "in" if side == self.line.in_side else "out"
         self._counts[direction] += 1
-        return Event(
+        return track_event(
             EventType.LINE_CROSS,
             self.camera_id,
             time,
-            track.id,
-            track.label,
-            track.box,
-            track.score,
-            attributes={"line": self.line.name, "direction": direction},
+            track,
+            line=self.line.name,
+            direction=direction,
         )

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from vigil.analyzers.base import AnalyzerSettings, TrackedFrame, wants
-from vigil.domain import Event, EventType, Point, Track, TrackState
+from vigil.analyzers.base import AnalyzerSettings, TrackedFrame, matched, track_event
+from vigil.domain import Event, EventType, Point, Track
 from vigil.geo import GroundPlane, Homography, UniformScale, distance
 from vigil.sections import Anchor, RelPoint, Strict
 
@@ -115,16 +115,10 @@ class SpeedWatcher:
         return None if path is None else self._estimate(path)
 
     def update(self, step: TrackedFrame) -> list[Event]:
-        events = []
-        for track in step.tracks:
-            if track.state != TrackState.CONFIRMED or not wants(self.labels, track):
-                continue
-            event = self._observe(track, step.time)
-            if event is not None:
-                events.append(event)
+        events = [self._observe(track, step.time) for track in matched(step, self.labels)]
         for track in step.ended:
             self._paths.pop(track.id, None)
-        return events
+        return [e for e in events if e is not None]
 
     def _observe(self, track: Track, time: float) -> Event | None:
         ground = self.plane.to_ground(track.box.anchor(self.settings.anchor))
@@ -142,20 +136,15 @@ class SpeedWatcher:
         if path.told or path.over < self.settings.min_estimates:
             return None
         path.told = True
-        return Event(
+        return track_event(
             EventType.SPEEDING,
             self.camera_id,
             time,
-            track.id,
-            track.label,
-            track.box,
-            track.score,
+            track,
             start=path.points[0][0],
             end=time,
-            attributes={
-                "speed_kmh": round(speed, 1),
-                "limit_kmh": self.settings.limit_kmh,
-            },
+            speed_kmh=round(speed, 1),
+            limit_kmh=self.settings.limit_kmh,
         )
 
     def _estimate(self, path: _Path) -> float | None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vigil.analyzers.base import Streak, TrackedFrame, wants
-from vigil.domain import Event, EventType, Point, Track, TrackState, Zone
+from vigil.analyzers.base import Streak, TrackedFrame, matched, track_event
+from vigil.domain import Event, EventType, Point, Track, Zone
 
 
 @dataclass
@@ -38,24 +38,14 @@ class ZoneWatcher:
         start: float | None = None,
         **extra: object,
     ) -> Event:
-        return Event(
-            kind,
-            self.camera_id,
-            time,
-            track.id,
-            track.label,
-            track.box,
-            track.score,
-            start=start,
-            end=None if start is None else time,
-            attributes={"zone": self.zone.name, **extra},
+        end = None if start is None else time
+        return track_event(
+            kind, self.camera_id, time, track, start=start, end=end, zone=self.zone.name, **extra
         )
 
     def update(self, step: TrackedFrame) -> list[Event]:
         events: list[Event] = []
-        for track in step.tracks:
-            if track.state != TrackState.CONFIRMED or not wants(self.zone.labels, track):
-                continue
+        for track in matched(step, self.zone.labels):
             events.extend(self._observe(track, step.time))
         for track in step.ended:
             events.extend(self._end(track))

@@ -4,13 +4,15 @@ raise a candidate alert. The event types come from the vocabulary (`domain.Event
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, model_validator
 
 from vigil.config.camera import CameraConfig
 from vigil.domain import EventType, events_about
 from vigil.sections import Strict
+
+T = TypeVar("T")
 
 
 class RuleConfig(Strict):
@@ -51,21 +53,21 @@ def check_rule(rule: RuleConfig, cameras: Sequence[CameraConfig]) -> None:
             )
     on = f"camera '{rule.camera}'" if rule.camera else "any camera"
     if rule.zone is not None:
-        zones = [z for c in scope for z in c.zones if z.name == rule.zone]
-        if not zones:
-            known = ", ".join(sorted({z.name for c in scope for z in c.zones})) or "none"
-            raise ValueError(
-                f"{where} names zone '{rule.zone}', which is not on {on}; zones: {known}"
-            )
+        zones = _named(where, "zone", rule.zone, [(z.name, z) for c in scope for z in c.zones], on)
         if rule.event == EventType.LOITER and not any(z.loiter_seconds for z in zones):
             raise ValueError(
                 f"{where}: zone '{rule.zone}' has no loiter_seconds, so it never "
                 "raises loiter events; set loiter_seconds on the zone"
             )
     if rule.line is not None:
-        lines = [ln for c in scope for ln in c.lines if ln.name == rule.line]
-        if not lines:
-            known = ", ".join(sorted({ln.name for c in scope for ln in c.lines})) or "none"
-            raise ValueError(
-                f"{where} names line '{rule.line}', which is not on {on}; lines: {known}"
-            )
+        _named(where, "line", rule.line, [(ln.name, ln) for c in scope for ln in c.lines], on)
+
+
+def _named(where: str, kind: str, name: str, known: list[tuple[str, T]], on: str) -> list[T]:
+    """The places (zones or lines of the rule's cameras) called `name`; a ValueError that
+    lists the names there are when there is none."""
+    found = [place for place_name, place in known if place_name == name]
+    if not found:
+        names = ", ".join(sorted({n for n, _ in known})) or "none"
+        raise ValueError(f"{where} names {kind} '{name}', which is not on {on}; {kind}s: {names}")
+    return found

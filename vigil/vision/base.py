@@ -9,13 +9,13 @@ detector. `vigil.vision.registry.BACKENDS` lists the sections (one line per back
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from vigil.domain import Detection
-from vigil.sections import Strict
+from vigil.sections import Strict, literal_kind
 
 
 @runtime_checkable
@@ -47,3 +47,17 @@ class DetectorSettings(Strict):
         """The detector this section describes; `input_size` is the camera's detect.size
         (a backend whose model has its size built in ignores it). Raises ModelError."""
         raise NotImplementedError
+
+
+class ModelFileSettings(DetectorSettings):
+    """A backend whose model is a file the user names with `path`."""
+
+    PATH_IS: ClassVar[str] = "the model file"
+    path: str = Field(min_length=1, description="the model file")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_path(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("path"):
+            raise ValueError(f"detector kind '{literal_kind(cls)}' needs 'path' ({cls.PATH_IS})")
+        return data

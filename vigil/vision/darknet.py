@@ -6,16 +6,16 @@ import importlib.util
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from vigil.domain import Detection
 from vigil.errors import ModelError
 from vigil.vision._yolo import check_thresholds, select_detections
-from vigil.vision.base import DetectorSettings, ScoreThreshold
+from vigil.vision.base import DetectorSettings, ModelFileSettings, ScoreThreshold
 from vigil.vision.coco import COCO_LABELS
 from vigil.vision.policy import check_labels
 
@@ -70,22 +70,15 @@ class YoloV3TinySettings(DetectorSettings):
         )
 
 
-class DarknetSettings(DetectorSettings):
+class DarknetSettings(ModelFileSettings):
     """Your own Darknet YOLO (v3 / v4): .weights, .cfg and optionally a class names file."""
 
+    PATH_IS: ClassVar[str] = "the .weights file"
     kind: Literal["darknet"] = "darknet"
-    path: str = Field(min_length=1, description="the .weights file")
     cfg: str | None = Field(None, description="the .cfg file (default: beside path, same name)")
     names: str | None = Field(None, description="class names file, one per line (default: COCO)")
     score_threshold: float = ScoreThreshold
     nms_threshold: float = NmsThreshold
-
-    @model_validator(mode="before")
-    @classmethod
-    def _needs_path(cls, data: object) -> object:
-        if isinstance(data, dict) and not data.get("path"):
-            raise ValueError("detector kind 'darknet' needs 'path' (the .weights file)")
-        return data
 
     def load(self, input_size: int) -> DarknetYolo:
         cfg = self.cfg or Path(self.path).with_suffix(".cfg")

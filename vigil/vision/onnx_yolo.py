@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from vigil.domain import Detection
 from vigil.errors import ModelError
 from vigil.vision._yolo import check_thresholds, select_detections
-from vigil.vision.base import DetectorSettings, ScoreThreshold
+from vigil.vision.base import ModelFileSettings, ScoreThreshold
 from vigil.vision.coco import COCO_LABELS
 from vigil.vision.policy import check_labels
 
@@ -130,12 +130,11 @@ def letterbox(
     return padded, scale, (float(left), float(top))
 
 
-class OnnxSettings(DetectorSettings):
+class OnnxSettings(ModelFileSettings):
     """Any YOLO ONNX export (v5, v8, v11, YOLOX, end-to-end), run by onnxruntime; its input
     size is built into the model."""
 
     kind: Literal["onnx"] = "onnx"
-    path: str = Field(min_length=1, description="the .onnx model file")
     labels: list[str] | None = Field(
         None, min_length=1, description="class names (default: the export's, else COCO)"
     )
@@ -144,13 +143,6 @@ class OnnxSettings(DetectorSettings):
     providers: list[str] | None = Field(
         None, min_length=1, description="onnxruntime providers (default: CPUExecutionProvider)"
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _needs_path(cls, data: object) -> object:
-        if isinstance(data, dict) and not data.get("path"):
-            raise ValueError("detector kind 'onnx' needs 'path' (the model file)")
-        return data
 
     def load(self, input_size: int) -> OnnxYolo:
         return OnnxYolo(
