@@ -4,13 +4,13 @@ pictures, tracks) as the web app sees them, and what it sees when the worker goe
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import NATS_URL
+from tests.pipeline.test_live import wait_for
 from vigil.bus.nats import NatsBus
 from vigil.bus.remote import STOPPED_REPORTING, DirectoryServer, RemoteDirectory
 from vigil.config import BusConfig
@@ -44,16 +44,6 @@ class Cameras:
     def tracks(self, camera_id: str) -> LiveTracks | None:
         track = Track(4, "car", Box(1, 2, 30, 40), 0.8, TrackState.CONFIRMED, 1.0, 2.5)
         return LiveTracks(camera_id, self.seq, NOW, 640, 360, (track,), {"middle": {"in": 2}})
-
-
-def wait_for(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 @pytest.fixture
@@ -101,6 +91,8 @@ def test_a_worker_that_stops_reporting_is_offline_and_the_clients_are_told(
         server.start()
         try:
             await asyncio.to_thread(wait_for, lambda: remote.statuses(), 10, "a report")
+            heard = await sub.get(timeout=10)  # first heard of: the clients are told
+            assert heard is not None and heard["online"] is True
             server.stop()  # the worker dies: no more reports
             gone = await sub.get(timeout=10)
             assert remote.statuses()["gate.1"].error == STOPPED_REPORTING
@@ -117,3 +109,28 @@ def test_a_worker_that_stops_reporting_is_offline_and_the_clients_are_told(
     assert gone["camera"] == "gate.1" and gone["online"] is False
     assert gone["error"] == STOPPED_REPORTING and gone["offline_since"] is not None
     assert back["camera"] == "gate.1" and back["online"] is True
+
+
+def test_a_web_app_that_starts_later_tells_its_clients_of_each_camera_at_once(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    """The worker's health messages say what changes; a web app started after the worker
+    learns the state from the first report, and tells its live clients."""
+    worker, web = buses
+
+    async def main() -> dict[str, Any]:
+        server = DirectoryServer(worker, Cameras(), report_s=0.2)
+        server.start()
+        sub = web.subscribe(["camera"])
+        remote = RemoteDirectory(web, stale_after=2.0)
+        try:
+            first = await sub.get(timeout=10)
+            assert first is not None
+            return first
+        finally:
+            server.stop()
+            remote.close()
+            sub.close()
+
+    told = asyncio.run(main())
+    assert told["camera"] == "gate.1" and told["online"] is True and told["fps"] == 12.5

@@ -222,10 +222,10 @@ class RemoteDirectory:
             return
         with self._lock:
             before = self._heard.get(status.camera_id)
-            came_back = before is not None and before.stale
+            news = before is None or before.stale
             self._heard[status.camera_id] = _Heard(status, counters, time.monotonic(), time.time())
-        if came_back:  # its worker is back: its own health messages may say nothing new
-            self._tell(status)
+        if news:  # first heard of, or its worker is back: its own health messages only say
+            self._tell(status)  # what changes, and this web app may have missed the last one
 
     async def _watch_forever(self) -> None:
         while True:

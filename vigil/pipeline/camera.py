@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from vigil.analyzers.base import Analyzer, Counting, TrackedFrame
+from vigil.analyzers.base import Analyzer, Counting, TrackedFrame, track_event
 from vigil.analyzers.registry import build_analyzers
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Box, Detection, Event, EventType, Frame, Track, TrackState
@@ -227,19 +227,7 @@ class CameraPipeline:
             if t.state != TrackState.CONFIRMED or t.id in self._announced:
                 continue
             self._announced.add(t.id)
-            events.append(
-                Event(
-                    EventType.APPEAR,
-                    self.camera.id,
-                    now,
-                    t.id,
-                    t.label,
-                    t.box,
-                    t.score,
-                    start=now,
-                    end=now,
-                )
-            )
+            events.append(track_event(EventType.APPEAR, self.camera.id, now, t, start=now, end=now))
         return events
 
     def _object_events(self, ended: list[Track]) -> list[Event]:
