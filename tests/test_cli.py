@@ -114,3 +114,38 @@ def test_several_cameras_need_a_choice(tmp_path: Path) -> None:
         str(tmp_path / "d"),
     )
     assert_clear_error(proc, "no camera 'zz'", "a, b")
+
+
+def _camera_config(tmp_path: Path, bus: str = "") -> Path:
+    cfg = tmp_path / "vigil.yml"
+    cfg.write_text(
+        f"{bus}cameras:\n  - id: car-park\n    source: {CAR_CLIP}\n    loop: true\n"
+        "    detector: {kind: motion}\n"
+    )
+    return cfg
+
+
+def test_a_worker_without_a_bus_says_to_set_bus_url(tmp_path: Path) -> None:
+    proc = vigil("worker", "--config", str(_camera_config(tmp_path)), "--data", str(tmp_path))
+    assert_clear_error(proc, "vigil worker publishes over NATS", "set bus.url")
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_an_unreachable_nats_server_is_one_clear_error(tmp_path: Path, command: str) -> None:
+    port = free_port()  # nothing listens there
+    cfg = _camera_config(
+        tmp_path, f'bus: {{url: "nats://127.0.0.1:{port}", connect_timeout_s: 1}}\n'
+    )
+    args = [command, "--config", str(cfg), "--data", str(tmp_path)]
+    if command == "serve":
+        args += ["--no-cameras", "--port", str(free_port())]
+    started = time.monotonic()
+    proc = vigil(*args, timeout=60)
+    assert_clear_error(proc, f"cannot reach the NATS server at nats://127.0.0.1:{port}", "bus.url")
+    assert time.monotonic() - started < 30
+
+
+def test_a_bus_url_that_is_not_nats_is_a_config_error(tmp_path: Path) -> None:
+    cfg = _camera_config(tmp_path, 'bus: {url: "http://127.0.0.1:4222"}\n')
+    proc = vigil("worker", "--config", str(cfg), "--data", str(tmp_path))
+    assert_clear_error(proc, "line 1", "bus.url", "nats://host:4222")

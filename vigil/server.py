@@ -27,7 +27,10 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
+from vigil import __version__
 from vigil.api.app import Settings, create_app
+from vigil.api.bootstrap import SYSTEM_ACTOR
+from vigil.audit.log import AuditLog
 from vigil.audit.retention import RetentionJob
 from vigil.bus import Bus, open_bus
 from vigil.bus.nats import NatsBus
@@ -291,15 +294,25 @@ class WorkerProcess:
         self.store: Store | None = None
         self.bus: Bus | None = None
         self.cameras: CameraService | None = None
+        self.audit: AuditLog | None = None
+        self._started = False
         try:
             self.store = Store(db_url or default_db_url(data_dir))
+            self.audit = AuditLog(
+                self.store,
+                data_dir,
+                durability=config.audit.durability,
+                sync_interval=config.audit.sync_interval_s,
+                witness=say if config.audit.anchors_to_log else None,
+            )
             self.bus = open_bus(config.bus)
             alerts = AlertService(Alerts(self.store), self.bus, RuleEngine(config.rules))
             self.cameras = CameraService(config, self.store, self.bus, data_dir, alerts, live)
         except BaseException:
             self.close()
             raise
-        self.names = ", ".join(c.id for c in config.cameras)
+        self.ids = [c.id for c in config.cameras]
+        self.names = ", ".join(self.ids)
         self.where = config.bus.url
         self._stop = threading.Event()
 
@@ -307,6 +320,8 @@ class WorkerProcess:
         assert self.cameras is not None
         try:
             with _stop_on_signals(self._stop):
+                self._record("system.start")  # when the cameras ran is on the record
+                self._started = True
                 self.cameras.start()
                 self.say(f"Vigil camera worker is running {self.names} (Ctrl-C stops it)")
                 while not self._stop.wait(0.5):
@@ -317,9 +332,20 @@ class WorkerProcess:
     def stop(self) -> None:
         self._stop.set()
 
+    def _record(self, action: str) -> None:
+        if self.audit is None:
+            return
+        details = {"process": "camera worker", "version": __version__, "cameras": self.ids}
+        self.audit.append(SYSTEM_ACTOR, action, details=details if action.endswith("start") else {})
+
     def close(self) -> None:
         if self.cameras is not None:
             self.cameras.stop()
+            self.cameras = None
+            if self._started:
+                self._record("system.stop")
+        if self.audit is not None:
+            self.audit.close()  # flushed, and the head anchored
         if self.bus is not None:
             self.bus.close()
         if self.store is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import CAR_CLIP, NATS_URL, read_until
 from tests.sources.conftest import free_port
@@ -29,6 +30,8 @@ from tests.web.conftest import (
     require_browser,
     wait_for_new_event,
 )
+from vigil.store.db import Store
+from vigil.store.tables import AuditRow
 
 pytestmark = pytest.mark.slow
 
@@ -110,6 +113,8 @@ class System:
     base: str
     web: Process
     worker: Process
+    db: str
+    data: Path
 
 
 @pytest.fixture
@@ -124,12 +129,34 @@ def system(tmp_path: Path, pg_url: str, nats_prefix: str) -> Iterator[System]:
     try:
         web.start()
         worker.start()
-        yield System(f"http://127.0.0.1:{port}", web, worker)
+        yield System(f"http://127.0.0.1:{port}", web, worker, pg_url, tmp_path / "data")
         assert worker.stop() == 0
         assert web.stop() == 0
+        _both_processes_kept_one_audit_chain(pg_url, tmp_path / "data")
     finally:
         worker.stop()
         web.stop()
+
+
+def _both_processes_kept_one_audit_chain(db: str, data: Path) -> None:
+    """Both processes appended to the one hash chain; it verifies, and when the cameras ran
+    is on it: two worker starts (the first worker was killed: no stop), one stop."""
+    verify = subprocess.run(
+        [sys.executable, "-m", "vigil", "audit", "verify", "--db", db, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    store = Store(db)
+    try:
+        with store.session() as s:
+            rows = s.scalars(select(AuditRow).where(AuditRow.actor == "system")).all()
+    finally:
+        store.close()
+    worker = [r.action for r in rows if r.details.get("process") == "camera worker"]
+    assert worker.count("system.start") == 2, worker
+    assert [r.action for r in rows].count("system.stop") >= 2  # the worker's and the web's
 
 
 def _tile_state(page: Any, state: str) -> None:

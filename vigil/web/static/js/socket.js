@@ -6,12 +6,14 @@ const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_ACCESS_CHANGED = 4001;
 const MIN_DELAY = 1000;
 const MAX_DELAY = 30000;
-let sessionEnding = false; // this page ends the session itself and knows where to go next
+let feed = null; // the page's live connection, if it has one
 
-/** Tell the live feed that this page is ending the session (logout, new password), so a
- * close that follows does not send the browser to the login page first. */
+/** This page is about to end its own session (logout, new password): the live feed stops now,
+ * so nothing arrives that the ending session could no longer show (its pictures), and its
+ * close does not send the browser to the login page first. `false`: it did not end after
+ * all (a wrong password); the feed starts again. */
 export function endingSession(on) {
-  sessionEnding = on;
+  if (feed) (on ? feed.pause : feed.resume)();
 }
 
 /**
@@ -34,6 +36,7 @@ export function connectLive({ onMessage, onState, onReconnect }) {
       upSince = Date.now();
     });
     socket.addEventListener("message", (e) => {
+      if (stopped) return;
       let msg;
       try {
         msg = JSON.parse(e.data);
@@ -50,7 +53,6 @@ export function connectLive({ onMessage, onState, onReconnect }) {
     socket.addEventListener("close", (e) => {
       if (stopped) return;
       if (e.code === CLOSE_UNAUTHORIZED) {
-        if (sessionEnding) return;
         location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
         return;
       }
@@ -66,10 +68,19 @@ export function connectLive({ onMessage, onState, onReconnect }) {
     });
   }
 
-  open();
-  window.addEventListener("pagehide", () => {
+  function pause(reason = "session ending") {
     stopped = true;
     clearTimeout(timer);
-    if (socket) socket.close(1000, "page closed");
-  });
+    if (socket) socket.close(1000, reason);
+  }
+
+  function resume() {
+    if (!stopped) return;
+    stopped = false;
+    open();
+  }
+
+  feed = { pause, resume };
+  open();
+  window.addEventListener("pagehide", () => pause("page closed"));
 }
