@@ -2,6 +2,13 @@
 // trip to the login page when the session has ended.
 
 let csrf = null;
+let leaving = false; // this page ends its own session and knows where it goes next
+
+/** The page is about to end its own session (logout, new password): an answer of "no
+ * session" to a request still in flight must not send it to the login page first. */
+export function sessionEnding(on) {
+  leaving = on;
+}
 
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -11,6 +18,7 @@ export class ApiError extends Error {
 }
 
 function toLogin() {
+  if (leaving) return;
   const next = location.pathname + location.search;
   location.assign(`/login?next=${encodeURIComponent(next)}`);
 }

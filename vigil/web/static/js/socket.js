@@ -2,6 +2,8 @@
 // reset once a connection has stayed up. A close with 4401 means the session ended: go log in.
 // 4001: the user's role or cameras changed: reload, so the page shows what they may see now.
 
+import { sessionEnding } from "./api.js";
+
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_ACCESS_CHANGED = 4001;
 const MIN_DELAY = 1000;
@@ -13,6 +15,7 @@ let feed = null; // the page's live connection, if it has one
  * close does not send the browser to the login page first. `false`: it did not end after
  * all (a wrong password); the feed starts again. */
 export function endingSession(on) {
+  sessionEnding(on);
   if (feed) (on ? feed.pause : feed.resume)();
 }
 
