@@ -50,3 +50,15 @@ def test_the_reference_reader_follows_bare_names_to_their_file() -> None:
         ("tests/b.py", None),
         ("tests/b.py", "three"),
     ]
+
+
+def test_the_readmes_configuration_example_is_a_valid_vigil_yml() -> None:
+    """The README's configuration example is what a newcomer copies: it must load."""
+    from vigil.config import parse_config
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(detector:.*?)```", readme, re.S)
+    assert block is not None, "the README lost its configuration example"
+    config = parse_config(block.group(1), "README.md")
+    assert [c.id for c in config.cameras] == ["gate", "yard"]
+    assert {str(r.event) for r in config.rules} >= {"loiter", "line_cross", "speeding"}
