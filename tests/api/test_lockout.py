@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -137,3 +140,99 @@ def test_a_manager_lifts_the_lock_at_once(tmp_path: Path, sqlite_store: Store) -
     # Failures after the unlock count again, from zero.
     assert [_login(client, "vic", "guess") for _ in range(2)] == [401] * 2
     assert _login(client, "vic", PASSWORD) == 200
+
+
+async def _burst(apps: list[Any], calls: list[tuple[str, dict[str, Any]]]) -> list[int]:
+    """Every call at once, spread over the apps (each as another process would be: its own
+    store, audit log and gate on the same database)."""
+    clients = [
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://testserver")
+        for a in apps
+    ]
+    try:
+        answers = await asyncio.gather(
+            *(
+                clients[i % len(clients)].post(path, json=body)
+                for i, (path, body) in enumerate(calls)
+            )
+        )
+    finally:
+        for c in clients:
+            await c.aclose()
+    return [r.status_code for r in answers]
+
+
+def _apps_on_one_database(tmp_path: Path, url: str, policy: LockoutPolicy, n: int) -> list[Any]:
+    apps = []
+    for i in range(n):
+        store = Store(url)
+        app = create_app(make_settings(tmp_path / f"p{i}", login_lockout=policy), store=store)
+        if not app.state.vigil.users.by_name("vic"):
+            app.state.vigil.users.create("vic", PASSWORD, Role.VIEWER)
+        apps.append(app)
+    return apps
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_the_limit_holds_against_a_burst_of_guesses_from_two_processes(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    """60 wrong passwords at once, through two apps on one database, then the right one: at
+    most `account_failures` were checked, and the right password is refused (before the gate:
+    all 60 were counted as under the limit, 59 x 401 then 200)."""
+    url = (
+        f"sqlite:///{tmp_path / 'v.db'}"
+        if engine == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    policy = LockoutPolicy(account_failures=10, client_failures=1000)
+    apps = _apps_on_one_database(tmp_path, url, policy, 2)
+    guesses = [("/api/login", {"username": "vic", "password": f"guess {i}"}) for i in range(60)]
+    codes = asyncio.run(_burst(apps, guesses))
+    assert codes.count(401) == 10 and codes.count(429) == 50, codes
+    assert asyncio.run(
+        _burst(apps, [("/api/login", {"username": "vic", "password": PASSWORD})])
+    ) == [429]
+    store = apps[0].state.vigil.store
+    with store.session() as s:
+        failed = s.scalars(select(AuditRow).where(AuditRow.action == "auth.login_failed")).all()
+    assert len(failed) == 10
+    for app in apps:
+        app.state.vigil.audit.close()
+        app.state.vigil.store.close()
+
+
+def test_wrong_current_passwords_count_as_failed_logins_under_a_burst(
+    tmp_path: Path, sqlite_store: Store
+) -> None:
+    """12 parallel wrong `current` passwords, then the right one: the change is refused once
+    the account's limit is reached (before: no limit at all, 12 x 403 then 204)."""
+    policy = LockoutPolicy(account_failures=5, client_failures=1000)
+    app = _app(tmp_path, sqlite_store, policy).app
+    login_client = TestClient(app)
+    csrf = login(login_client, "vic", PASSWORD)
+    cookie = login_client.cookies["vigil_session"]
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://testserver",
+            cookies={"vigil_session": cookie},
+            headers={"X-CSRF-Token": csrf},
+        ) as c:
+            wrong = [
+                c.post(
+                    "/api/me/password", json={"current": f"wrong {i}", "new": "a new long password"}
+                )
+                for i in range(12)
+            ]
+            codes = [r.status_code for r in await asyncio.gather(*wrong)]
+            right = await c.post(
+                "/api/me/password", json={"current": PASSWORD, "new": "a new long password"}
+            )
+            return [*codes, right.status_code]
+
+    codes = asyncio.run(burst())
+    assert codes[:12].count(403) == 5 and codes[:12].count(429) == 7, codes
+    assert codes[12] == 429
+    assert _login(TestClient(app), "vic", PASSWORD) == 429  # the login is locked as well

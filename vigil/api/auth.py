@@ -23,9 +23,11 @@ from vigil.api.auditing import AuditNote, audited, client_of, record
 from vigil.api.deps import COOKIE, AppState, StateDep, UserDep
 from vigil.api.liveaccess import access_changed
 from vigil.api.schemas import LoginIn, MeOut, PasswordChange, UserOut, permissions
-from vigil.audit.lockout import FAILED, REFUSED, SUCCEEDED, login_refusal
+from vigil.audit.lockout import FAILED, REFUSED, SUCCEEDED, Refusal, login_refusal
 from vigil.domain import Role
+from vigil.logtext import escape
 from vigil.store.records import user_record
+from vigil.store.tables import UserRow
 from vigil.store.users import LoginSession
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,44 @@ async def _read_login(request: Request) -> tuple[LoginIn | None, bool, str | Non
         return None, is_form, None
 
 
+def _too_many(refusal: Refusal) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        refusal.message(),
+        headers={"Retry-After": str(round(refusal.retry_after_s))},
+    )
+
+
+def check_login(
+    state: AppState,
+    request: Request,
+    username: str,
+    password: str,
+    client: str | None,
+    *,
+    via: str | None = None,
+) -> UserRow | Refusal | None:
+    """The lockout check, the password check and the failure's audit row, done while the
+    account's and the address's login gate is held (so the limit holds under any
+    concurrency, across processes too). The user; a Refusal (locked); None (wrong)."""
+    details = {"via": via} if via else None
+    gates = [f"account:{username}"] + ([f"client:{client}"] if client else [])
+    with state.login_gate.hold(*gates):
+        refusal = login_refusal(
+            state.store, state.login_lockout, username, client, state.audit.clock()
+        )
+        if refusal is not None:
+            reason = {"reason": refusal.reason, **(details or {})}
+            record(state, username, REFUSED, "user", request=request, details=reason)
+            return refusal
+        user = state.users.authenticate(username, password)
+        if user is None:
+            state.login_failures.inc()
+            log.warning("failed login for %s from %s", escape(username), client or "?")
+            record(state, username, FAILED, "user", request=request, details=details)
+        return user
+
+
 def _set_cookie(response: Response, state: AppState, session: LoginSession) -> None:
     response.set_cookie(
         COOKIE,
@@ -148,39 +188,21 @@ async def login(request: Request, state: StateDep) -> Response:
             'send {"username": ..., "password": ...} as JSON or as a form',
         )
     tried, client = creds.username[:64], client_of(request)
-    refusal = await run_in_threadpool(
-        login_refusal, state.store, state.login_lockout, tried, client, state.audit.clock()
-    )
-    if refusal is not None:  # locked: the password is not even checked
-        await run_in_threadpool(
-            record,
-            state,
-            tried,
-            REFUSED,
-            "user",
-            request=request,
-            details={"reason": refusal.reason},
-        )
+    outcome = await run_in_threadpool(check_login, state, request, tried, creds.password, client)
+    if isinstance(outcome, Refusal):  # locked: the password was not even checked
         await asyncio.sleep(state.login_failure_delay)
         if is_form:
             where = f"/login?locked=1&next={quote(safe_next(next_url))}"
             return RedirectResponse(where, status.HTTP_303_SEE_OTHER)
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            refusal.message(),
-            headers={"Retry-After": str(round(refusal.retry_after_s))},
-        )
-    user = await run_in_threadpool(state.users.authenticate, creds.username, creds.password)
-    if user is None:
-        state.login_failures.inc()
-        log.warning("failed login for '%s' from %s", tried, client or "?")
-        await run_in_threadpool(record, state, tried, FAILED, "user", request=request)
+        raise _too_many(outcome)
+    if outcome is None:
         # Every failure costs the same time: guessing is slow, and timing tells nothing.
         await asyncio.sleep(state.login_failure_delay)
         if is_form:
             where = f"/login?failed=1&next={quote(safe_next(next_url))}"
             return RedirectResponse(where, status.HTTP_303_SEE_OTHER)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    user = outcome
     lifetime = timedelta(seconds=state.session_seconds)
     session = await run_in_threadpool(state.users.open_session, user, lifetime)
     await run_in_threadpool(
@@ -226,12 +248,20 @@ async def change_password(
     note: Annotated[AuditNote, audited("users.password", "user")],
     user: UserDep,
     state: StateDep,
+    request: Request,
 ) -> None:
-    """Change your own password; every session of yours ends (log in again)."""
+    """Change your own password; every session of yours ends (log in again). A wrong current
+    password counts as a failed login of the account (the same lockout holds)."""
     note.object_id = str(user.id)
-    ok = await run_in_threadpool(state.users.authenticate, user.username, body.current)
-    if ok is None:
-        state.login_failures.inc()
+    outcome = await run_in_threadpool(
+        lambda: check_login(
+            state, request, user.username, body.current, client_of(request), via="password"
+        )
+    )
+    if isinstance(outcome, Refusal):
+        await asyncio.sleep(state.login_failure_delay)
+        raise _too_many(outcome)
+    if outcome is None:
         await asyncio.sleep(state.login_failure_delay)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
     await run_in_threadpool(lambda: state.users.update(user.id, password=body.new))

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter
 from vigil import __version__
 from vigil.api import auth, system
 from vigil.api.deps import AppState
-from vigil.audit.lockout import LockoutPolicy
+from vigil.audit.lockout import LockoutPolicy, LoginGate
 from vigil.audit.log import AuditLog
 from vigil.bus import Bus
 from vigil.config import VigilConfig
@@ -81,6 +81,7 @@ def build_state(
         secure_cookies=settings.secure_cookies,
         login_failure_delay=settings.login_failure_delay,
         login_lockout=settings.login_lockout,
+        login_gate=LoginGate(store),
         metrics_token=settings.metrics_token,
         registry=registry,
         login_failures=Counter("vigil_login_failures", "failed login attempts", registry=registry),

@@ -13,7 +13,7 @@ from fastapi.security import APIKeyCookie
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from prometheus_client import CollectorRegistry, Counter
 
-from vigil.audit.lockout import LockoutPolicy
+from vigil.audit.lockout import LockoutPolicy, LoginGate
 from vigil.audit.log import AuditLog
 from vigil.bus import Bus
 from vigil.config import CameraConfig, VigilConfig
@@ -46,6 +46,7 @@ class AppState:
     secure_cookies: bool
     login_failure_delay: float
     login_lockout: LockoutPolicy
+    login_gate: LoginGate
     metrics_token: str | None
     registry: CollectorRegistry
     login_failures: Counter

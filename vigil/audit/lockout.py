@@ -17,10 +17,18 @@ address limit); the lock lifts by itself after `window_s`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import random
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
@@ -97,3 +105,72 @@ def login_refusal(
 def _left(oldest_counted: datetime, policy: LockoutPolicy, now: datetime) -> float:
     lifted = as_utc(oldest_counted) + timedelta(seconds=policy.window_s)
     return max(1.0, (lifted - now).total_seconds())
+
+
+class LoginGate:
+    """One password check at a time per account and per client address, in every process
+    that shares the database: the failure count is read, the password checked and a failure
+    written while the gate is held, so concurrent guesses cannot all be counted as "under the
+    limit" before any of them is written.
+
+    PostgreSQL: session advisory locks (any machine). SQLite: file locks beside the database
+    file (the processes sharing a SQLite file share its machine).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._folder: Path | None = None
+        if store.engine.dialect.name == "sqlite":
+            database = store.engine.url.database
+            if database and database != ":memory:":
+                self._folder = Path(database).resolve().parent / ".vigil-login-locks"
+            self._local = threading.Lock()
+
+    @contextlib.contextmanager
+    def hold(self, *names: str) -> Iterator[None]:
+        keys = sorted({hashlib.sha256(n.encode()).hexdigest()[:16] for n in names})
+        if self.store.engine.dialect.name == "postgresql":
+            with self._advisory(keys):
+                yield
+        elif self._folder is not None:
+            with self._files(keys):
+                yield
+        else:  # an in-memory database lives in this process only
+            with self._local:
+                yield
+
+    @contextlib.contextmanager
+    def _advisory(self, keys: list[str]) -> Iterator[None]:
+        ids = [int(k, 16) - (1 << 63) for k in keys]  # signed 64-bit lock keys
+        # Waiters hold no connection (they poll), so a burst of logins cannot take every
+        # pooled connection while the one holding the gate needs one to finish.
+        while True:
+            conn = self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            got = []
+            for lock_id in ids:
+                if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_id}):
+                    break
+                got.append(lock_id)
+            if len(got) == len(ids):
+                break
+            for lock_id in got:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
+            conn.close()
+            time.sleep(random.uniform(0.005, 0.03))
+        try:
+            yield
+        finally:
+            for lock_id in reversed(ids):
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
+            conn.close()
+
+    @contextlib.contextmanager
+    def _files(self, keys: list[str]) -> Iterator[None]:
+        assert self._folder is not None
+        self._folder.mkdir(mode=0o700, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            for key in keys:
+                fh = stack.enter_context(open(self._folder / f"{key}.lock", "a+b"))  # noqa: SIM115
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                stack.callback(fcntl.flock, fh, fcntl.LOCK_UN)
+            yield
