@@ -140,3 +140,30 @@ def test_per_camera_visibility_hides_other_cameras_everywhere(env: Env) -> None:
     everyone = as_user(env, "all", Role.VIEWER)
     assert everyone.get(f"/api/events/{hidden_event}").status_code == 200
     assert len(everyone.get("/api/cameras").json()) == 2
+
+
+def test_a_camera_limited_manager_cannot_take_over_a_user_who_sees_more(env: Env) -> None:
+    """Before: a supervisor limited to `lobby` could set the password and role of a viewer who
+    sees every camera (200), log in as them and read car-park events."""
+    boss = as_user(env, "lobby-sue", Role.SUPERVISOR, ["lobby"])
+    wide = env.add_user("wendy", Role.VIEWER)  # every camera
+    both = env.add_user("bob", Role.VIEWER, ["lobby", "car-park"])
+    narrow = env.add_user("nina", Role.VIEWER, ["lobby"])
+    for target in (wide, both):
+        for change in (
+            {"password": "taken over by sue"},
+            {"role": "operator"},
+            {"disabled": True},
+            {"unlock": True},
+            {"cameras": ["lobby"]},
+        ):
+            r = boss.patch(f"/api/users/{target}", json=change)
+            assert r.status_code == 403, (target, change, r.text)
+            assert "sees cameras you do not" in r.json()["detail"]
+    assert TestClient(env.app).post(
+        "/api/login", json={"username": "wendy", "password": "taken over by sue"}
+    ).status_code == 401
+    # Within the manager's own cameras, managing works as before.
+    r = boss.patch(f"/api/users/{narrow}", json={"password": "a new long password"})
+    assert r.status_code == 200
+    assert boss.patch(f"/api/users/{narrow}", json={"cameras": ["car-park"]}).status_code == 403

@@ -14,6 +14,7 @@ from vigil.api.schemas import UserCreate, UserOut, UserPatch
 from vigil.audit.lockout import UNLOCKED
 from vigil.domain import Role
 from vigil.store.records import user_record
+from vigil.store.tables import UserRow
 from vigil.store.users import KEEP
 
 router = APIRouter(tags=["users"], dependencies=[Depends(require_user)])
@@ -37,6 +38,19 @@ def _check_cameras(state: AppState, by: Principal, cameras: list[str] | None) ->
         )
     if by.cameras is not None and (cameras is None or not set(cameras) <= by.cameras):
         raise _forbidden("you can only give access to cameras you see yourself")
+
+
+def _check_within(by: Principal, target: UserRow) -> None:
+    """One may manage only users who see no camera one does not see oneself: else a manager
+    limited to some cameras could set a wider user's password and log in as them."""
+    if by.cameras is None:
+        return
+    theirs = target.cameras
+    if theirs is None or not set(theirs) <= by.cameras:
+        raise _forbidden(
+            f"'{target.username}' sees cameras you do not; only a manager who sees all of "
+            "them can change this user"
+        )
 
 
 def _check_role(by: Principal, role: Role) -> None:
@@ -96,6 +110,7 @@ async def update_user(
     if target is None:
         raise not_found(f"user {user_id}")
     _check_role(user, Role(target.role))
+    _check_within(user, target)
     if body.role is not None:
         _check_role(user, Role(body.role))
     given = body.model_fields_set
