@@ -18,6 +18,7 @@ from rich.table import Table
 from vigil import __version__
 from vigil.config import CameraConfig, VigilConfig, load_config
 from vigil.errors import SourceError, VigilError
+from vigil.logtext import configure_logging, shown
 
 app = typer.Typer(
     name="vigil",
@@ -40,7 +41,8 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except VigilError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            message = shown(exc)  # it may quote user text (a path, a name): shown, not obeyed
+            console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             console.print("interrupted")
@@ -305,6 +307,7 @@ def version() -> None:
 
 
 def main() -> None:
+    configure_logging()  # every user-supplied string in the log output is escaped
     app()
 
 

@@ -9,6 +9,10 @@ can be read back.
 
 from __future__ import annotations
 
+import logging
+
+from rich.markup import escape as rich_escape
+
 MAX_SHOWN = 200
 
 
@@ -25,3 +29,37 @@ def escape(text: object, limit: int = MAX_SHOWN) -> str:
         else:
             out.append(ch.encode("unicode_escape").decode("ascii"))
     return "".join(out) + ("…" if len(raw) > limit else "")
+
+
+class EscapingFormatter(logging.Formatter):
+    """A record's message escaped as one line; each line of a traceback escaped too (so no
+    line of the output can hold a tab or an escape code that user text put there)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.msg, record.args
+        record.msg, record.args = escape(record.getMessage(), limit=10_000), None
+        try:
+            text = super().format(record)
+        finally:
+            record.msg, record.args = saved
+        line, _, traceback = text.partition("\n")  # the message is one line now
+        if not traceback:
+            return line
+        return "\n".join([line, *(escape(t, limit=10_000) for t in traceback.split("\n"))])
+
+
+def configure_logging(level: int = logging.WARNING) -> None:
+    """Vigil's log output on stderr, escaped (idempotent)."""
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, EscapingFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(EscapingFormatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > level:
+        root.setLevel(level)
+
+
+def shown(text: object) -> str:
+    """User text for a Rich console: escaped, and no Rich markup in it either."""
+    return rich_escape(escape(text, limit=10_000))

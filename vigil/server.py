@@ -37,6 +37,7 @@ from vigil.bus.nats import NatsBus
 from vigil.bus.remote import DirectoryServer, RemoteDirectory
 from vigil.config import VigilConfig, load_config
 from vigil.errors import VigilError
+from vigil.logtext import configure_logging
 from vigil.pipeline.directory import CameraDirectory, LocalDirectory, NoCameras
 from vigil.pipeline.live import LiveRunner, LiveSettings
 from vigil.rules.engine import AlertService, RuleEngine
@@ -213,6 +214,7 @@ class VigilServer:
         )
 
     def run(self) -> None:
+        configure_logging()
         try:
             with _sigterm_as_interrupt():
                 if self.cameras is not None:
@@ -318,6 +320,7 @@ class WorkerProcess:
 
     def run(self) -> None:
         assert self.cameras is not None
+        configure_logging()
         try:
             with _stop_on_signals(self._stop):
                 self._record("system.start")  # when the cameras ran is on the record

@@ -183,7 +183,7 @@ def test_anchors_in_the_server_log_catch_an_insider_who_also_edits_the_anchor_fi
     for i in range(25):
         audit.append("admin", "events.search", "event", purpose=f"case {i}")
     audit.close()
-    assert len(printed) == 3 and all(line.startswith("audit anchor {") for line in printed)
+    assert len(printed) == 3 and all(line.startswith("audit anchor\t{") for line in printed)
     export = tmp_path / "journal.txt"  # what `journalctl -u vigil` would show
     export.write_text(
         "Nov 27 10:00:00 host vigil[41]: Vigil is running at http://127.0.0.1:8080\n"
@@ -212,7 +212,7 @@ def test_the_server_prints_its_anchors_unless_told_not_to(tmp_path: Path) -> Non
     app_ = create_app(make_settings(tmp_path, announce=said.append), store=store)
     with TestClient(app_) as client:
         login(client)
-    assert any(line.startswith("audit anchor {") for line in said)  # at shutdown
+    assert any(line.startswith("audit anchor\t{") for line in said)  # at shutdown
     quiet: list[str] = []
     settings = make_settings(tmp_path / "q", announce=quiet.append)
     settings.config = settings.config.model_copy(

@@ -25,7 +25,6 @@ from vigil.api.liveaccess import access_changed
 from vigil.api.schemas import LoginIn, MeOut, PasswordChange, UserOut, permissions
 from vigil.audit.lockout import FAILED, REFUSED, SUCCEEDED, Refusal, login_refusal
 from vigil.domain import Role
-from vigil.logtext import escape
 from vigil.store.records import user_record
 from vigil.store.tables import UserRow
 from vigil.store.users import LoginSession
@@ -125,7 +124,7 @@ def check_login(
         user = state.users.authenticate(username, password)
         if user is None:
             state.login_failures.inc()
-            log.warning("failed login for %s from %s", escape(username), client or "?")
+            log.warning("failed login for %s from %s", username, client or "?")
             record(state, username, FAILED, "user", request=request, details=details)
         return user
 

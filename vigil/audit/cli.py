@@ -18,6 +18,7 @@ from sqlalchemy import select
 from vigil.audit.log import AuditEntry, AuditLog, cli_actor
 from vigil.audit.verify import verify_chain
 from vigil.errors import VigilError
+from vigil.logtext import shown
 from vigil.store.db import Store, default_db_url
 from vigil.store.queries import as_utc
 from vigil.store.tables import AuditRow
@@ -132,15 +133,11 @@ def show(
         table.add_column(col, overflow="fold")
     for e in rows:
         obj = f"{e.object_type or ''} {e.object_id or ''}".strip()
-        table.add_row(
+        table.add_row(  # user text, shown: never obeyed by the terminal or by Rich
             str(e.id),
             e.at.strftime("%Y-%m-%d %H:%M:%S"),
-            e.actor,
-            e.action,
-            obj,
-            e.purpose or "",
-            e.client or "",
-            str(e.details.get("outcome", "")),
+            *map(shown, (e.actor, e.action, obj, e.purpose or "", e.client or "")),
+            shown(e.details.get("outcome", "")),
         )
     out.print(table)
 
@@ -210,17 +207,15 @@ def search(
         for rec in records:
             print(json.dumps(rec, default=str, sort_keys=True))
         return
-    table = Table(title=f"events ({len(records)}); purpose: {text}")
+    table = Table(title=f"events ({len(records)}); purpose: {shown(text)}")
     for col in ("id", "time (UTC)", "camera", "type", "label", "zone/line"):
         table.add_column(col, overflow="fold")
     for rec in records:
         table.add_row(
             str(rec["id"]),
             str(rec["time"])[:19],
-            str(rec["camera"]),
-            str(rec["type"]),
-            str(rec.get("label") or ""),
-            str(rec.get("zone") or rec.get("line") or ""),
+            *map(shown, (rec["camera"], rec["type"], rec.get("label") or "")),
+            shown(rec.get("zone") or rec.get("line") or ""),
         )
     out.print(table)
 

@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 ANCHOR_FILE = "audit-anchors.log"
 ANCHOR_EVERY = 100  # appends between two anchors
-ANCHOR_MARK = "audit anchor "  # how an anchor appears in the server's log output
+# How an anchor appears in the server's log output. The tab is what makes it unforgeable
+# there: every piece of user text reaches the log escaped (vigil.logtext), and escaped text
+# holds no tab, so no login name or search can write a line that reads as an anchor.
+ANCHOR_MARK = "audit anchor\t"
 _PG_LOCK_KEY = 0x56494731  # "VIG1": pg_advisory_xact_lock key of the audit chain
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _RETRIES = 20
@@ -381,7 +384,7 @@ def read_anchors(path: Path, *, log_export: bool = False) -> list[dict[str, Any]
     """The anchors written so far (a malformed line is reported by verify, not skipped).
 
     With `log_export`, `path` is any text with the server's log lines in it (journal, syslog,
-    docker logs): only lines holding "audit anchor {...}" count, whatever comes before."""
+    docker logs): only lines holding "audit anchor<TAB>{...}" count, whatever comes before."""
     if not path.is_file():
         return []
     anchors = []

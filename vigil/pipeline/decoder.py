@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from vigil.errors import SourceError
+from vigil.logtext import EscapingFormatter
 from vigil.pipeline.ring import FrameRing, unlink_segment
 from vigil.sources import open_source
 from vigil.sources.base import Source
@@ -91,9 +92,9 @@ def decoder_main(spec: DecoderSpec, lock: Any, messages: Any, stop: Any) -> None
     # Ctrl-C reaches the whole process group; the runner stops decoders through `stop`, after
     # the analysis of what they delivered is stored.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(
-        level=logging.WARNING, format=f"%(levelname)s {spec.camera_id}: %(message)s"
-    )
+    handler = logging.StreamHandler()  # escaped: a stream's error text is not ours
+    handler.setFormatter(EscapingFormatter(f"%(levelname)s {spec.camera_id}: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     # The queue is bounded (a few dozen tiny tuples), so what is still buffered at exit always
     # fits the pipe: flushing it (the default) cannot hang, and the last error is not lost.
     try:
