@@ -236,13 +236,21 @@ def serve(
             help="the web app only: cameras run in `vigil worker` processes on bus.url",
         ),
     ] = False,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies", help="Secure session cookie (behind HTTPS; also server: in yml)"
+        ),
+    ] = False,
 ) -> None:
     """Run the cameras of a configuration and the command-centre web app until Ctrl-C."""
     from vigil.server import resolve_sources
     from vigil.server import serve as run_server
 
     config = resolve_sources(load_config(config_path), config_path.resolve().parent)
-    run_server(config, host, port, data, db, cameras=not no_cameras)
+    run_server(
+        config, host, port, data, db, cameras=not no_cameras, secure_cookies=secure_cookies
+    )
 
 
 @app.command()

@@ -30,6 +30,7 @@ import uvicorn
 from vigil import __version__
 from vigil.api.app import Settings, create_app
 from vigil.api.bootstrap import SYSTEM_ACTOR
+from vigil.api.guard import host_of, is_loopback
 from vigil.audit.log import AuditLog
 from vigil.audit.retention import RetentionJob
 from vigil.bus import Bus, open_bus
@@ -125,6 +126,24 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def exposure_warnings(host: str, config: VigilConfig, secure_cookies: bool) -> list[str]:
+    """What to tell an operator whose server can be reached from other machines."""
+    if is_loopback(host_of(host)):
+        return []
+    said = []
+    if not (secure_cookies or config.server.secure_cookies):
+        said.append(
+            f"listening on {host}, beyond this machine, with plain-HTTP session cookies: put "
+            "HTTPS in front (a reverse proxy) and set server.secure_cookies: true"
+        )
+    if not config.server.allowed_hosts:
+        said.append(
+            "server.allowed_hosts is not set: only loopback names, the listening address and "
+            "this machine's own names are served; list the names clients use"
+        )
+    return said
+
+
 def web_consumer(data_dir: Path, port: int) -> str:
     """The durable name under which a web process reads the bus: the same after a restart
     (so it replays what it missed), different for every web process of an installation."""
@@ -191,8 +210,10 @@ class VigilServer:
             elif isinstance(self.bus, NatsBus):
                 self.directory = RemoteDirectory(self.bus)
             app_settings = Settings.from_env(
-                config, data_dir, db_url=db_url, announce=say, **settings
+                config, data_dir, db_url=db_url, announce=say, listen_host=host, **settings
             )
+            for warning in exposure_warnings(host, config, app_settings.secure_cookies):
+                say(f"warning: {warning}")
             app = create_app(
                 app_settings,
                 store=self.store,

@@ -19,6 +19,7 @@ from vigil import __version__
 from vigil.api import alerts, audit, auth, events, pages, reports, system, users, vocabulary, ws
 from vigil.api import cameras as camera_routes
 from vigil.api.bootstrap import Settings, build_state, record_first_start, record_service
+from vigil.api.guard import RequestGuard, default_hosts
 from vigil.bus import Bus, LocalBus
 from vigil.errors import VigilError
 from vigil.pipeline.directory import CameraDirectory, NoCameras
@@ -68,15 +69,33 @@ def describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(problems) or "the request is not valid"
 
 
-def _install_security_headers(app: FastAPI, csp: str) -> None:
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", csp)  # unless the route set one
-        return response
+class SecurityHeaders:
+    """Pure ASGI (not BaseHTTPMiddleware, which runs the app in a task of its own and turns an
+    error raised while reading the body into an exception group): the headers every answer
+    carries unless its route set its own."""
+
+    def __init__(self, app: Any, csp: str) -> None:
+        self.app = app
+        self.headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+            (b"content-security-policy", csp.encode()),
+        ]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def _error(code: int, detail: str) -> JSONResponse:
@@ -99,6 +118,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(code, str(exc))
 
     async def internal(_r: Request, exc: Exception) -> Response:
+        if isinstance(exc, RecursionError):  # JSON nested deeper than a parser goes
+            return _error(400, "the request body is nested too deeply; send flatter JSON")
         log.error("internal error", exc_info=exc)
         return _error(500, "internal error; the server log has the details")
 
@@ -146,7 +167,15 @@ def create_app(
     )
     app.state.vigil = state
     _install_error_handlers(app)
-    _install_security_headers(app, content_security_policy(settings.config.map.tile_origin))
+    app.add_middleware(
+        SecurityHeaders, csp=content_security_policy(settings.config.map.tile_origin)
+    )
+    server = settings.config.server
+    app.add_middleware(
+        RequestGuard,
+        allowed_hosts=server.allowed_hosts or default_hosts(settings.listen_host),
+        max_body_bytes=server.max_body_bytes,
+    )
     routers = (auth, camera_routes, events, alerts, users, audit, reports, system, vocabulary, ws)
     for module in (*routers, pages):
         app.include_router(module.router)

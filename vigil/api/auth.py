@@ -87,7 +87,7 @@ async def _read_login(request: Request) -> tuple[LoginIn | None, bool, str | Non
             data = await request.json()
             next_url = None
         return LoginIn.model_validate(data), is_form, next_url
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError, RecursionError):
         return None, is_form, None
 
 

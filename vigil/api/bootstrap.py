@@ -42,7 +42,8 @@ class Settings:
     config: VigilConfig
     data_dir: Path
     db_url: str | None = None
-    secure_cookies: bool = False  # set behind HTTPS; plain http://127.0.0.1 needs False
+    secure_cookies: bool = False  # set behind HTTPS (or server.secure_cookies in vigil.yml)
+    listen_host: str | None = None  # what the server listens on (for the default allowed hosts)
     session_hours: float = 12.0
     login_failure_delay: float = 1.0  # seconds every failed login waits
     login_lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
@@ -78,7 +79,7 @@ def build_state(
         cameras=cameras,
         signer=URLSafeTimedSerializer(auth.load_secret(settings.data_dir), salt="vigil-session"),
         session_seconds=settings.session_hours * 3600.0,
-        secure_cookies=settings.secure_cookies,
+        secure_cookies=settings.secure_cookies or config.server.secure_cookies,
         login_failure_delay=settings.login_failure_delay,
         login_lockout=settings.login_lockout,
         login_gate=LoginGate(store),

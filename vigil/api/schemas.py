@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -148,16 +148,20 @@ class UserOut(Model):
     disabled: bool
 
 
+CameraId = Annotated[str, Field(min_length=1, max_length=64)]
+CameraIds = Annotated[list[CameraId], Field(max_length=1000)]
+
+
 class UserCreate(Model):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
     role: Role = Role.VIEWER
-    cameras: list[str] | None = None
+    cameras: CameraIds | None = None
 
 
 class UserPatch(Model):
     role: Role | None = None
-    cameras: list[str] | None = Field(None, description="send null to let the user see all")
+    cameras: CameraIds | None = Field(None, description="send null to let the user see all")
     disabled: bool | None = None
     password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=1024)
     unlock: bool | None = Field(

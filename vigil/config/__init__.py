@@ -32,6 +32,7 @@ from vigil.config.service import (
     BusConfig,
     MapConfig,
     RetentionConfig,
+    ServerConfig,
 )
 from vigil.errors import ConfigError
 from vigil.sections import Anchor, Fraction, RelPoint, Strict
@@ -55,6 +56,7 @@ __all__ = [
     "RelPoint",
     "RetentionConfig",
     "RuleConfig",
+    "ServerConfig",
     "Strict",
     "TrackerConfig",
     "VigilConfig",
@@ -75,6 +77,7 @@ class VigilConfig(Strict):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     map: MapConfig = Field(default_factory=MapConfig)
     bus: BusConfig = Field(default_factory=BusConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:

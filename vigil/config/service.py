@@ -123,3 +123,31 @@ class BusConfig(Strict):
     def stream(self) -> str:
         """The JetStream stream's name (letters, digits, - and _ only)."""
         return self.prefix.upper()
+
+
+class ServerConfig(Strict):
+    """How the web app faces the network."""
+
+    secure_cookies: bool = Field(
+        False,
+        description="mark the session cookie Secure (set it when Vigil is behind HTTPS; a "
+        "browser then never sends the cookie over plain HTTP)",
+    )
+    allowed_hosts: list[str] | None = Field(
+        None,
+        max_length=100,
+        description="host names (and addresses) clients use to reach Vigil; requests naming "
+        "another Host are refused (DNS rebinding). Default: loopback names, the listening "
+        "address and this machine's name",
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, le=1 << 30, description="largest request body accepted (413 above)"
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str] | None) -> list[str] | None:
+        for host in hosts or []:
+            if not host or any(c in host for c in "/ @?#") or len(host) > 253:
+                raise ValueError(f"'{host}' is not a host name or address (no scheme, no path)")
+        return hosts
