@@ -108,3 +108,37 @@ def test_a_login_name_cannot_forge_an_anchor_in_the_real_servers_log(tmp_path: P
         env={**os.environ, "COLUMNS": "400"},
     )
     assert show.returncode == 0 and "\x1b[2J" not in show.stdout and "mallory" in show.stdout
+
+
+def test_the_data_directory_is_private_to_the_service(tmp_path: Path) -> None:
+    """Before: the database and snapshots were 0644 in 0755 folders, readable by any local
+    user. Now the folder is made 0700 at start (with a warning) and what is written is 0600."""
+    port, data = free_port(), tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    (tmp_path / "vigil.yml").write_text("cameras: []\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigil", "serve", "--config", str(tmp_path / "vigil.yml")]
+        + ["--data", str(data), "--port", str(port)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "VIGIL_ADMIN_PASSWORD": "admin-password-for-tests"},
+    )
+    try:
+        said = read_until(proc, "Vigil is running at", 60)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert "was open to other local users (mode 755); it is private now (700)" in said
+    assert data.stat().st_mode & 0o777 == 0o700
+    written = [p for p in data.rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"vigil.db", "secret.key", "audit-anchors.log"}
+    assert all(p.stat().st_mode & 0o077 == 0 for p in written), [
+        (p.name, oct(p.stat().st_mode)) for p in written
+    ]

@@ -37,6 +37,7 @@ from vigil.bus import Bus, open_bus
 from vigil.bus.nats import NatsBus
 from vigil.bus.remote import DirectoryServer, RemoteDirectory
 from vigil.config import VigilConfig, load_config
+from vigil.datadir import private_data_dir
 from vigil.errors import VigilError
 from vigil.logtext import configure_logging
 from vigil.pipeline.directory import CameraDirectory, LocalDirectory, NoCameras
@@ -198,6 +199,7 @@ class VigilServer:
         self.directory: CameraDirectory = NoCameras()
         self.retention: RetentionJob | None = None
         try:
+            private_data_dir(data_dir, say)
             self.store = Store(db_url or default_db_url(data_dir))
             self.retention = RetentionJob(
                 self.store, data_dir, config.retention, interval=retention_interval
@@ -210,7 +212,13 @@ class VigilServer:
             elif isinstance(self.bus, NatsBus):
                 self.directory = RemoteDirectory(self.bus)
             app_settings = Settings.from_env(
-                config, data_dir, db_url=db_url, announce=say, listen_host=host, **settings
+                config,
+                data_dir,
+                db_url=db_url,
+                announce=say,
+                listen_host=host,
+                on_started=lambda: say(f"Vigil is running at {self.url} (Ctrl-C stops it)"),
+                **settings,
             )
             for warning in exposure_warnings(host, config, app_settings.secure_cookies):
                 say(f"warning: {warning}")
@@ -237,14 +245,13 @@ class VigilServer:
     def run(self) -> None:
         configure_logging()
         try:
-            with _sigterm_as_interrupt():
+            # Ctrl-C is how a server ends, also while it is still starting.
+            with _sigterm_as_interrupt(), contextlib.suppress(KeyboardInterrupt):
                 if self.cameras is not None:
                     self.cameras.start()
                 if self.retention is not None:  # the purge job: now, then hourly
                     self.retention.start()
-                self.say(f"Vigil is running at {self.url} (Ctrl-C stops it)")
-                with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server ends
-                    self.server.run(sockets=[self.socket])
+                self.server.run(sockets=[self.socket])  # says it is running once it serves
         finally:
             self.close()
 
@@ -320,6 +327,7 @@ class WorkerProcess:
         self.audit: AuditLog | None = None
         self._started = False
         try:
+            private_data_dir(data_dir, say)
             self.store = Store(db_url or default_db_url(data_dir))
             self.audit = AuditLog(
                 self.store,

@@ -147,6 +147,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         record_service(state, "system.start")  # when the service ran is on the record
         await run_in_threadpool(state.bus.start)  # what other processes publish, from now on
+        if settings.on_started is not None:
+            settings.on_started()
         yield
         record_service(state, "system.stop")
         state.audit.close()  # flushed, and the head anchored so a cut-off tail is detected

@@ -51,6 +51,7 @@ class Settings:
     metrics_token: str | None = None
     announce: Callable[[str], None] = _print_to_stderr  # tells the generated admin password
     password_hasher: PasswordHasher | None = None  # argon2id defaults when None
+    on_started: Callable[[], None] | None = None  # called once the app serves requests
 
     @classmethod
     def from_env(cls, config: VigilConfig, data_dir: Path, **kw: Any) -> Settings:
