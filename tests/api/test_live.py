@@ -170,3 +170,19 @@ def test_mjpeg_stream_ends_when_the_session_does(
                 revoked_at = time.monotonic()
             assert revoked_at is None or time.monotonic() - revoked_at < 3, "still streaming"
     assert revoked_at is not None and time.monotonic() - revoked_at < 2
+
+
+def test_metrics_show_a_camera_limited_user_only_its_cameras(
+    live: tuple[TestClient, LiveRunner, Any],
+) -> None:
+    """Before: a supervisor limited to one camera read every camera's series."""
+    _client, _runner, app = live
+    app.state.vigil.users.create("sam", PASSWORD, Role.SUPERVISOR, ["other"])
+    sam = TestClient(app)
+    login(sam, "sam", PASSWORD)
+    text = sam.get("/metrics").text
+    assert 'camera="other"' in text and 'camera="car-park"' not in text
+    assert "vigil_login_failures" in text  # series of no camera stay
+    app.state.vigil.metrics_token = "scrape-token-456"
+    scraper = TestClient(app).get("/metrics", headers={"Authorization": "Bearer scrape-token-456"})
+    assert 'camera="car-park"' in scraper.text and 'camera="other"' in scraper.text

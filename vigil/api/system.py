@@ -18,14 +18,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
 from vigil.api.deps import (
     AppState,
     CookieDep,
+    Principal,
     StateDep,
     UserDep,
     require_user,
@@ -72,11 +74,12 @@ def health(user: UserDep, state: StateDep) -> HealthOut:
     )
 
 
-def _metrics_allowed(request: Request, state: AppState, cookie: str | None) -> None:
+def _metrics_allowed(request: Request, state: AppState, cookie: str | None) -> Principal | None:
+    """The user reading the metrics; None for the scraper's token (it sees every camera)."""
     auth = request.headers.get("authorization", "")
     if state.metrics_token and auth.lower().startswith("bearer "):
         if secrets.compare_digest(auth[7:].strip().encode(), state.metrics_token.encode()):
-            return
+            return None
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong metrics token")
     session = session_from_cookie(state, cookie)
     if session is None:
@@ -86,6 +89,7 @@ def _metrics_allowed(request: Request, state: AppState, cookie: str | None) -> N
         )
     if not Role(session.user.role).at_least(Role.SUPERVISOR):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "metrics need the supervisor role")
+    return Principal.from_session(session)
 
 
 @router.get("/metrics", response_class=PlainTextResponse, tags=["system"])
@@ -95,8 +99,30 @@ def metrics(
     cookie: CookieDep,
 ) -> Response:
     """Prometheus text format: cameras (online, frames, fps), events, alerts, logins."""
-    _metrics_allowed(request, state, cookie)
-    return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
+    user = _metrics_allowed(request, state, cookie)
+    registry: Any = state.registry
+    if user is not None and user.visible() is not None:
+        registry = VisibleOnly(state.registry, user)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class VisibleOnly:
+    """A registry's metrics without the series of cameras the user may not see (any series
+    with a `camera` label: the ones there are today and the ones added later)."""
+
+    def __init__(self, registry: CollectorRegistry, user: Principal) -> None:
+        self.registry, self.user = registry, user
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.registry.collect():
+            kept = [s for s in family.samples if self._sees(s.labels)]
+            copy = Metric(family.name, family.documentation, family.type, family.unit)
+            copy.samples = kept
+            yield copy
+
+    def _sees(self, labels: dict[str, str]) -> bool:
+        camera = labels.get("camera")
+        return camera is None or self.user.sees(camera)
 
 
 class LiveCollector(Collector):
