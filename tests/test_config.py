@@ -83,9 +83,7 @@ def error_of(text: str) -> str:
 
 def test_full_config_is_read_with_every_value() -> None:
     cfg = parse_config(FULL)
-    assert cfg.detector == detector_settings(
-        "onnx", path="models/yolo.onnx", score_threshold=0.2
-    )
+    assert cfg.detector == detector_settings("onnx", path="models/yolo.onnx", score_threshold=0.2)
     assert cfg.objects.labels == ["person", "car"] and cfg.objects.min_score == 0.5
     assert cfg.motion.width == 160 and cfg.motion.threshold == 25
     assert cfg.tracker.lost_timeout == 6 and cfg.tracker.min_crossing_frames == 3

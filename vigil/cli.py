@@ -250,9 +250,7 @@ def serve(
     from vigil.server import serve as run_server
 
     config = resolve_sources(load_config(config_path), config_path.resolve().parent)
-    run_server(
-        config, host, port, data, db, cameras=not no_cameras, secure_cookies=secure_cookies
-    )
+    run_server(config, host, port, data, db, cameras=not no_cameras, secure_cookies=secure_cookies)
 
 
 @app.command()
@@ -292,12 +290,14 @@ def demo(
 
 def _add_accountability_commands() -> None:
     from vigil.audit.cli import audit_app, events_app, report_app, retention_app
+    from vigil.audit.users_cli import users_app
 
     subs = {
         "audit": audit_app,
         "events": events_app,
         "retention": retention_app,
         "report": report_app,
+        "users": users_app,
     }
     for sub in subs.values():
         for cmd in sub.registered_commands:

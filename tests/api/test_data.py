@@ -96,7 +96,7 @@ def test_alerts_list_and_filter(admin: TestClient, env: Env) -> None:
         ("/api/events?since=yesterday", 422, "query parameter 'since'"),
         ("/api/events?type=explosion", 422, "query parameter 'type'"),
         ("/api/alerts?status=maybe", 422, "query parameter 'status'"),
-        ("/api/events?cursor=not-a-cursor", 422, "cursor 'not-a-cursor' is not valid"),
+        ("/api/events?cursor=not-a-cursor", 422, "query parameter 'cursor': not valid; pass"),
         (
             "/api/events?since=2024-01-02T00:00:00Z&until=2024-01-01T00:00:00Z",
             422,
@@ -110,7 +110,18 @@ def test_alerts_list_and_filter(admin: TestClient, env: Env) -> None:
         ("/api/tracks/999999", 404, "no track 999999"),
         ("/api/snapshots/999999.jpg", 404, "no track 999999"),
         ("/api/snapshots/x.jpg", 422, "path parameter 'track_row_id'"),
-        ("/api/alerts/-1", 404, "no alert -1"),
+        ("/api/alerts/-1", 422, "path parameter 'alert_id'"),
+        ("/api/events/" + "9" * 30, 422, "less than or equal to 2147483647"),
+        ("/api/users/18446744073709551616", 422, "path parameter 'user_id'"),
+        (
+            "/api/events?cursor=" + "9" * 18 + "." + "9" * 12,
+            200,  # a well-formed cursor is a position, however far out
+            "",
+        ),
+        ("/api/events?since=0001-01-01T00:00:00%2B05:00", 200, ""),
+        ("/api/events?until=9999-12-31T23:00:00-05:00", 200, ""),
+        ("/api/events?since=1e400", 422, "query parameter 'since'"),
+        ("/api/tracks?cursor=-" + "9" * 18 + ".0", 200, ""),
         ("/api/users/77", 404, "no user 77"),
         ("/api/cameras/lobby/mjpeg?fps=1000", 422, "query parameter 'fps'"),
     ],
@@ -118,7 +129,8 @@ def test_alerts_list_and_filter(admin: TestClient, env: Env) -> None:
 def test_bad_requests_get_a_clear_4xx(admin: TestClient, path: str, code: int, detail: str) -> None:
     r = admin.get(path)
     assert r.status_code == code, r.text
-    assert detail in r.json()["detail"]
+    if code >= 400:
+        assert detail in r.json()["detail"]
 
 
 def test_bad_bodies_get_a_clear_4xx_never_a_500(admin: TestClient, env: Env) -> None:

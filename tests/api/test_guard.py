@@ -75,9 +75,10 @@ def test_only_the_expected_host_names_are_served(env: Env) -> None:
     r = evil.post("/api/login", json={"username": "admin", "password": "x"})
     assert r.status_code == 400 and "server.allowed_hosts" in r.json()["detail"]
     assert evil.get("/healthz").status_code == 400
-    with pytest.raises(WebSocketDisconnect) as closed, evil.websocket_connect(
-        "/api/ws", headers={"host": "attacker.example"}
-    ) as ws:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        evil.websocket_connect("/api/ws", headers={"host": "attacker.example"}) as ws,
+    ):
         ws.receive_json()
     assert closed.value.code == 4400
     assert TestClient(env.app, base_url="http://127.0.0.1:8080").get("/healthz").text == "ok"

@@ -112,6 +112,49 @@ def test_every_personal_data_route_writes_an_audit_row(env: Env) -> None:
     assert not silent, f"routes that wrote no audit row: {silent}"
 
 
+def _last(env: Env) -> AuditRow:
+    with env.store.session() as s:
+        return s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(1)).one()
+
+
+def test_every_refusal_is_on_the_record_with_its_status(env: Env) -> None:
+    """Refused before the route's own audit could run (no session, no CSRF token, the role, a
+    bad parameter) or inside it: one row, with the status as the outcome, on every route."""
+    refusals: list[tuple[str, str, str, int, str]] = []  # who, method, path, status, outcome
+
+    def attempt(client: TestClient, who: str, method: str, path: str, **kw: Any) -> None:
+        before = _count(env)
+        r = client.request(method, path, follow_redirects=False, **kw)
+        assert r.status_code >= 400, (who, method, path, r.status_code)
+        row = _last(env)
+        outcome = row.details["outcome"] if _count(env) == before + 1 else "no single row"
+        refusals.append((who, method, path, r.status_code, outcome))
+        if outcome == str(r.status_code):
+            assert row.actor == ("anonymous" if who == "anonymous" else who)
+
+    anonymous = TestClient(env.app)
+    admin = TestClient(env.app)
+    login(admin)
+    del admin.headers["X-CSRF-Token"]  # so its unsafe requests are refused
+    env.add_user("audrey", Role.AUDITOR)
+    auditor = TestClient(env.app)
+    login(auditor, "audrey", PASSWORD)
+    for method, path in _audited_routes(env):
+        if path == "/api/login":
+            continue  # its refusals are failed logins (test_failed_logins_are_audited...)
+        body = {"json": BODIES[(method, path)]} if (method, path) in BODIES else {}
+        attempt(anonymous, "anonymous", method, fill(path), **body)
+        if method != "GET":
+            attempt(admin, "admin", method, fill(path), **body)
+        if path.startswith(("/api/events", "/api/tracks", "/api/alerts", "/api/cameras")):
+            attempt(auditor, "audrey", method, fill(path), **body)
+    attempt(admin, "admin", "GET", "/api/events/0")  # a bad id: 422 before the route runs
+    attempt(admin, "admin", "GET", "/api/alerts", params={"since": "yesterday"})
+    wrong = [r for r in refusals if r[4] != str(r[3])]
+    assert not wrong, f"refusals not on the record with their status: {wrong}"
+    assert {r[3] for r in refusals} == {401, 403, 422}
+
+
 def test_rows_say_who_what_why_where_and_the_outcome(env: Env) -> None:
     client = TestClient(env.app)
     login(client)
@@ -147,13 +190,24 @@ def test_searches_need_a_purpose(env: Env) -> None:
     before = _count(env)
     for path in ("/api/events", "/api/tracks"):
         r = viewer.get(path)
-        assert r.status_code == 400
+        assert r.status_code == 422
         assert "state a purpose (case number or reason) with ?purpose=" in r.json()["detail"]
-        assert viewer.get(path, params={"purpose": "x"}).status_code == 400
+        assert viewer.get(path, params={"purpose": "x"}).status_code == 422
         assert viewer.get(path, params={"purpose": "incident 7"}).status_code == 200
     ids = env.ids["events"]["lobby"]
     assert viewer.get(f"/api/events/{ids[0]}").status_code == 200  # reading one: no purpose
-    assert _count(env) == before + 3  # two searches with a purpose, one read
+    # Two searches with a purpose and one read, and the four refused searches, each a row.
+    with env.store.session() as s:
+        rows = list(s.scalars(select(AuditRow).where(AuditRow.id > before).order_by(AuditRow.id)))
+    assert [(r.action, r.actor, r.details["outcome"]) for r in rows] == [
+        ("events.search", "vic", "422"),
+        ("events.search", "vic", "422"),
+        ("events.search", "vic", "ok"),
+        ("tracks.search", "vic", "422"),
+        ("tracks.search", "vic", "422"),
+        ("tracks.search", "vic", "ok"),
+        ("events.read", "vic", "ok"),
+    ]
 
 
 def test_a_new_route_is_audited_by_default_or_the_walk_fails(env: Env) -> None:

@@ -18,7 +18,8 @@ from vigil.api.deps import (
     require_role,
     visible_row,
 )
-from vigil.api.events import Cursor, Limit, Name, Since, Until, snapshot_file
+from vigil.api.events import snapshot_file
+from vigil.api.params import AlertId, Cursor, Limit, Name, Since, Until
 from vigil.api.schemas import AlertOut, AlertPage, ReviewIn
 from vigil.domain import AlertStatus, Role
 from vigil.store.queries import Filters, search_alerts
@@ -69,7 +70,7 @@ def list_alerts(
     response_model=AlertOut,
     dependencies=[audited("alerts.read", "alert")],
 )
-def get_alert(alert_id: int, user: UserDep, state: StateDep) -> AlertOut:
+def get_alert(alert_id: AlertId, user: UserDep, state: StateDep) -> AlertOut:
     return AlertOut.model_validate(
         alert_record(visible_row(state, user, AlertRow, alert_id, "alert"))
     )
@@ -81,7 +82,7 @@ def get_alert(alert_id: int, user: UserDep, state: StateDep) -> AlertOut:
     dependencies=[audited("alerts.snapshot", "alert")],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-def alert_snapshot(alert_id: int, user: UserDep, state: StateDep) -> FileResponse:
+def alert_snapshot(alert_id: AlertId, user: UserDep, state: StateDep) -> FileResponse:
     row = visible_row(state, user, AlertRow, alert_id, "alert")
     return snapshot_file(state, row.snapshot, f"alert {alert_id}")
 
@@ -93,7 +94,7 @@ def alert_snapshot(alert_id: int, user: UserDep, state: StateDep) -> FileRespons
     dependencies=[audited("alerts.review", "alert")],
 )
 async def review_alert(
-    alert_id: int,
+    alert_id: AlertId,
     body: ReviewIn,
     user: Operator,
     state: StateDep,

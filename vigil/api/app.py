@@ -13,21 +13,31 @@ from fastapi import FastAPI, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from vigil import __version__
 from vigil.api import alerts, audit, auth, events, pages, reports, system, users, vocabulary, ws
 from vigil.api import cameras as camera_routes
+from vigil.api.auditing import (
+    PURPOSE_HELP,
+    PURPOSE_MAX,
+    PURPOSE_MIN,
+    record_refusal,
+    status_of,
+)
 from vigil.api.bootstrap import Settings, build_state, record_first_start, record_service
+from vigil.api.contract import document_errors
 from vigil.api.guard import RequestGuard, default_hosts
 from vigil.bus import Bus, LocalBus
 from vigil.errors import VigilError
 from vigil.pipeline.directory import CameraDirectory, NoCameras
 from vigil.rules.engine import AlertService
-from vigil.store.alerts import AlertConflict, AlertError, AlertNotFound
 from vigil.store.db import Store, default_db_url
-from vigil.store.queries import QueryError
-from vigil.store.users import UserConflict, UserError, UserNotFound
+from vigil.store.queries import CURSOR_PATTERN
+from vigil.store.users import USERNAME, USERNAME_RULE
 
 __all__ = ["Settings", "content_security_policy", "create_app", "describe_validation"]
 
@@ -54,6 +64,13 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "the request"
 
 
+# What a value must look like, for each pattern in the schemas: said instead of the regex.
+PATTERN_HINTS = {
+    USERNAME.pattern: f"not allowed; {USERNAME_RULE}",
+    CURSOR_PATTERN: "not valid; pass the next_cursor of the previous page",
+}
+
+
 def describe_validation(exc: RequestValidationError) -> str:
     problems = []
     for err in exc.errors():
@@ -61,7 +78,16 @@ def describe_validation(exc: RequestValidationError) -> str:
         msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
         if loc[-1:] == ("limit",) and err.get("type") == "less_than_equal":
             msg = f"{msg}; fetch more with the next_cursor of each page"
+        ctx = err.get("ctx") or {}
+        if err.get("type") == "string_pattern_mismatch":
+            msg = PATTERN_HINTS.get(str(ctx.get("pattern")), msg)
+        if loc == ("query", "purpose"):  # missing, too long or not on one line
+            msg = f"{PURPOSE_HELP} ({PURPOSE_MIN} to {PURPOSE_MAX} characters, on one line)"
         given = err.get("input")
+        if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):  # e.g. review action
+            loc = (*loc, str(ctx.get("discriminator", "")).strip("'"))
+            msg = f"must be one of {ctx.get('expected_tags', '')}" if "tag" in ctx else "required"
+            given = ctx.get("tag")
         shown = ""
         if given is not None and not isinstance(given, dict | list) and len(str(given)) <= 60:
             shown = f" (got {given!r})"
@@ -102,28 +128,48 @@ def _error(code: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=code)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (Starlette names only the first)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and isinstance(route, Route | APIRoute):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    async def validation(_r: Request, exc: Exception) -> Response:
+    """Every refusal: one sentence as `detail`, and on the audit record when the route is
+    audited (vigil.api.auditing.record_refusal)."""
+
+    async def refused(request: Request, code: int, detail: str, **headers: str) -> Response:
+        if 400 <= code < 500:
+            await run_in_threadpool(record_refusal, request, code)
+        return JSONResponse({"detail": detail}, status_code=code, headers=headers or None)
+
+    async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return _error(422, describe_validation(exc))
+        return await refused(request, 422, describe_validation(exc))
 
-    async def user_error(_r: Request, exc: Exception) -> Response:
-        code = status.HTTP_400_BAD_REQUEST
-        if isinstance(exc, AlertNotFound | UserNotFound):
-            code = status.HTTP_404_NOT_FOUND
-        elif isinstance(exc, AlertConflict | UserConflict):
-            code = status.HTTP_409_CONFLICT
-        elif isinstance(exc, QueryError | AlertError | UserError):
-            code = 422
-        return _error(code, str(exc))
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            headers["Allow"] = _allowed_methods(request)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return await refused(request, exc.status_code, detail, **headers)
 
-    async def internal(_r: Request, exc: Exception) -> Response:
+    async def user_error(request: Request, exc: Exception) -> Response:
+        return await refused(request, status_of(exc), str(exc))
+
+    async def internal(request: Request, exc: Exception) -> Response:
         if isinstance(exc, RecursionError):  # JSON nested deeper than a parser goes
-            return _error(400, "the request body is nested too deeply; send flatter JSON")
+            return await refused(request, 400, "the request body is nested too deeply")
         log.error("internal error", exc_info=exc)
         return _error(500, "internal error; the server log has the details")
 
     app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(VigilError, user_error)
     app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
     app.add_exception_handler(Exception, internal)
@@ -169,6 +215,7 @@ def create_app(
     )
     app.state.vigil = state
     _install_error_handlers(app)
+    document_errors(app)
     app.add_middleware(
         SecurityHeaders, csp=content_security_policy(settings.config.map.tile_origin)
     )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from vigil.api.auditing import audited
 from vigil.api.deps import AppState, StateDep, require_audit_reader
+from vigil.api.params import When
 from vigil.api.schemas import Model
 from vigil.audit.log import AuditEntry
 from vigil.audit.verify import verify_chain
@@ -117,8 +118,8 @@ async def list_audit(
     action: Annotated[
         str | None, Query(max_length=64, description="actions starting with this, e.g. events.")
     ] = None,
-    since: Annotated[datetime | None, Query(description="from this time on (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="before this time (ISO 8601)")] = None,
+    since: Annotated[When | None, Query(description="from this time on (ISO 8601)")] = None,
+    until: Annotated[When | None, Query(description="before this time (ISO 8601)")] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAX_AUDIT_LIMIT, description=f"rows per page, ≤ {MAX_AUDIT_LIMIT}")
     ] = 100,

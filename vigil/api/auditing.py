@@ -11,6 +11,11 @@ It records who (the session's user), what (action, object type and the first pat
 why (`?purpose=`, required where `purpose_required`), when, from where (client address), the
 query and the outcome (`ok` or the HTTP status of a refusal). A route that wants to add details
 (e.g. which fields of a user changed) takes `note: AuditNoteDep` and fills `note.details`.
+
+Refusals are recorded in one place, `record_refusal`, which the app's error handlers call for
+every 4xx: a request to an audited route that was refused before its audit dependency ran (no
+session: actor `anonymous`; a wrong CSRF token; the role; a missing purpose or a bad
+parameter) gets the same row as one refused inside the route, with the status as outcome.
 tests/audit/test_route_audit.py walks every route and fails on one that writes no row.
 """
 
@@ -18,15 +23,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
-from vigil.api.deps import AppState, Principal, StateDep, UserDep
+from vigil.api.deps import AppState, Principal, StateDep, UserDep, get_state
+from vigil.errors import VigilError
+from vigil.store.alerts import AlertConflict, AlertError, AlertNotFound
+from vigil.store.queries import QueryError
+from vigil.store.users import UserConflict, UserError, UserNotFound
+
+ANONYMOUS = "anonymous"
 
 PURPOSE_MIN, PURPOSE_MAX = 3, 200
 PURPOSE_HELP = "state a purpose (case number or reason) with ?purpose=..."
@@ -35,12 +49,22 @@ AUDIT_DOWN = (
     "check that the database is reachable and writable"
 )
 log = logging.getLogger(__name__)
+_PURPOSE_HELP = (
+    f"why: a case number or reason, {PURPOSE_MIN} to {PURPOSE_MAX} characters (kept in the "
+    "audit log)"
+)
+# Three or more characters from the first to the last that is not a space, on one line.
+PURPOSE_PATTERN = r"^\s*\S.+\S\s*$"
 PurposeQ = Annotated[
     str | None,
+    Query(max_length=PURPOSE_MAX, pattern=PURPOSE_PATTERN, description=_PURPOSE_HELP),
+]
+RequiredPurposeQ = Annotated[
+    str,
     Query(
-        max_length=PURPOSE_MAX * 2,
-        description=f"why: a case number or reason, {PURPOSE_MIN} to {PURPOSE_MAX} characters "
-        "(kept in the audit log); required by searches",
+        max_length=PURPOSE_MAX,
+        pattern=PURPOSE_PATTERN,
+        description=f"{_PURPOSE_HELP}; required: a search states why",
     ),
 ]
 
@@ -105,14 +129,19 @@ def audited(
     """The dependency that writes the audit row of a request: after the route, with its
     outcome; or, with `at_start` (streams that last long), as soon as the route is entered."""
 
+    def stated_purpose(purpose: PurposeQ = None) -> str | None:
+        return purpose.strip() if purpose else None
+
+    def required_purpose(purpose: RequiredPurposeQ) -> str:
+        return check_purpose(purpose)
+
+    purpose = Depends(required_purpose if purpose_required else stated_purpose)
+
     async def audit(
-        request: Request,
-        user: UserDep,
-        state: StateDep,
-        purpose: PurposeQ = None,
+        request: Request, user: UserDep, state: StateDep, stated: str | None = purpose
     ) -> AsyncIterator[AuditNote]:
-        stated = check_purpose(purpose) if purpose_required else (purpose or None)
         note = AuditNote()
+        request.state.vigil_audited = True  # refusals from here on are this row's outcome
         if at_start:
             await run_in_threadpool(_write, state, user, request, note, "started", stated)
             yield note
@@ -120,11 +149,8 @@ def audited(
         outcome: str = "ok"
         try:
             yield note
-        except HTTPException as exc:
-            outcome = str(exc.status_code)
-            raise
-        except Exception:
-            outcome = "error"
+        except Exception as exc:
+            outcome = str(status_of(exc))
             raise
         finally:
             await run_in_threadpool(_write, state, user, request, note, outcome, stated)
@@ -154,4 +180,63 @@ def audited(
             details=details,
         )
 
+    audit.vigil_audit = (action, object_type)  # type: ignore[attr-defined]
     return Depends(audit, scope="function")
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status the app's error handlers give an exception (see vigil.api.app)."""
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code
+    if isinstance(exc, RequestValidationError):
+        return 422
+    if isinstance(exc, AlertNotFound | UserNotFound):
+        return 404
+    if isinstance(exc, AlertConflict | UserConflict):
+        return 409
+    if isinstance(exc, QueryError | AlertError | UserError):
+        return 422
+    if isinstance(exc, VigilError | RecursionError):
+        return 400
+    return 500
+
+
+def _audit_spec(route: Any) -> tuple[str, str | None] | None:
+    """(action, object type) of a route that has an `audited(...)` dependency."""
+    dependant = getattr(route, "dependant", None)
+    pending = list(dependant.dependencies) if dependant is not None else []
+    while pending:
+        dep = pending.pop()
+        spec = getattr(dep.call, "vigil_audit", None)
+        if spec is not None:
+            return spec
+        pending.extend(dep.dependencies)
+    return None
+
+
+def record_refusal(request: Request, code: int) -> None:
+    """The audit row of a refused request to an audited route, unless its own audit
+    dependency already wrote one; a failure to write it is logged (the refusal stands)."""
+    if getattr(request.state, "vigil_audited", False):
+        return
+    spec = _audit_spec(request.scope.get("route"))
+    if spec is None:
+        return
+    request.state.vigil_audited = True
+    user: Principal | None = getattr(request.state, "vigil_user", None)
+    params = dict(request.path_params)
+    details: dict[str, Any] = {"outcome": str(code), "method": request.method}
+    if query := _query(request):
+        details["query"] = query
+    purpose = (request.query_params.get("purpose") or "").strip()
+    with suppress(HTTPException):  # logged by `record`; the client gets the refusal it earned
+        record(
+            get_state(request),
+            user.username if user is not None else ANONYMOUS,
+            spec[0],
+            spec[1],
+            str(next(iter(params.values()))) if params else None,
+            request=request,
+            purpose=purpose if PURPOSE_MIN <= len(purpose) <= PURPOSE_MAX else None,
+            details=details,
+        )

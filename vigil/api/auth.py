@@ -148,8 +148,8 @@ _LOGIN_BODY = {
             "application/json": {"schema": LoginIn.model_json_schema()},
             "application/x-www-form-urlencoded": {
                 "schema": {
+                    # A form missing a field is answered like a wrong password (303).
                     "type": "object",
-                    "required": ["username", "password"],
                     "properties": {
                         "username": {"type": "string"},
                         "password": {"type": "string"},
@@ -241,7 +241,11 @@ def me(user: UserDep, state: StateDep) -> MeOut:
     return _me(session)
 
 
-@router.post("/api/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/api/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={429: {"description": "too many wrong current passwords or failed logins"}},
+)
 async def change_password(
     body: PasswordChange,
     note: Annotated[AuditNote, audited("users.password", "user")],

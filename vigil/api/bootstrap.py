@@ -104,6 +104,11 @@ def record_first_start(state: AppState, settings: Settings) -> None:
     record. Every start: the configured cameras are in the cameras table."""
     first_start = state.users.count() == 0
     generated = state.users.ensure_admin(settings.admin_password)
+    if settings.admin_password is not None and not first_start:
+        settings.announce(
+            "VIGIL_ADMIN_PASSWORD is set, but it applies at the first start only (users exist "
+            "already); to set a password now: vigil users set-password admin"
+        )
     if generated is not None:
         settings.announce(
             f"Created the first user: admin, password {generated}\n"

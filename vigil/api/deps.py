@@ -136,6 +136,7 @@ def require_user(request: Request, state: StateDep, cookie: CookieDep) -> Princi
     if session is None:
         raise _unauthorized()
     principal = Principal.from_session(session)
+    request.state.vigil_user = principal  # the actor of a refusal's audit row
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not secrets.compare_digest(sent.encode(), principal.csrf.encode()):

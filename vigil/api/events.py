@@ -19,20 +19,15 @@ from vigil.api.deps import (
     require_operational,
     visible_row,
 )
+from vigil.api.params import Cursor, EventId, Limit, Name, Since, TrackRowId, Until
 from vigil.api.schemas import EventOut, EventPage, TrackOut, TrackPage
 from vigil.domain import EventType
-from vigil.store.queries import MAX_LIMIT, Filters, search_events, search_tracks
+from vigil.store.queries import Filters, search_events, search_tracks
 from vigil.store.records import event_record, track_record
 from vigil.store.tables import EventRow, TrackRow
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_operational)])
 
-_TIME = "ISO 8601 time (UTC if no zone given) or UNIX seconds"
-Since = Annotated[datetime | None, Query(description=f"from this time on; {_TIME}")]
-Until = Annotated[datetime | None, Query(description=f"up to this time; {_TIME}")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"rows per page, at most {MAX_LIMIT}")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of a page")]
-Name = Annotated[str | None, Query(min_length=1, max_length=100)]
 TypeQ = Annotated[EventType | None, Query(description="event type")]
 
 
@@ -102,7 +97,7 @@ def list_events(
     response_model=EventOut,
     dependencies=[audited("events.read", "event")],
 )
-def get_event(event_id: int, user: UserDep, state: StateDep) -> EventOut:
+def get_event(event_id: EventId, user: UserDep, state: StateDep) -> EventOut:
     return EventOut.model_validate(
         event_record(visible_row(state, user, EventRow, event_id, "event"))
     )
@@ -114,7 +109,7 @@ def get_event(event_id: int, user: UserDep, state: StateDep) -> EventOut:
     dependencies=[audited("events.snapshot", "event")],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-def event_snapshot(event_id: int, user: UserDep, state: StateDep) -> FileResponse:
+def event_snapshot(event_id: EventId, user: UserDep, state: StateDep) -> FileResponse:
     """The object as it looked when the event happened."""
     row = visible_row(state, user, EventRow, event_id, "event")
     return snapshot_file(state, row.snapshot, f"event {event_id}")
@@ -155,7 +150,7 @@ def list_tracks(
     response_model=TrackOut,
     dependencies=[audited("tracks.read", "track")],
 )
-def get_track(track_row_id: int, user: UserDep, state: StateDep) -> TrackOut:
+def get_track(track_row_id: TrackRowId, user: UserDep, state: StateDep) -> TrackOut:
     return TrackOut.model_validate(
         track_record(visible_row(state, user, TrackRow, track_row_id, "track"))
     )
@@ -167,7 +162,7 @@ def get_track(track_row_id: int, user: UserDep, state: StateDep) -> TrackOut:
     dependencies=[audited("tracks.snapshot", "track")],
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-def track_snapshot(track_row_id: int, user: UserDep, state: StateDep) -> FileResponse:
+def track_snapshot(track_row_id: TrackRowId, user: UserDep, state: StateDep) -> FileResponse:
     """The best picture of a tracked object (`id` of GET /api/tracks, not its track_id)."""
     row = visible_row(state, user, TrackRow, track_row_id, "track")
     return snapshot_file(state, row.snapshot, f"track {track_row_id}")

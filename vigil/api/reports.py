@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from vigil.api.auditing import audited
 from vigil.api.deps import Principal, StateDep, require_audit_reader, require_user
+from vigil.api.params import When
 from vigil.audit.report import transparency_report
 from vigil.store.queries import as_utc
 
@@ -26,9 +27,9 @@ async def get_transparency(
     user: AuditReader,
     state: StateDep,
     since: Annotated[
-        datetime | None, Query(description=f"from (ISO 8601); default {DEFAULT_DAYS} days ago")
+        When | None, Query(description=f"from (ISO 8601); default {DEFAULT_DAYS} days ago")
     ] = None,
-    until: Annotated[datetime | None, Query(description="up to (ISO 8601); default now")] = None,
+    until: Annotated[When | None, Query(description="up to (ISO 8601); default now")] = None,
 ) -> dict[str, Any]:
     """Cameras active, searches by purpose category, data reads, alerts by type and outcome,
     exports, data purged and the audit chain's status, as JSON."""

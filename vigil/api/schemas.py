@@ -5,14 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vigil.domain import AlertStatus, Role
-from vigil.store.users import MIN_PASSWORD
+from vigil.store.alerts import MAX_REASON, NEEDS_REASON
+from vigil.store.users import MIN_PASSWORD, USERNAME
+
+SURROGATE = "text must be valid Unicode: a lone surrogate (such as \\ud800) cannot be stored"
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 class Model(BaseModel):
+    """Every request and answer: no field beyond the declared ones, and text that can be
+    stored (JSON may spell a lone UTF-16 surrogate, which no database or log can hold)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        if _has_surrogate(data):
+            raise ValueError(SURROGATE)
+        return data
 
 
 class CameraHealthOut(Model):
@@ -134,9 +161,27 @@ class AlertPage(Model):
     next_cursor: str | None
 
 
-class ReviewIn(Model):
-    action: Literal["acknowledge", "dismiss"]
-    reason: str | None = Field(None, max_length=2000, description="required to dismiss")
+Reason = Annotated[str, Field(max_length=MAX_REASON, pattern=r"\S")]
+
+
+class Acknowledge(Model):
+    action: Literal["acknowledge"]
+    reason: Reason | None = Field(None, description="optional: a note on what is being done")
+
+
+class Dismiss(Model):
+    action: Literal["dismiss"]
+    reason: Reason = Field(description="required: why the alert needs no action")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_reason(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not str(data.get("reason") or "").strip():
+            raise ValueError(NEEDS_REASON)
+        return data
+
+
+ReviewIn = Annotated[Acknowledge | Dismiss, Field(discriminator="action")]
 
 
 class UserOut(Model):
@@ -153,7 +198,7 @@ CameraIds = Annotated[list[CameraId], Field(max_length=1000)]
 
 
 class UserCreate(Model):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=USERNAME.pattern)
     password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
     role: Role = Role.VIEWER
     cameras: CameraIds | None = None

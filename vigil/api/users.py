@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from vigil.api.auditing import AuditNote, audited, record
 from vigil.api.deps import AppState, Principal, StateDep, not_found, require_role, require_user
 from vigil.api.liveaccess import access_changed
+from vigil.api.params import UserId
 from vigil.api.schemas import UserCreate, UserOut, UserPatch
 from vigil.audit.lockout import UNLOCKED
 from vigil.domain import Role
@@ -33,7 +34,7 @@ def _check_cameras(state: AppState, by: Principal, cameras: list[str] | None) ->
     unknown = sorted(set(cameras or []) - known)
     if unknown:
         raise HTTPException(
-            422,
+            status.HTTP_404_NOT_FOUND,
             f"unknown camera(s) {', '.join(unknown)}; configured: {', '.join(sorted(known))}",
         )
     if by.cameras is not None and (cameras is None or not set(cameras) <= by.cameras):
@@ -72,14 +73,21 @@ def list_users(user: Manager, state: StateDep) -> list[UserOut]:
     response_model=UserOut,
     dependencies=[audited("users.read", "user")],
 )
-def get_user(user_id: int, user: Manager, state: StateDep) -> UserOut:
+def get_user(user_id: UserId, user: Manager, state: StateDep) -> UserOut:
     row = state.users.get(user_id)
     if row is None:
         raise not_found(f"user {user_id}")
     return UserOut.model_validate(user_record(row))
 
 
-@router.post("/api/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "the username is taken (or the change would leave no admin)"}
+}
+
+
+@router.post(
+    "/api/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=_CONFLICT
+)
 async def create_user(
     body: UserCreate, note: CreateNote, user: Manager, state: StateDep
 ) -> UserOut:
@@ -95,9 +103,9 @@ async def create_user(
     return UserOut.model_validate(user_record(row))
 
 
-@router.patch("/api/users/{user_id}", response_model=UserOut)
+@router.patch("/api/users/{user_id}", response_model=UserOut, responses=_CONFLICT)
 async def update_user(
-    user_id: int,
+    user_id: UserId,
     body: UserPatch,
     note: UpdateNote,
     user: Manager,

@@ -11,6 +11,7 @@ from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow
 
 MAX_REASON = 2000
+NEEDS_REASON = "dismissing an alert needs a reason; say why it needs no action"
 
 
 class AlertError(VigilError):
@@ -60,7 +61,7 @@ class Alerts:
             raise AlertError("a review acknowledges or dismisses an alert")
         reason = (reason or "").strip() or None
         if status == AlertStatus.DISMISSED and reason is None:
-            raise AlertError("dismissing an alert needs a reason; say why it needs no action")
+            raise AlertError(NEEDS_REASON)
         if reason is not None and len(reason) > MAX_REASON:
             raise AlertError(f"the reason is too long; keep it under {MAX_REASON} characters")
         with self.store.session() as s, s.begin():

@@ -6,10 +6,9 @@ of the last row shown), not an offset, so a page stays correct while new rows ar
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
@@ -20,6 +19,7 @@ from vigil.store.db import Store
 from vigil.store.tables import AlertRow, EventRow, TrackRow
 
 MAX_LIMIT = 500
+MAX_ROW_ID = 2**31 - 1  # stored rows' ids are 32-bit integers on both engines
 Row = TypeVar("Row", EventRow, TrackRow, AlertRow)
 
 
@@ -54,20 +54,28 @@ class Filters:
     rule: str | None = None  # alerts only
 
 
+# A cursor is the position after the last row shown: "<UTC microseconds since 1970>.<row id>".
+# Every string of this form is a position (times and ids beyond the stored ones are clamped),
+# so a well-formed cursor is never refused.
+CURSOR_PATTERN = r"^-?[0-9]{1,18}\.[0-9]{1,12}$"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
 def encode_cursor(time: datetime, row_id: int) -> str:
-    raw = f"{as_utc(time).isoformat()}|{row_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{(as_utc(time) - _EPOCH) // timedelta(microseconds=1)}.{row_id}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, row_id = raw.split("|")
-        return as_utc(datetime.fromisoformat(stamp)), int(row_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
         raise QueryError(
             f"cursor '{cursor[:40]}' is not valid; pass the next_cursor of the previous page"
-        ) from None
+        )
+    micros, row_id = (int(part) for part in cursor.split("."))
+    lowest, highest = ((edge - _EPOCH) // timedelta(microseconds=1) for edge in (_FIRST, _LAST))
+    at = _EPOCH + timedelta(microseconds=min(max(micros, lowest), highest))
+    return at, min(row_id, MAX_ROW_ID + 1)
 
 
 def _check(filters: Filters, limit: int) -> None:

@@ -22,6 +22,7 @@ from vigil.store.queries import as_utc
 from vigil.store.tables import SessionRow, UserRow
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+USERNAME_RULE = "use 1 to 64 letters, digits or _ . @ -"
 MIN_PASSWORD = 10
 
 
@@ -62,10 +63,8 @@ def check_password(password: str) -> None:
 
 
 def check_username(username: str) -> None:
-    if not USERNAME.match(username):
-        raise UserError(
-            f"username '{username[:70]}' is not allowed; use 1 to 64 letters, digits or _ . @ -"
-        )
+    if not USERNAME.fullmatch(username):
+        raise UserError(f"username '{username[:70]}' is not allowed; {USERNAME_RULE}")
 
 
 class Users:
