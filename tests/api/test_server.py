@@ -130,3 +130,44 @@ def test_real_server_pushes_a_pipeline_event_over_the_websocket_and_stops_cleanl
             proc.stderr.close()
     leftovers = [n for n in os.listdir("/dev/shm") if n.startswith(f"vigil-{proc.pid}-")]
     assert leftovers == []
+
+
+def test_a_camera_source_problem_is_one_line_on_the_console(tmp_path: Path) -> None:
+    """A newcomer's `vigil serve` with a file that is not there: the console says so, once,
+    naming the camera and the path (relative to the config file's folder)."""
+    (tmp_path / "vigil.yml").write_text(
+        "cameras:\n  - id: gate\n    source: clips/not-there.mp4\n    loop: true\n"
+    )
+    port = free_port()
+    env = {**os.environ, "VIGIL_ADMIN_PASSWORD": PASSWORD}
+    args = ["serve", "-c", str(tmp_path / "vigil.yml"), "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigil", *args, "--data", str(tmp_path / "data")],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        said = read_until(proc, "camera 'gate' is offline:", 90)
+        said += read_until(proc, "Vigil is running at", 60) if "Vigil is running" not in said else ""
+        line = next(x for x in said.splitlines() if "camera 'gate' is offline:" in x)
+        assert str(tmp_path / "clips" / "not-there.mp4") in line
+        # The decoder is retried with a growing wait; the console does not repeat the reason.
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            r = http.post("/api/login", json={"username": "admin", "password": PASSWORD})
+            cookie = {"vigil_session": r.cookies["vigil_session"]}
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                gate = http.get("/api/cameras/gate", cookies=cookie).json()
+                if gate["health"]["restarts"] >= 2:
+                    break
+                time.sleep(0.2)
+            assert gate["health"]["restarts"] >= 2, gate
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=30)[1]
+        assert (said + rest).count("camera 'gate' is offline:") == 1, said + rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

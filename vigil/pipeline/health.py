@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -60,8 +61,16 @@ def status_from_json(data: Mapping[str, Any]) -> CameraStatus:
     )
 
 
+log = logging.getLogger("vigil.camera")
+RETRY_NOTE = "; retrying in"  # what the supervisor adds to a reason while it waits
+
+
 class HealthTracker:
-    """Thread-safe health state of one camera; `changed()` says when to tell the world."""
+    """Thread-safe health state of one camera; `changed()` says when to tell the world.
+
+    A camera's problems also go to the console (the log, as warnings): one line when it goes
+    offline or its reason changes (a retry countdown is not a new reason), one when it is back.
+    """
 
     def __init__(self, camera_id: str, offline_after: float) -> None:
         self.camera_id = camera_id
@@ -79,6 +88,7 @@ class HealthTracker:
         self._restarts = 0
         self._size: tuple[int, int] | None = None
         self._published: tuple[bool, str | None] | None = None
+        self._reported: str | None = None  # the problem last said on the console
 
     def frame(self, wallclock: float, size: tuple[int, int]) -> None:
         now = time.monotonic()
@@ -90,6 +100,9 @@ class HealthTracker:
             self._size = size
             self._online, self._offline_since, self._error = True, None, None
             self._source_error = None
+            was, self._reported = self._reported, None
+        if was is not None:
+            log.warning("camera '%s' is back online", self.camera_id)
 
     def source_says(self, online: bool, error: str | None) -> None:
         """The decoder's view of its connection (a reconnecting stream's error, say)."""
@@ -97,6 +110,8 @@ class HealthTracker:
             self._source_error = error
             if not online and not self._online:
                 self._error = error or self._error
+        if not online and error:
+            self._report(error)
 
     def offline(self, error: str) -> None:
         with self._lock:
@@ -105,6 +120,15 @@ class HealthTracker:
             self._online = False
             self._error = error
             self._recent.clear()
+        self._report(error)
+
+    def _report(self, error: str) -> None:
+        problem = error.split(RETRY_NOTE)[0]
+        with self._lock:
+            if problem == self._reported:
+                return
+            self._reported = problem
+        log.warning("camera '%s' is offline: %s", self.camera_id, problem)
 
     def check_stale(self) -> None:
         """No frame for `offline_after` seconds: offline, with the source's reason if known."""

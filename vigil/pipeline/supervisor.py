@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from vigil.config import CameraConfig
 from vigil.domain import Frame
-from vigil.pipeline.decoder import EXIT_SOURCE_ERROR, DecoderHandle, DecoderSpec
-from vigil.pipeline.health import HealthTracker
+from vigil.pipeline.decoder import DecoderHandle, DecoderSpec
+from vigil.pipeline.health import RETRY_NOTE, HealthTracker
 from vigil.pipeline.ring import FrameRing, RingError
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,7 @@ class DecoderSupervisor:
         if code is not None and code < 0 and stopping.wait(1.0):
             return False  # the whole service is stopping (systemd signals the group)
         why = decoder.error or f"the decoder stopped (exit code {code})"
-        if code != EXIT_SOURCE_ERROR:
-            log.warning("camera '%s': %s", self.camera.id, why)
-        self.health.offline(f"{why}; retrying in {backoff:g} s")
+        self.health.offline(f"{why}{RETRY_NOTE} {backoff:g} s")  # on the console once
         self.health.restarted()
         return True
 
