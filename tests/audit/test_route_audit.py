@@ -174,6 +174,30 @@ def test_rows_say_who_what_why_where_and_the_outcome(env: Env) -> None:
     )
 
 
+def test_the_pictures_of_a_search_are_on_the_record_under_it_with_its_purpose(env: Env) -> None:
+    client = TestClient(env.app)
+    login(client)
+    before = _count(env)
+    for path in ("/api/events", "/api/tracks", "/api/alerts"):
+        items = client.get(path, params={"purpose": "case 2026/7", "camera": "lobby"}).json()
+        pictures = [i["snapshot_url"] for i in items["items"] if i["snapshot_url"]]
+        assert pictures, path
+        for url in pictures:  # as the search page shows them: the URLs as given
+            assert client.get(url).status_code == 200
+    with env.store.session() as s:
+        rows = list(s.scalars(select(AuditRow).where(AuditRow.id > before).order_by(AuditRow.id)))
+    searches = {r.details["search"]: r for r in rows if r.action.endswith(".search")}
+    assert len(searches) == 3
+    shots = [r for r in rows if r.action.endswith(".snapshot")]
+    assert len(shots) == len(rows) - 3 >= 3
+    for shot in shots:
+        search = searches[shot.details["in_search"]]
+        assert shot.purpose == search.purpose == "case 2026/7"
+        assert shot.id > search.id and shot.action.split(".")[0] == search.action.split(".")[0]
+    forged = client.get(pictures[0].split("?")[0], params={"search": "not a search"})
+    assert forged.status_code == 422
+
+
 def test_failed_logins_are_audited_with_the_name_tried(env: Env) -> None:
     client = TestClient(env.app)
     client.post("/api/login", json={"username": "mallory", "password": "guess"})

@@ -296,6 +296,13 @@ def test_an_auditor_lands_on_the_audit_log_sees_a_verified_chain_and_no_pictures
     demo: Demo, ui: Watched
 ) -> None:
     add_user(demo.base, "audrey", AUDITOR_PASSWORD, "auditor")
+    # An investigator's search and the pictures of its results, as the search page shows them.
+    wait_for_events(demo.base, 3, NEW_EVENT_WAIT_MS / 1000)
+    with httpx.Client(base_url=demo.base, timeout=10) as http:
+        http.post("/api/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        found = http.get("/api/events", params={"purpose": "case 2026-077", "limit": 3}).json()
+        pictures = [e["snapshot_url"] for e in found["items"] if e["snapshot_url"]]
+        assert pictures and all(http.get(u).status_code == 200 for u in pictures)
     page = ui.page
     page.goto(demo.base + "/")
     assert "/login" in page.url
@@ -310,6 +317,18 @@ def test_an_auditor_lands_on_the_audit_log_sees_a_verified_chain_and_no_pictures
     assert rows.count() >= 2
     actions = page.locator("#log tbody tr[data-audit] td:nth-child(4)").all_inner_texts()
     assert "auth.login" in actions
+    # The search comes first, its pictures folded under it, each with the search's purpose.
+    search = page.locator("#log tbody tr.search-row", has_text="case 2026-077")
+    fold = search.locator("button.search-fold")
+    assert fold.inner_text() == f"{len(pictures)} picture{'s' if len(pictures) > 1 else ''} viewed"
+    shots = page.locator(
+        f"#log tbody tr.in-search[data-search='{search.get_attribute('data-search')}']"
+    )
+    assert shots.count() == len(pictures) and not shots.first.is_visible()
+    fold.click()
+    shots.first.wait_for(state="visible")
+    purposes = shots.evaluate_all("rs => rs.map(r => r.children[5].textContent)")
+    assert purposes == ["case 2026-077"] * len(pictures)
     assert page.locator("#chain-state").inner_text() == "verified"
     assert page.locator("#chain").get_attribute("data-tone") == "ok"
     # The transparency report of the default period, rendered from the API.

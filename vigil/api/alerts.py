@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from vigil.api.auditing import audited
+from vigil.api.auditing import AuditNote, audited, results
 from vigil.api.deps import (
     Principal,
     StateDep,
@@ -31,12 +31,9 @@ Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 _ACTIONS = {"acknowledge": AlertStatus.ACKNOWLEDGED, "dismiss": AlertStatus.DISMISSED}
 
 
-@router.get(
-    "/api/alerts",
-    response_model=AlertPage,
-    dependencies=[audited("alerts.search", "alert")],
-)
+@router.get("/api/alerts", response_model=AlertPage)
 def list_alerts(
+    note: Annotated[AuditNote, audited("alerts.search", "alert")],
     user: UserDep,
     state: StateDep,
     status: Annotated[AlertStatus | None, Query()] = None,
@@ -61,7 +58,7 @@ def list_alerts(
     )
     page = search_alerts(state.store, filters, limit, cursor)
     return AlertPage.model_validate(
-        {"items": [alert_record(r) for r in page.items], "next_cursor": page.next_cursor}
+        {"items": results(note, map(alert_record, page.items)), "next_cursor": page.next_cursor}
     )
 
 

@@ -22,10 +22,12 @@ tests/audit/test_route_audit.py walks every route and fails on one that writes n
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -69,12 +71,37 @@ RequiredPurposeQ = Annotated[
 ]
 
 
+SEARCH_PATTERN = r"^[0-9a-f]{12}$"
+SearchQ = Annotated[
+    str | None,
+    Query(
+        pattern=SEARCH_PATTERN,
+        description="the search this request follows from (its results' snapshot_url carry it)",
+    ),
+]
+
+
 @dataclass
 class AuditNote:
-    """What a route adds to its audit row."""
+    """What a route adds to its audit row. A search has a reference of its own (`search`):
+    the pictures of its results are fetched with it and with its purpose (`follow`), so the
+    audit log shows them under the search, for the reason the search was made."""
 
     details: dict[str, Any] = field(default_factory=dict)
     object_id: str | None = None
+    search: str | None = None
+    purpose: str | None = None
+
+    def follow(self, url: str | None) -> str | None:
+        if url is None or self.search is None:
+            return url
+        given = {"search": self.search, **({"purpose": self.purpose} if self.purpose else {})}
+        return f"{url}?{urlencode(given)}"
+
+
+def results(note: AuditNote, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A search's results, their snapshot_url carrying the search (see `AuditNote`)."""
+    return [{**r, "snapshot_url": note.follow(r.get("snapshot_url"))} for r in records]
 
 
 def client_of(request: HTTPConnection) -> str | None:
@@ -116,7 +143,8 @@ def record(
 
 
 def _query(request: Request) -> dict[str, Any]:
-    return {k: v for k, v in request.query_params.items() if k not in ("purpose", "cursor")}
+    hidden = ("purpose", "cursor", "search")  # kept in columns and details of their own
+    return {k: v for k, v in request.query_params.items() if k not in hidden}
 
 
 def audited(
@@ -136,11 +164,21 @@ def audited(
         return check_purpose(purpose)
 
     purpose = Depends(required_purpose if purpose_required else stated_purpose)
+    searches = action.endswith(".search")
 
     async def audit(
-        request: Request, user: UserDep, state: StateDep, stated: str | None = purpose
+        request: Request,
+        user: UserDep,
+        state: StateDep,
+        stated: str | None = purpose,
+        search: SearchQ = None,
     ) -> AsyncIterator[AuditNote]:
-        note = AuditNote()
+        note = AuditNote(purpose=stated)
+        if searches:
+            note.search = secrets.token_hex(6)
+            note.details["search"] = note.search
+        elif search is not None:
+            note.details["in_search"] = search
         request.state.vigil_audited = True  # refusals from here on are this row's outcome
         if at_start:
             await run_in_threadpool(_write, state, user, request, note, "started", stated)

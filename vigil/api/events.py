@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
-from vigil.api.auditing import audited
+from vigil.api.auditing import AuditNote, audited, results
 from vigil.api.deps import (
     AppState,
     Principal,
@@ -66,12 +66,9 @@ def _filters(
     )
 
 
-@router.get(
-    "/api/events",
-    response_model=EventPage,
-    dependencies=[audited("events.search", "event", purpose_required=True)],
-)
+@router.get("/api/events", response_model=EventPage)
 def list_events(
+    note: Annotated[AuditNote, audited("events.search", "event", purpose_required=True)],
     user: UserDep,
     state: StateDep,
     since: Since = None,
@@ -88,7 +85,7 @@ def list_events(
     filters = _filters(state, user, camera, since, until, label, type, zone, line)
     page = search_events(state.store, filters, limit, cursor)
     return EventPage.model_validate(
-        {"items": [event_record(r) for r in page.items], "next_cursor": page.next_cursor}
+        {"items": results(note, map(event_record, page.items)), "next_cursor": page.next_cursor}
     )
 
 
@@ -115,12 +112,9 @@ def event_snapshot(event_id: EventId, user: UserDep, state: StateDep) -> FileRes
     return snapshot_file(state, row.snapshot, f"event {event_id}")
 
 
-@router.get(
-    "/api/tracks",
-    response_model=TrackPage,
-    dependencies=[audited("tracks.search", "track", purpose_required=True)],
-)
+@router.get("/api/tracks", response_model=TrackPage)
 def list_tracks(
+    note: Annotated[AuditNote, audited("tracks.search", "track", purpose_required=True)],
     user: UserDep,
     state: StateDep,
     since: Since = None,
@@ -141,7 +135,7 @@ def list_tracks(
     filters = _filters(state, user, camera, since, until, label, type, zone, line)
     page = search_tracks(state.store, filters, limit, cursor)
     return TrackPage.model_validate(
-        {"items": [track_record(r) for r in page.items], "next_cursor": page.next_cursor}
+        {"items": results(note, map(track_record, page.items)), "next_cursor": page.next_cursor}
     )
 
 

@@ -41,10 +41,10 @@ function outcomeTone(outcome) {
   return "bad";
 }
 
-function row(item) {
+function row(item, extra = {}) {
   return el(
     "tr",
-    { dataset: { audit: String(item.id) }, title: `hash ${item.hash}` },
+    { dataset: { audit: String(item.id) }, title: `hash ${item.hash}`, ...extra },
     el("td", { class: "num" }, item.id),
     el("td", { class: "mono" }, stamp(item.at)),
     el("td", {}, item.actor),
@@ -56,6 +56,45 @@ function row(item) {
   );
 }
 
+// A search's pictures (rows whose details.in_search is the search's reference) are listed
+// under the search, folded: the auditor sees the search first, then what was looked at.
+function rows(items) {
+  const bySearch = new Map();
+  for (const item of items) {
+    const ref = item.details?.search;
+    if (ref) bySearch.set(ref, []);
+  }
+  for (const item of items) {
+    const ref = item.details?.in_search;
+    if (ref && bySearch.has(ref)) bySearch.get(ref).push(item);
+  }
+  const out = [];
+  for (const item of items) {
+    const ref = item.details?.in_search;
+    if (ref && bySearch.has(ref)) continue; // shown under its search
+    const followed = item.details?.search ? bySearch.get(item.details.search) : null;
+    if (!followed || !followed.length) {
+      out.push(row(item));
+      continue;
+    }
+    const group = followed.map((f) => row(f, { class: "in-search", hidden: true, dataset: { audit: String(f.id), search: item.details.search } }));
+    const toggle = el(
+      "button",
+      { type: "button", class: "btn btn-ghost search-fold", "aria-expanded": "false" },
+      `${followed.length} picture${followed.length === 1 ? "" : "s"} viewed`,
+    );
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      for (const tr of group) tr.hidden = !open;
+    });
+    const head = row(item, { class: "search-row", dataset: { audit: String(item.id), search: item.details.search } });
+    head.children[4].append(" ", toggle); // the Object cell
+    out.push(head, ...group);
+  }
+  return out;
+}
+
 async function load() {
   const filters = filtersFromForm(form, FIELDS);
   show(errorBox, "");
@@ -65,7 +104,7 @@ async function load() {
   try {
     const result = await get(`/api/audit${query({ ...filters, cursor: cursors[page] })}`);
     nextCursor = result.next_cursor;
-    tbody.replaceChildren(...result.items.map(row));
+    tbody.replaceChildren(...rows(result.items));
     if (!result.items.length) {
       tbody.append(el("tr", {}, el("td", { colspan: "8", class: "muted empty" }, "No audit rows match these filters.")));
     }
