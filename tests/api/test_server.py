@@ -150,7 +150,9 @@ def test_a_camera_source_problem_is_one_line_on_the_console(tmp_path: Path) -> N
     )
     try:
         said = read_until(proc, "camera 'gate' is offline:", 90)
-        said += read_until(proc, "Vigil is running at", 60) if "Vigil is running" not in said else ""
+        said += (
+            read_until(proc, "Vigil is running at", 60) if "Vigil is running" not in said else ""
+        )
         line = next(x for x in said.splitlines() if "camera 'gate' is offline:" in x)
         assert str(tmp_path / "clips" / "not-there.mp4") in line
         # The decoder is retried with a growing wait; the console does not repeat the reason.
