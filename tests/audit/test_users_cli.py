@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.api.conftest import ADMIN_PASSWORD, Env, login
+from tests.api.conftest import ADMIN_PASSWORD, Env, login, make_settings
+from vigil.api import create_app
 from vigil.audit.log import cli_actor
 from vigil.audit.verify import verify_chain
 from vigil.cli import app
+from vigil.store.db import Store
 from vigil.store.tables import AuditRow
 
 runner = CliRunner()
@@ -90,3 +94,15 @@ def test_mistakes_are_one_clear_line(env: Env) -> None:
     missing = runner.invoke(app, ["users", "list", "--data", "/nonexistent"])
     assert missing.exit_code != 0 and "no Vigil database in '/nonexistent'" in missing.output
     assert _cli_rows(env) == []  # nothing was done, so nothing is on the record
+
+
+def test_an_admin_password_given_at_a_later_start_says_how_to_set_it(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    said: list[str] = []
+    for password in ("the first admin password", "a forgotten-about new one"):
+        settings = make_settings(tmp_path, admin_password=password, announce=said.append)
+        with TestClient(create_app(settings, store=store)):
+            pass
+    store.close()
+    told = [m for m in said if "VIGIL_ADMIN_PASSWORD" in m]
+    assert len(told) == 1 and "vigil users set-password admin" in told[0]
