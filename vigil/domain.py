@@ -326,6 +326,17 @@ class Role(enum.StrEnum):
         """Whether this role may read the audit log and transparency reports."""
         return self in (Role.ADMIN, Role.AUDITOR)
 
+    @property
+    def manages_users(self) -> bool:
+        """Supervisors manage operators and viewers; admins manage everyone."""
+        return self.at_least(Role.SUPERVISOR)
+
+    def grantable(self) -> tuple[Role, ...]:
+        """The roles a manager with this role may give (and manage users of)."""
+        if self is Role.ADMIN:
+            return tuple(Role)
+        return (Role.OPERATOR, Role.VIEWER) if self.manages_users else ()
+
 
 OPERATIONAL_RANK: tuple[Role, ...] = (Role.VIEWER, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Env, login, make_settings
+from tests.api.conftest import PASSWORD, Env, login, make_settings
 from tests.conftest import need
 from vigil.api import create_app
 from vigil.api.pages import LEAFLET_ENV, SWAGGER_KEY, WEB, find_leaflet, find_swagger_ui
 from vigil.config import ConfigError, parse_config
+from vigil.domain import Role
 from vigil.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,3 +170,33 @@ def test_api_docs_come_from_this_server_or_say_how_to_install_them(env: Env) -> 
     assert (
         bare.status_code == 503 and "make setup" in bare.text and "/api/openapi.json" in bare.text
     )
+
+
+def test_the_users_page_offers_what_the_manager_may_give(env: Env) -> None:
+    admin = TestClient(env.app)
+    login(admin)
+    page = admin.get("/users")
+    assert page.status_code == 200 and "/static/js/users.js" in page.text
+    assert 'href="/users" aria-current="page"' in page.text
+    assert re.findall(r'<option value="(\w+)"', page.text)[:5] == [
+        "viewer",
+        "operator",
+        "supervisor",
+        "admin",
+        "auditor",
+    ]
+    env.add_user("sue", Role.SUPERVISOR, ["lobby"])
+    sue = TestClient(env.app)
+    login(sue, "sue", PASSWORD)
+    page = sue.get("/users")
+    assert set(re.findall(r'<option value="(\w+)"', page.text)) == {"operator", "viewer"}
+    assert re.findall(r'name="camera" value="([\w-]+)"', page.text) == ["lobby", "lobby"]
+    assert 'name="all"' not in page.text  # sue sees some cameras: she cannot give all
+    env.add_user("vic", Role.VIEWER)
+    vic = TestClient(env.app)
+    login(vic, "vic", PASSWORD)
+    denied = vic.get("/users")
+    assert (
+        denied.status_code == 403 and "Managing users is for supervisors and admins" in denied.text
+    )
+    assert 'href="/users"' not in vic.get("/").text

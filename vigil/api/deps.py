@@ -77,6 +77,10 @@ class Principal:
         return self.role.operational
 
     @property
+    def can_manage_users(self) -> bool:
+        return self.role.manages_users
+
+    @property
     def can_read_audit(self) -> bool:
         """The audit log and transparency reports: admins and auditors."""
         return self.role.reads_audit

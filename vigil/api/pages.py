@@ -165,5 +165,29 @@ def audit(request: Request, user: PageUser) -> Response:
     """The audit log (filters, paging), the chain's status and the transparency report:
     for admins and auditors."""
     if not user.can_read_audit:
-        return _page(request, "denied.html", user, status_code=403, page="denied")
+        what = "The audit log and transparency reports are for admins and auditors"
+        return _page(request, "denied.html", user, status_code=403, page="denied", what=what)
     return _page(request, "audit.html", user, page="audit")
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request, user: PageUser) -> Response:
+    """Users: list, add, change role and cameras, set a password, disable, unlock: for
+    supervisors (operators and viewers within their cameras) and admins (everyone)."""
+    if not user.can_manage_users:
+        what = "Managing users is for supervisors and admins"
+        return _page(request, "denied.html", user, status_code=403, page="denied", what=what)
+    cameras = [
+        c.id
+        for c in state_of(request.app).config.cameras
+        if user.cameras is None or c.id in user.cameras
+    ]
+    return _page(
+        request,
+        "users.html",
+        user,
+        page="users",
+        grantable=[str(r) for r in user.role.grantable()],
+        cameras=cameras,
+        all_cameras=user.cameras is None,
+    )

@@ -251,7 +251,7 @@ class HealthOut(Model):
 def permissions(role: Role) -> Permissions:
     return Permissions(
         review_alerts=role.at_least(Role.OPERATOR),
-        manage_users=role.at_least(Role.SUPERVISOR),
+        manage_users=role.manages_users,
         metrics=role.at_least(Role.SUPERVISOR),
         operations=role.operational,
         read_audit=role.reads_audit,

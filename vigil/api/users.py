@@ -20,7 +20,6 @@ from vigil.store.users import KEEP
 
 router = APIRouter(tags=["users"], dependencies=[Depends(require_user)])
 Manager = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
-_SUPERVISED = (Role.OPERATOR, Role.VIEWER)
 CreateNote = Annotated[AuditNote, audited("users.create", "user")]
 UpdateNote = Annotated[AuditNote, audited("users.update", "user")]
 
@@ -55,7 +54,7 @@ def _check_within(by: Principal, target: UserRow) -> None:
 
 
 def _check_role(by: Principal, role: Role) -> None:
-    if not by.can(Role.ADMIN) and role not in _SUPERVISED:
+    if role not in by.role.grantable():
         raise _forbidden(f"only an admin can manage {role} users")
 
 

@@ -57,6 +57,7 @@ async function request(method, url, body) {
 
 export const get = (url) => request("GET", url);
 export const post = (url, body) => request("POST", url, body);
+export const patch = (url, body) => request("PATCH", url, body);
 
 /** Who is logged in, with permissions; keeps the CSRF token for later requests. */
 export async function me() {
