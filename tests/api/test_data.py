@@ -154,6 +154,24 @@ def test_bad_bodies_get_a_clear_4xx_never_a_500(admin: TestClient, env: Env) -> 
     assert r.status_code == 422 and "field 'role'" in r.json()["detail"]
     r = admin.patch("/api/users/1", json={"colour": "red"})
     assert r.status_code == 422 and "field 'colour'" in r.json()["detail"]
+    # JSON may spell a lone UTF-16 surrogate; no database or log can hold one.
+    for raw in (
+        b'{"username": "eve\\ud800", "password": "long enough pass"}',
+        b'{"username": "eve", "password": "long enough pass\\udfff"}',
+    ):
+        r = admin.post("/api/users", content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "lone surrogate" in r.json()["detail"], r.text
+    r = admin.post(
+        f"/api/alerts/{alert}/review",
+        content=b'{"action": "dismiss", "reason": "\\ud83d"}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422 and "lone surrogate" in r.json()["detail"]
+    assert admin.post(  # a pair is one character, and fine
+        f"/api/alerts/{alert}/review",
+        content=b'{"action": "dismiss", "reason": "false alarm \\ud83d\\ude00"}',
+        headers={"content-type": "application/json"},
+    ).status_code in (200, 409)
 
 
 def test_cameras_without_a_live_runner(admin: TestClient) -> None:
