@@ -31,6 +31,7 @@ from vigil import __version__
 from vigil.api.app import Settings, create_app
 from vigil.api.bootstrap import SYSTEM_ACTOR
 from vigil.api.guard import host_of, is_loopback
+from vigil.api.ws import MAX_CLIENT_MESSAGE
 from vigil.audit.log import AuditLog
 from vigil.audit.retention import RetentionJob
 from vigil.bus import Bus, open_bus
@@ -239,6 +240,7 @@ class VigilServer:
                 lifespan="on",
                 timeout_graceful_shutdown=3,
                 proxy_headers=False,
+                ws_max_size=MAX_CLIENT_MESSAGE,
             )
         )
 

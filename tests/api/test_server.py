@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.conftest import read_until
@@ -114,6 +115,16 @@ def test_real_server_pushes_a_pipeline_event_over_the_websocket_and_stops_cleanl
                         event = message
                         break
             assert event is not None, "no event arrived over the WebSocket"
+            # Clients send nothing the server reads: a big message ends the socket (1009).
+            with connect(
+                f"ws://127.0.0.1:{port}/api/ws", additional_headers={"Cookie": cookie}
+            ) as big:
+                assert json.loads(big.recv(timeout=10))["topic"] == "hello"
+                big.send("x" * 65536)
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        big.recv(timeout=10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
             assert event["camera"] in ("lobby", "car-park") and event["id"] > 0
             assert time.time() - event["captured_at"] < 5  # pushed as it happened
             stored = http.get(f"/api/events/{event['id']}").json()

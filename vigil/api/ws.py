@@ -100,6 +100,10 @@ async def _pump(websocket: WebSocket, subscription: Subscription, access: LiveAc
             await websocket.send_json(message)
 
 
+# Clients send nothing the server reads; a larger message ends the connection (1009).
+MAX_CLIENT_MESSAGE = 4096
+
+
 async def _drain(websocket: WebSocket) -> None:
     # Reading is how a disconnect is noticed; what clients send is ignored.
     while True:
