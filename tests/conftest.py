@@ -7,6 +7,7 @@ import contextlib
 import os
 import select
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,27 @@ PG_ADMIN_URL = os.environ.get(
     "VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 NATS_URL = os.environ.get("VIGIL_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@contextlib.contextmanager
+def vigil_process(*argv: str, password: str) -> Iterator[subprocess.Popen[str]]:
+    """`python ARGV...` (e.g. "-m", "vigil", "serve", ...) with the first admin's password and
+    its stderr piped (read it with `read_until`); killed at the end if it still runs."""
+    proc = subprocess.Popen(
+        [sys.executable, *argv],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "VIGIL_ADMIN_PASSWORD": password},
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import read_until
+from tests.conftest import read_until, vigil_process
 from tests.sources.conftest import free_port
 from vigil.audit.log import ANCHOR_MARK, read_anchors
 from vigil.logtext import EscapingFormatter, escape, shown
@@ -63,29 +63,22 @@ def test_a_login_name_cannot_forge_an_anchor_in_the_real_servers_log(tmp_path: P
     port, data = free_port(), tmp_path / "data"
     (tmp_path / "vigil.yml").write_text("cameras: []\n")
     stderr = tmp_path / "server.log"
-    with stderr.open("w") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "vigil", "serve", "--config", str(tmp_path / "vigil.yml")]
-            + ["--data", str(data), "--port", str(port)],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "VIGIL_ADMIN_PASSWORD": "admin-password-for-tests"},
+    serve = ["-m", "vigil", "serve", "--config", str(tmp_path / "vigil.yml")]
+    with (
+        stderr.open("w") as sink,
+        vigil_process(
+            *serve, "--data", str(data), "--port", str(port), password="admin-password-for-tests"
+        ) as proc,
+    ):
+        said = read_until(proc, "Vigil is running at", 60)
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/login", json={"username": EVIL_NAME, "password": "x"}
         )
-        try:
-            said = read_until(proc, "Vigil is running at", 60)
-            r = httpx.post(
-                f"http://127.0.0.1:{port}/api/login", json={"username": EVIL_NAME, "password": "x"}
-            )
-            assert r.status_code == 401
-            proc.send_signal(signal.SIGINT)
-            assert proc.wait(timeout=30) == 0
-            assert proc.stderr is not None
-            sink.write(said + proc.stderr.read())
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        assert r.status_code == 401
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr is not None
+        sink.write(said + proc.stderr.read())
     text = stderr.read_text()
     assert "failed login for mallory\\naudit anchor" in text  # it is there, escaped
     assert "\x1b" not in text
@@ -117,24 +110,13 @@ def test_the_data_directory_is_private_to_the_service(tmp_path: Path) -> None:
     data.mkdir(mode=0o755)
     data.chmod(0o755)
     (tmp_path / "vigil.yml").write_text("cameras: []\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vigil", "serve", "--config", str(tmp_path / "vigil.yml")]
-        + ["--data", str(data), "--port", str(port)],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "VIGIL_ADMIN_PASSWORD": "admin-password-for-tests"},
-    )
-    try:
+    serve = ["-m", "vigil", "serve", "--config", str(tmp_path / "vigil.yml")]
+    with vigil_process(
+        *serve, "--data", str(data), "--port", str(port), password="admin-password-for-tests"
+    ) as proc:
         said = read_until(proc, "Vigil is running at", 60)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
     assert "was open to other local users (mode 755); it is private now (700)" in said
     assert data.stat().st_mode & 0o777 == 0o700
     written = [p for p in data.rglob("*") if p.is_file()]

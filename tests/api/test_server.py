@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import read_until
+from tests.conftest import read_until, vigil_process
 from tests.sources.conftest import free_port
 from vigil.config import VigilConfig
 from vigil.errors import VigilError
@@ -83,15 +81,7 @@ def test_real_server_pushes_a_pipeline_event_over_the_websocket_and_stops_cleanl
         "from pathlib import Path; from vigil.server import demo_config, serve; "
         f"serve(demo_config(), '127.0.0.1', {port}, Path({str(tmp_path)!r}))"
     )
-    env = {**os.environ, "VIGIL_ADMIN_PASSWORD": PASSWORD}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
+    with vigil_process("-c", code, password=PASSWORD) as proc:
         said = read_until(proc, "Vigil is running at", 60)
         assert f"http://127.0.0.1:{port}/" in said
         base = f"http://127.0.0.1:{port}"
@@ -133,12 +123,6 @@ def test_real_server_pushes_a_pipeline_event_over_the_websocket_and_stops_cleanl
             assert all(c["health"]["online"] for c in cams)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
     leftovers = [n for n in os.listdir("/dev/shm") if n.startswith(f"vigil-{proc.pid}-")]
     assert leftovers == []
 
@@ -150,16 +134,10 @@ def test_a_camera_source_problem_is_one_line_on_the_console(tmp_path: Path) -> N
         "cameras:\n  - id: gate\n    source: clips/not-there.mp4\n    loop: true\n"
     )
     port = free_port()
-    env = {**os.environ, "VIGIL_ADMIN_PASSWORD": PASSWORD}
     args = ["serve", "-c", str(tmp_path / "vigil.yml"), "--port", str(port)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vigil", *args, "--data", str(tmp_path / "data")],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
+    with vigil_process(
+        "-m", "vigil", *args, "--data", str(tmp_path / "data"), password=PASSWORD
+    ) as proc:
         said = read_until(proc, "camera 'gate' is offline:", 90)
         said += (
             read_until(proc, "Vigil is running at", 60) if "Vigil is running" not in said else ""
@@ -180,7 +158,3 @@ def test_a_camera_source_problem_is_one_line_on_the_console(tmp_path: Path) -> N
         proc.send_signal(signal.SIGINT)
         rest = proc.communicate(timeout=30)[1]
         assert (said + rest).count("camera 'gate' is offline:") == 1, said + rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
