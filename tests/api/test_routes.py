@@ -13,10 +13,12 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 
 from tests.api.conftest import Env, login
+from vigil.api import pages
 
 PUBLIC = {"/login", "/api/login", "/healthz"}
 PUBLIC_PREFIXES = ("/static",)
-PAGES = {"/", "/search", "/audit"}  # HTML pages answer anonymous browsers with a redirect to /login
+# HTML pages answer anonymous browsers with a redirect to /login.
+PAGES = {r.path for r in pages.router.routes if r.path != "/login"}  # type: ignore[attr-defined]
 SAMPLE = {"camera_id": "lobby", "event_id": "1", "alert_id": "1", "user_id": "1"}
 SAMPLE_DEFAULT = "1"
 

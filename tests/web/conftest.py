@@ -38,8 +38,8 @@ CHROMIUM_ARGS = [
 ADMIN_PASSWORD = "ui-test-admin-password"
 VIEWER_PASSWORD = "ui-test-viewer-password"
 VIEWPORT = {"width": 1366, "height": 768}
-# The map asks OpenStreetMap for one tile to learn whether it can use it; offline, the
-# browser logs that failure as a console error, which is expected here.
+# The demo's map loads its tiles from OpenStreetMap; offline, the browser logs each failed
+# tile as a console error, which is expected here (the map says so and shows its grid).
 EXPECTED_CONSOLE = ("tile.openstreetmap.org",)
 
 
@@ -70,18 +70,13 @@ def require_browser() -> None:
     need(find_spec("playwright") is not None, "playwright is missing; pip install -e '.[dev]'")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """The demo configuration served on a free 127.0.0.1 port, stopped with Ctrl-C after."""
-    require_browser()  # before starting a server that nothing could look at
-    data = tmp_path_factory.mktemp("vigil-data")
+@contextlib.contextmanager
+def serving(code: str, data: Path) -> Iterator[Demo]:
+    """A Vigil server started by Python `code` (which formats `{port}` and `{data}`) on a
+    free 127.0.0.1 port, stopped with Ctrl-C after."""
     port = free_port()
-    code = (
-        "from pathlib import Path; from vigil.server import demo_config, serve; "
-        f"serve(demo_config(), '127.0.0.1', {port}, Path({str(data)!r}))"
-    )
     proc = subprocess.Popen(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code.format(port=port, data=repr(str(data)))],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -105,6 +100,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             drain.join(timeout=5)  # the server has exited: its stderr is at its end
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo configuration served on a free 127.0.0.1 port, stopped with Ctrl-C after."""
+    require_browser()  # before starting a server that nothing could look at
+    code = (
+        "from pathlib import Path; from vigil.server import demo_config, serve; "
+        "serve(demo_config(), '127.0.0.1', {port}, Path({data}))"
+    )
+    with serving(code, tmp_path_factory.mktemp("vigil-data")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -193,7 +193,8 @@ def test_a_stalled_camera_shows_offline_within_10_s_and_recovers_by_itself(
         assert tile.count() == 1
         camera = tile.get_attribute("data-camera")
         assert tile.locator(".badge").inner_text() == "OFFLINE"
-        assert re.fullmatch(r"OFFLINE since \d\d:\d\d:\d\d", tile.locator("strong").inner_text())
+        since = tile.locator("strong").inner_text()
+        assert re.fullmatch(r"OFFLINE since \d\d:\d\d:\d\d UTC", since)  # the browser's zone
         assert "no frames" in tile.locator(".tile-error").inner_text()
         page.wait_for_selector(f".cam-marker.offline[data-camera='{camera}']")
         assert page.locator("#stat-cameras .stat-v").inner_text() == "1/2"
@@ -256,6 +257,9 @@ def test_event_search_filters_pages_and_shows_the_snapshot(demo: Demo, ui: Watch
     )
     assert "camera=car-park" in page.url and "type=line_cross" in page.url
     assert "purpose=case+2026-041" in page.url
+    times = page.locator("#results tbody tr[data-id] td:nth-child(2)").all_inner_texts()
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", t) for t in times), times
+    assert page.locator("label:has(input[name=since])").inner_text().strip() == "FROM (UTC)"
     cameras = set(page.locator("#results tbody tr[data-id] td:nth-child(3)").all_inner_texts())
     types = set(page.locator("#results tbody tr[data-id] td:nth-child(4)").all_inner_texts())
     assert cameras <= {"Car park"} and types <= {"Line cross"}
@@ -412,3 +416,48 @@ def test_a_user_changes_their_password_from_the_top_bar(demo: Demo, browser: Any
         page.wait_for_url(demo.base + "/")
         page.wait_for_selector("body[data-ready='1']")
         watched.check_no_errors()
+
+
+def test_an_admin_adds_limits_and_disables_a_user_on_the_users_page(
+    demo: Demo, ui: Watched, tmp_path: Path
+) -> None:
+    page = ui.page
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, demo.base, "admin", ADMIN_PASSWORD, "/users")
+    assert page.locator("nav a[aria-current='page']").inner_text() == "Users"
+    page.wait_for_selector("#user-list tr[data-user='admin']")
+    # A mistake is said in the form, not sent.
+    page.fill("#add-username", "walt")
+    page.fill("#add-password", "short")
+    page.click("#add-form button[type=submit]")
+    assert "at least" in page.locator("#add-error").inner_text()
+    # A viewer who sees the lobby only.
+    page.fill("#add-password", "walt's long password")
+    page.uncheck("#add-form input[name=all]")
+    page.check("#add-form input[name=camera][value=lobby]")
+    page.click("#add-form button[type=submit]")
+    walt = page.locator("#user-list tr[data-user='walt']")
+    walt.wait_for()
+    assert walt.locator("td").nth(1).inner_text().lower() == "viewer"
+    assert walt.locator("td").nth(2).inner_text() == "lobby"
+    page.screenshot(path=str(tmp_path / "users.png"))
+    # The server's refusal is shown as it says it: the username is taken.
+    page.fill("#add-username", "walt")
+    page.fill("#add-password", "another long password")
+    page.click("#add-form button[type=submit]")
+    page.wait_for_function("() => !document.getElementById('add-error').hidden")
+    assert "taken" in page.locator("#add-error").inner_text()
+    # Disabled: walt can no longer log in.
+    walt.locator("button", has_text="Change").click()
+    page.check("#edit-form input[name=disabled]")
+    page.click("#edit-submit")
+    page.wait_for_function(
+        "() => document.querySelector(\"#user-list tr[data-user='walt'] td:nth-child(4)\")"
+        ".textContent === 'disabled'"
+    )
+    with httpx.Client(base_url=demo.base, timeout=10) as http:
+        r = http.post("/api/login", json={"username": "walt", "password": "walt's long password"})
+        assert r.status_code == 401
+    _no_horizontal_scroll(page)
+    taken = "status of 409 (Conflict)"  # the browser's own line for the refusal shown above
+    assert [e for e in ui.errors if taken not in e] == []

@@ -2,7 +2,7 @@
 // API's next_cursor) and the transparency report of a chosen period. No pictures, no cameras.
 import { ApiError, get, query } from "./api.js";
 import { startTopbar } from "./common.js";
-import { el, filtersFromForm, formFromUrl, stamp, toDate, toLocalInput } from "./util.js";
+import { el, fill, filtersFromForm, formFromUrl, stamp, toDate, toLocalInput } from "./util.js";
 
 const FIELDS = ["actor", "action", "since", "until", "limit"];
 const DAY_MS = 86_400_000;
@@ -174,7 +174,8 @@ function alertTable(alerts, cols) {
 
 function renderReport(r) {
   const a = r.audit || {};
-  reportBox.replaceChildren(
+  fill(
+    reportBox,
     el("p", { class: "muted" }, `${stamp(r.since)} to ${stamp(r.until)}`),
     section(
       "Cameras",

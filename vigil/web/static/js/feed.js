@@ -137,14 +137,13 @@ export class Feed {
       el(
         "div",
         { class: "feed-body" },
+        el("div", { class: "feed-row1" }, tag, el("span", { class: "feed-title", title }, title)),
         el(
           "div",
-          { class: "feed-row1" },
-          tag,
-          el("span", { class: "feed-title", title }, title),
+          { class: "feed-row2" },
+          el("span", { class: "feed-details", title: details || null }, details),
           el("time", { datetime: data.time, title: stamp(data.time) }, shortTime(data.time)),
         ),
-        el("div", { class: "feed-row2" }, details),
         actions,
       ),
     );

@@ -5,10 +5,18 @@ import { startTopbar } from "./common.js";
 import { Feed } from "./feed.js";
 import { createMap } from "./map.js";
 import { connectLive } from "./socket.js";
-import { createTiles } from "./tiles.js";
-import { clock, el, fmtFps } from "./util.js";
+import { DOT_STATES, SKIPPED_TITLE, createTiles } from "./tiles.js";
+import { clock, el, fill, fmtFps } from "./util.js";
 
 const HEALTH_POLL_MS = 3000;
+const COMPACT = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
+
+/** A count for a narrow column: "9876", "12.3K", "1.1M"; the exact number as its title. */
+function setCount(cell, n, title = "") {
+  const value = Number.isFinite(n) ? n : 0;
+  cell.textContent = value < 10000 ? String(value) : COMPACT.format(value);
+  cell.title = [title, value >= 10000 ? value.toLocaleString("en") : ""].filter(Boolean).join(": ");
+}
 
 function setStat(id, value, tone) {
   const node = document.getElementById(id);
@@ -17,14 +25,16 @@ function setStat(id, value, tone) {
   node.dataset.tone = tone || "";
 }
 
-function cameraTable(tbody, cameras, onFocus) {
+function cameraTable(table, cameras, onFocus) {
+  const tbody = table.querySelector("tbody");
+  table.querySelector("#skipped-head").title = SKIPPED_TITLE;
   const rows = new Map();
   for (const cam of cameras) {
     const cells = {
       status: el("td", { class: "st" }, "…"),
       fps: el("td", { class: "num" }, "–"),
       frames: el("td", { class: "num" }, "–"),
-      dropped: el("td", { class: "num" }, "–"),
+      dropped: el("td", { class: "num", title: SKIPPED_TITLE }, "–"),
       restarts: el("td", { class: "num" }, "–"),
     };
     const name = el(
@@ -36,7 +46,7 @@ function cameraTable(tbody, cameras, onFocus) {
     const row = el(
       "tr",
       { dataset: { camera: cam.id } },
-      el("td", {}, name, position),
+      el("td", { class: "cam", title: cam.name }, name, position),
       cells.status,
       cells.fps,
       cells.frames,
@@ -50,17 +60,20 @@ function cameraTable(tbody, cameras, onFocus) {
     const r = rows.get(id);
     if (!r) return;
     r.row.className = h.online ? "online" : "offline";
-    r.cells.status.textContent = h.online ? "online" : `offline ${h.offline_since ? clock(h.offline_since) : ""}`;
-    r.cells.status.title = h.error || "";
+    const since = !h.online && h.offline_since ? clock(h.offline_since) : null;
+    fill(r.cells.status, h.online ? "online" : "offline", since && el("span", { class: "since" }, since));
+    r.cells.status.title = [since && `offline since ${since}`, h.error].filter(Boolean).join(": ");
     r.cells.fps.textContent = h.online ? fmtFps(h.fps) : "–";
-    r.cells.frames.textContent = String(h.frames ?? 0);
-    r.cells.dropped.textContent = String(h.dropped ?? 0);
-    r.cells.restarts.textContent = String(h.restarts ?? 0);
+    setCount(r.cells.frames, h.frames);
+    setCount(r.cells.dropped, h.dropped, SKIPPED_TITLE);
+    setCount(r.cells.restarts, h.restarts, "decoder restarts");
   };
 }
 
 async function main() {
   startTopbar();
+  // The legend explains each state of the dots (tiles) and markers (map) in the dots' words.
+  for (const item of document.querySelectorAll("#dot-legend [data-state]")) item.title = DOT_STATES[item.dataset.state] || "";
   const [who, cameraList] = await Promise.all([me(), get("/api/cameras")]);
   const cameras = new Map(cameraList.map((c) => [c.id, c]));
   const health = new Map();
@@ -76,7 +89,7 @@ async function main() {
   // ?streams=N changes how many tiles get a live stream (the others refresh a picture).
   const streams = Number(new URLSearchParams(location.search).get("streams")) || undefined;
   tiles = createTiles(document.getElementById("tiles"), cameraList, focus, streams);
-  const tableRow = cameraTable(document.querySelector("#cam-table tbody"), cameraList, focus);
+  const tableRow = cameraTable(document.getElementById("cam-table"), cameraList, focus);
 
   const applyHealth = (id, h) => {
     if (!cameras.has(id)) return;

@@ -1,11 +1,14 @@
 // The camera map. With Leaflet (served from node_modules): a dark coordinate grid drawn on
 // canvas tiles, so it works with no network at all, and the configured tile server
-// (`map.tiles` in vigil.yml, none by default: no third party learns anything) as another
-// base layer when its tiles can be reached. Without Leaflet: a plain SVG grid with the same
-// markers.
+// (`map.tiles` in vigil.yml, none by default: no third party learns anything) as the street
+// map. A tile server other than this one is named on the map (it learns the operator's
+// address and where the map looks); when its tiles cannot be loaded the map says so and
+// shows the grid. Without Leaflet: a plain SVG grid with the same markers.
 import { clock, el, fmtFps } from "./util.js";
 
-const TILE_PROBE_MS = 4000;
+// No tile at all within this long: the tile server is taken as unreachable (a firewall that
+// drops packets gives no error for minutes).
+const TILE_WAIT_MS = 8000;
 const SVG = "http://www.w3.org/2000/svg";
 
 /** A "nice" step (1, 2 or 5 times a power of ten) near `raw`. */
@@ -139,19 +142,77 @@ function gridLabels(L, map, cosRef) {
   };
 }
 
-function probeTiles(template, onReachable) {
-  const img = new Image();
-  img.referrerPolicy = "strict-origin-when-cross-origin";
-  const timer = setTimeout(() => img.removeAttribute("src"), TILE_PROBE_MS);
-  img.addEventListener("load", () => {
-    clearTimeout(timer);
-    onReachable();
-  });
-  img.addEventListener("error", () => clearTimeout(timer));
-  img.src = template.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0").replace("{s}", "a");
+/** "tile.openstreetmap.org" (with ":port" when it has one) from a tile URL template. */
+export function tileHost(template) {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]+)/i.exec((template || "").replace("{s}.", ""));
+  return m ? m[1].replace(/^[^@]*@/, "").replace(/[{}]/g, "") : "";
 }
 
-function leafletMap(L, container, cameras, onSelect) {
+/** Whether tiles from `template` come from another server than the page's own. */
+function thirdParty(template) {
+  try {
+    return new URL(template.replace("{s}.", "").replace(/[{}]/g, "")).origin !== location.origin;
+  } catch {
+    return true;
+  }
+}
+
+/** The street map from `map.tiles`, made the base layer; the grid stays a choice. If its
+ * tiles fail to load, `notice` says so and the grid comes back. */
+function streetLayer(L, map, grid, labels, container, notice) {
+  const template = container.dataset.tiles;
+  const host = tileHost(template);
+  const source = el(
+    "span",
+    { class: "tile-source", title: "Your browser loads the map's background from this server, which learns your address and where the map looks." },
+    `map tiles: ${host}`,
+  );
+  const street = L.tileLayer(template, {
+    maxZoom: 22,
+    maxNativeZoom: Number(container.dataset.maxNativeZoom) || 19,
+    className: "street-tiles",
+    referrerPolicy: "strict-origin-when-cross-origin",
+    attribution: [container.dataset.attribution, thirdParty(template) ? source.outerHTML : ""].filter(Boolean).join(" · "),
+  });
+  let loaded = 0;
+  let failed = false;
+  let timer = null;
+  const fail = (why) => {
+    clearTimeout(timer);
+    if (failed || !map.hasLayer(street)) return;
+    failed = true;
+    notice.textContent = loaded
+      ? `Some map tiles could not be loaded from ${host}${why}.`
+      : `Map tiles could not be loaded from ${host}${why}; the map shows the camera positions on the coordinate grid instead.`;
+    notice.hidden = false;
+    notice.dataset.kind = "tiles";
+    if (!loaded) {
+      map.removeLayer(street);
+      grid.addTo(map);
+    }
+  };
+  street.on("tileload", () => {
+    loaded += 1;
+    clearTimeout(timer);
+  });
+  street.on("tileerror", () => fail(""));
+  street.on("add", () => {
+    labels.show(false);
+    failed = false;
+    clearTimeout(timer);
+    if (!loaded) timer = setTimeout(() => fail(` (no answer within ${TILE_WAIT_MS / 1000} s)`), TILE_WAIT_MS);
+  });
+  street.on("remove", () => {
+    labels.show(true);
+    clearTimeout(timer);
+  });
+  L.control.layers({ "Coordinate grid": grid, "Street map": street }, {}, { position: "topright" }).addTo(map);
+  map.removeLayer(grid);
+  street.addTo(map);
+  return street;
+}
+
+function leafletMap(L, container, notice, cameras, onSelect) {
   const onMap = placed(cameras);
   const refLat = onMap.length ? onMap.reduce((s, c) => s + c.lat, 0) / onMap.length : 0;
   const map = L.map(container, {
@@ -167,7 +228,6 @@ function leafletMap(L, container, cameras, onSelect) {
   const cosRef = Math.cos((refLat * Math.PI) / 180) || 1;
   const grid = gridLayer(L, cosRef).addTo(map);
   const labels = gridLabels(L, map, cosRef);
-  map.on("baselayerchange", (e) => labels.show(e.layer === grid));
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
 
   const markers = new Map();
@@ -195,21 +255,7 @@ function leafletMap(L, container, cameras, onSelect) {
   // The panel may be laid out after the map was made: measure again once it settles.
   new ResizeObserver(() => map.invalidateSize()).observe(container);
 
-  const tiles = container.dataset.tiles;
-  if (tiles) {
-    probeTiles(tiles, () => {
-      const street = L.tileLayer(tiles, {
-        maxZoom: 22,
-        maxNativeZoom: Number(container.dataset.maxNativeZoom) || 19,
-        className: "street-tiles",
-        referrerPolicy: "strict-origin-when-cross-origin",
-        attribution: container.dataset.attribution || "",
-      });
-      L.control.layers({ "Coordinate grid": grid, "Street map": street }, {}, { position: "topright" }).addTo(map);
-      map.removeLayer(grid);
-      street.addTo(map);
-    });
-  }
+  if (container.dataset.tiles) streetLayer(L, map, grid, labels, container, notice);
 
   return {
     kind: "leaflet",
@@ -341,13 +387,14 @@ function plainMap(container, cameras, onSelect) {
 }
 
 /**
- * The map in `container`; `notice` says when Leaflet is missing. Returns
+ * The map in `container`; `notice` says when Leaflet is missing or map tiles cannot be
+ * loaded. Returns
  * {kind, setHealth(cameraId, health), select(cameraId), flash(cameraId)}.
  */
 export function createMap(container, notice, cameras, onSelect) {
   const L = window.L;
   if (L && typeof L.map === "function") {
-    return leafletMap(L, container, cameras, onSelect);
+    return leafletMap(L, container, notice, cameras, onSelect);
   }
   notice.textContent =
     "Map library (Leaflet) is not installed on this server: a plain grid is shown. Run `make setup` (npm ci) to install it.";

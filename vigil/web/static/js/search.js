@@ -2,7 +2,7 @@
 // API's next_cursor, and the chosen event's snapshot shown large. Filters live in the URL.
 import { ApiError, get, query } from "./api.js";
 import { startTopbar } from "./common.js";
-import { el, filtersFromForm, formFromUrl, showLightbox, stamp, typeName, where } from "./util.js";
+import { el, filtersFromForm, formFromUrl, showLightbox, stamp, typeName, where, zoneLabel } from "./util.js";
 
 const FIELDS = ["purpose", "since", "until", "camera", "type", "label", "zone", "line", "limit"];
 
@@ -146,6 +146,13 @@ async function main() {
   addOptions(form.elements.zone, zones.map((z) => [z, z]));
   addOptions(form.elements.line, lines.map((l) => [l, l]));
   formFromUrl(form, FIELDS);
+  for (const name of ["since", "until"]) {
+    // The filter times are the browser's local times: say in which zone.
+    const input = form.elements[name];
+    const text = input.closest("label").firstChild;
+    if (text?.nodeType === Node.TEXT_NODE) text.textContent = `${text.textContent.trim()} (${zoneLabel()}) `;
+    input.title = `a time in your browser's time zone (${zoneLabel()} now)`;
+  }
   form.elements.purpose.addEventListener("input", () => {
     if (form.elements.purpose.checkValidity()) showError("");
   });

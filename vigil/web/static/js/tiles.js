@@ -1,7 +1,7 @@
 // Camera tiles: the live picture (MJPEG with the tracked boxes drawn by the server), name,
 // health badge and frame rate; an offline camera says since when and why, and its tile
 // recovers by itself when the camera comes back.
-import { clock, el, fmtFps } from "./util.js";
+import { clock, el, fill, fmtFps } from "./util.js";
 
 const STREAM_FPS = 5;
 // A browser opens at most 6 HTTP/1.1 connections to one server, and every MJPEG stream holds
@@ -10,6 +10,18 @@ const MAX_STREAMS = 4;
 const SNAPSHOT_MS = 2500;
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 30000;
+
+// What the dot before a camera's name says (its title), and the map's legend (index.html,
+// one item per state; the map's markers take the same colours).
+export const DOT_STATES = {
+  unknown: "no status yet: waiting for the camera's first report",
+  online: "online: pictures are arriving and being analysed",
+  offline: "offline: no pictures are arriving",
+};
+// The same number in the tiles and the health table, under one name.
+export const SKIPPED_TITLE =
+  "skipped: frames decoded but not analysed because the analysis was behind (the newest frame is " +
+  "analysed instead; a count that keeps growing means this machine is too slow for the camera's frame rate)";
 
 function pictureUrl(id, streaming) {
   const base = `/api/cameras/${encodeURIComponent(id)}`;
@@ -30,8 +42,9 @@ class Tile {
     this.fps = el("span", { class: "tile-fps", title: "frames analysed per second" }, "– fps");
     this.img = el("img", { alt: `Live picture of ${cam.name}`, decoding: "async" });
     this.offline = el("div", { class: "tile-offline", role: "status" });
-    this.info = el("span", { class: "tile-info" }, "");
-    this.counts = el("span", { class: "tile-counts" }, "");
+    this.dot = el("span", { class: "dot unknown", title: DOT_STATES.unknown });
+    this.info = el("span", { class: "tile-info" }, "no picture yet");
+    this.counts = el("span", { class: "tile-counts", title: SKIPPED_TITLE }, "");
     this.expand = el(
       "button",
       { type: "button", class: "icon-btn", title: "Enlarge this camera", "aria-pressed": "false" },
@@ -48,7 +61,7 @@ class Tile {
       el(
         "header",
         { class: "tile-head" },
-        el("span", { class: "dot" }),
+        this.dot,
         el("h3", {}, cam.name),
         el("span", { class: "tile-id" }, cam.id),
         this.badge,
@@ -96,19 +109,22 @@ class Tile {
     this.node.classList.remove("unknown");
     this.badge.className = `badge ${online ? "online" : "offline"}`;
     this.badge.textContent = online ? "ONLINE" : "OFFLINE";
+    this.dot.className = `dot ${online ? "online" : "offline"}`;
     this.fps.textContent = `${fmtFps(online ? health.fps : null)} fps`;
+    const since = !online && health.offline_since ? ` since ${clock(health.offline_since)}` : "";
+    this.dot.title = online ? DOT_STATES.online : `${DOT_STATES.offline}${since}`;
+    const last = health.last_frame_time ? `last picture ${clock(health.last_frame_time)}` : "no picture yet";
     if (online) {
-      this.offline.replaceChildren();
+      fill(this.offline);
       if (was && !was.online && this.broken) this.start(); // back: reconnect at once
     } else {
-      const since = health.offline_since ? ` since ${clock(health.offline_since)}` : "";
-      this.offline.replaceChildren(
+      fill(
+        this.offline,
         el("strong", {}, `OFFLINE${since}`),
         health.error ? el("span", { class: "tile-error" }, health.error) : null,
-        health.last_frame_time ? el("span", {}, `last picture ${clock(health.last_frame_time)}`) : null,
+        el("span", { class: "tile-last" }, last),
       );
     }
-    const last = health.last_frame_time ? `last frame ${clock(health.last_frame_time)}` : "no frame yet";
     this.info.textContent = last;
     const restarts = health.restarts ? ` · ${health.restarts} restarts` : "";
     this.counts.textContent = `${health.frames ?? 0} frames · ${health.dropped ?? 0} skipped${restarts}`;

@@ -1,15 +1,19 @@
-// Small helpers shared by the pages: DOM building (never innerHTML with data), time formats.
+// Small helpers shared by the pages: DOM building (never innerHTML with data), time formats
+// (always with their zone).
 
 import { EVENT_TYPES } from "./vocabulary.js";
 
-/** Make an element: el("span", {class: "x", title: "y"}, "text", childNode, ...). */
+/** Make an element: el("span", {class: "x", title: "y"}, "text", childNode, ...). Attributes,
+ * data- values and children that are null, undefined or false are left out: a missing value
+ * never shows as "null" or "undefined". */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
+    if (missing(value)) continue;
     if (key === "class") node.className = value;
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on") && typeof value === "function") {
+    else if (key === "dataset") {
+      for (const [name, v] of Object.entries(value)) if (!missing(v)) node.dataset[name] = String(v);
+    } else if (key.startsWith("on") && typeof value === "function") {
       node.addEventListener(key.slice(2), value);
     } else node.setAttribute(key, value === true ? "" : String(value));
   }
@@ -17,9 +21,21 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Replace `node`'s children, leaving out null, undefined and false as el() does (the DOM's
+ * own replaceChildren() would write them as the text "null"). */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+function missing(value) {
+  return value === null || value === undefined || value === false;
+}
+
 function append(node, children) {
   for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
+    if (missing(child)) continue;
     if (Array.isArray(child)) append(node, child);
     else node.append(child instanceof Node ? child : String(child));
   }
@@ -27,26 +43,38 @@ function append(node, children) {
 
 const pad = (n) => String(n).padStart(2, "0");
 
-/** "14:03:07" in local time, from an ISO string, a Date or UNIX seconds. */
+// Every time the pages show goes through clock(), stamp() or shortTime(): each ends with the
+// zone it is in (the browser's), so "14:03:07 UTC+1" is never mistaken for server or UTC time.
+const hms = (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+const ymd = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+
+/** The browser's time zone at `d` as its offset from UTC: "UTC", "UTC+1", "UTC+5:30", "UTC-3"
+ * (an offset, not a name like "CST" that means different zones in different places). */
+export function zoneLabel(d = new Date()) {
+  const east = -d.getTimezoneOffset(); // minutes ahead of UTC
+  if (!east) return "UTC";
+  const a = Math.abs(east);
+  return `UTC${east > 0 ? "+" : "-"}${Math.floor(a / 60)}${a % 60 ? `:${pad(a % 60)}` : ""}`;
+}
+
+/** "14:03:07 UTC+1": the time of day in the browser's zone, from an ISO string, a Date or
+ * UNIX seconds; "–" when there is none. */
 export function clock(value) {
   const d = toDate(value);
-  if (!d) return "–";
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return d ? `${hms(d)} ${zoneLabel(d)}` : "–";
 }
 
-/** "2024-05-01 14:03:07" in local time. */
+/** "2024-05-01 14:03:07 UTC+1". */
 export function stamp(value) {
   const d = toDate(value);
-  if (!d) return "–";
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`;
+  return d ? `${ymd(d)} ${hms(d)} ${zoneLabel(d)}` : "–";
 }
 
-/** A time shown as hh:mm:ss when it is today, with the date otherwise. */
+/** A time shown as clock() when it is today, as stamp() otherwise. */
 export function shortTime(value) {
   const d = toDate(value);
   if (!d) return "–";
-  const today = new Date();
-  return d.toDateString() === today.toDateString() ? clock(d) : stamp(d);
+  return d.toDateString() === new Date().toDateString() ? clock(d) : stamp(d);
 }
 
 export function toDate(value) {
@@ -57,7 +85,7 @@ export function toDate(value) {
 
 /** The value of an <input type="datetime-local"> for a Date (local time, seconds). */
 export function toLocalInput(d) {
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${clock(d)}`;
+  return `${ymd(d)}T${hms(d)}`;
 }
 
 // Event types and their titles come from the server (vigil/domain.py), not from a copy here.
@@ -74,12 +102,13 @@ export function where(item) {
   if (item.line) parts.push(`line ${item.line}`);
   if (item.direction) parts.push(item.direction === "in" ? "→ in" : item.direction === "out" ? "← out" : item.direction);
   const speed = item.attributes?.speed_kmh;
-  if (speed !== undefined) parts.push(`${speed} km/h (limit ${item.attributes.limit_kmh})`);
+  const limit = item.attributes?.limit_kmh;
+  if (Number.isFinite(speed)) parts.push(`${speed} km/h${Number.isFinite(limit) ? ` (limit ${limit})` : ""}`);
   return parts.join(" ");
 }
 
 export function fmtFps(fps) {
-  return typeof fps === "number" ? fps.toFixed(1) : "–";
+  return Number.isFinite(fps) ? fps.toFixed(1) : "–";
 }
 
 /** Show a picture large in the page's lightbox dialog. */
