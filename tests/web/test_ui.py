@@ -324,7 +324,7 @@ def test_an_auditor_lands_on_the_audit_log_sees_a_verified_chain_and_no_pictures
     # The search comes first, its pictures folded under it, each with the search's purpose.
     search = page.locator("#log tbody tr.search-row", has_text="case 2026-077")
     fold = search.locator("button.search-fold")
-    assert fold.inner_text() == f"{len(pictures)} picture{'s' if len(pictures) > 1 else ''} viewed"
+    assert fold.inner_text() == f"{len(pictures)} picture{'s' if len(pictures) > 1 else ''}"
     shots = page.locator(
         f"#log tbody tr.in-search[data-search='{search.get_attribute('data-search')}']"
     )
@@ -333,6 +333,12 @@ def test_an_auditor_lands_on_the_audit_log_sees_a_verified_chain_and_no_pictures
     shots.first.wait_for(state="visible")
     purposes = shots.evaluate_all("rs => rs.map(r => r.children[5].textContent)")
     assert purposes == ["case 2026-077"] * len(pictures)
+    # Every column of the log fits its panel at 1366x768 (none is cut off at the right).
+    overflow = page.evaluate(
+        "() => { const w = document.querySelector('#log').closest('.table-wrap');"
+        " return [w.scrollWidth, w.clientWidth]; }"
+    )
+    assert overflow[0] <= overflow[1], f"the audit log is cut off: {overflow}"
     assert page.locator("#chain-state").inner_text() == "verified"
     assert page.locator("#chain").get_attribute("data-tone") == "ok"
     # The transparency report of the default period, rendered from the API.

@@ -80,8 +80,13 @@ function rows(items) {
     const group = followed.map((f) => row(f, { class: "in-search", hidden: true, dataset: { audit: String(f.id), search: item.details.search } }));
     const toggle = el(
       "button",
-      { type: "button", class: "btn btn-ghost search-fold", "aria-expanded": "false" },
-      `${followed.length} picture${followed.length === 1 ? "" : "s"} viewed`,
+      {
+        type: "button",
+        class: "btn btn-ghost search-fold",
+        "aria-expanded": "false",
+        title: "The pictures viewed from this search's results: show or hide them",
+      },
+      `${followed.length} picture${followed.length === 1 ? "" : "s"}`,
     );
     toggle.addEventListener("click", () => {
       const open = toggle.getAttribute("aria-expanded") !== "true";
