@@ -10,6 +10,11 @@ export function sessionEnding(on) {
   leaving = on;
 }
 
+/** Whether the page is ending its own session now (pictures wait until it did or did not). */
+export function sessionIsEnding() {
+  return leaving;
+}
+
 export class ApiError extends Error {
   constructor(status, detail) {
     super(detail);

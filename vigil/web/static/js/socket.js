@@ -17,6 +17,22 @@ let feed = null; // the page's live connection, if it has one
 export function endingSession(on) {
   sessionEnding(on);
   if (feed) (on ? feed.pause : feed.resume)();
+  holdPictures(on);
+}
+
+/** Pictures (snapshots, live streams) stop loading while the session ends, so none is asked
+ * for after it has ended (a refused picture is an error in the browser's console); they come
+ * back if it did not end. */
+function holdPictures(on) {
+  for (const img of document.querySelectorAll(on ? "img[src]" : "img[data-held-src]")) {
+    if (on) {
+      img.dataset.heldSrc = img.getAttribute("src");
+      img.removeAttribute("src");
+    } else {
+      img.setAttribute("src", img.dataset.heldSrc);
+      delete img.dataset.heldSrc;
+    }
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // Camera tiles: the live picture (MJPEG with the tracked boxes drawn by the server), name,
 // health badge and frame rate; an offline camera says since when and why, and its tile
 // recovers by itself when the camera comes back.
+import { sessionIsEnding } from "./api.js";
 import { clock, el, fill, fmtFps } from "./util.js";
 
 const STREAM_FPS = 5;
@@ -88,6 +89,11 @@ class Tile {
 
   start() {
     clearTimeout(this.retryTimer);
+    if (sessionIsEnding()) {
+      // No picture is asked for while the session ends; it may not have (a wrong password).
+      this.retryTimer = setTimeout(() => this.start(), this.retryDelay);
+      return;
+    }
     this.broken = false;
     this.img.src = pictureUrl(this.cam.id, this.streaming);
   }
