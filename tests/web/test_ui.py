@@ -288,7 +288,14 @@ def test_event_search_filters_pages_and_shows_the_snapshot(demo: Demo, ui: Watch
     assert second and not set(second) & set(first_page)
     page.click("#newer")
     page.wait_for_function("() => document.getElementById('page-no').textContent === 'page 1'")
-    assert page.locator("#results tbody tr[data-id]").evaluate_all(ids) == first_page
+    back = page.locator("#results tbody tr[data-id]").evaluate_all(ids)
+    # The demo keeps storing events: new ones come first and push the oldest of the first page
+    # onto the second; the rest of the first page is as it was, in the same order.
+    kept = [i for i in back if i in first_page]
+    assert len(back) == 10 and len(kept) >= 5 and kept == first_page[: len(kept)], (
+        back,
+        first_page,
+    )
     _no_horizontal_scroll(page)
     ui.check_no_errors()
 

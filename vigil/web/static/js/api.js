@@ -3,11 +3,13 @@
 
 let csrf = null;
 let leaving = false; // this page ends its own session and knows where it goes next
+const inFlight = new Set(); // AbortControllers of requests not yet answered
 
 /** The page is about to end its own session (logout, new password): an answer of "no
  * session" to a request still in flight must not send it to the login page first. */
 export function sessionEnding(on) {
   leaving = on;
+  if (on) for (const request of inFlight) request.abort();
 }
 
 /** Whether the page is ending its own session now (pictures wait until it did or did not). */
@@ -28,20 +30,34 @@ function toLogin() {
   location.assign(`/login?next=${encodeURIComponent(next)}`);
 }
 
-async function request(method, url, body) {
+async function request(method, url, body, { ending = false } = {}) {
+  // While the page ends its own session only the request that ends it goes out: any other
+  // would be refused once it has ended (and one already on its way is called off).
+  if (leaving && !ending) throw new ApiError(0, "the session is ending");
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") {
-    if (csrf === null) await me();
+    if (csrf === null) csrf = (await request("GET", "/api/me", undefined, { ending })).csrf_token;
     headers["X-CSRF-Token"] = csrf;
   }
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-    cache: "no-store",
-  });
+  const control = new AbortController();
+  inFlight.add(control);
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+      signal: ending ? undefined : control.signal,
+    });
+  } catch (err) {
+    if (control.signal.aborted) throw new ApiError(0, "the session is ending");
+    throw err;
+  } finally {
+    inFlight.delete(control);
+  }
   if (response.status === 401) {
     toLogin();
     throw new ApiError(401, "the session ended; log in again");
@@ -61,7 +77,7 @@ async function request(method, url, body) {
 }
 
 export const get = (url) => request("GET", url);
-export const post = (url, body) => request("POST", url, body);
+export const post = (url, body, options) => request("POST", url, body, options);
 export const patch = (url, body) => request("PATCH", url, body);
 
 /** Who is logged in, with permissions; keeps the CSRF token for later requests. */

@@ -21,7 +21,7 @@ export function startTopbar() {
       logout.disabled = true;
       endingSession(true); // the live feed closes as the session ends: this page goes on
       try {
-        await post("/api/logout");
+        await post("/api/logout", undefined, { ending: true });
       } catch {
         // The session may already be gone: the login page is the right place either way.
       }
@@ -60,7 +60,7 @@ function startPasswordDialog() {
     submit.disabled = true;
     endingSession(true); // a new password ends every session, this one's live feed too
     try {
-      await post("/api/me/password", { current, new: fresh });
+      await post("/api/me/password", { current, new: fresh }, { ending: true });
       location.assign("/login?changed=1");
     } catch (err) {
       endingSession(false);

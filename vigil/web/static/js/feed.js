@@ -1,6 +1,7 @@
 // The live feed: events and alerts, newest first, with snapshot thumbnails. Alerts stand out
 // and, for users allowed to review, carry Acknowledge / Dismiss (a dismissal needs a reason).
 import { ApiError, get, post } from "./api.js";
+import { picture } from "./socket.js";
 import { el, shortTime, showLightbox, stamp, typeName, where } from "./util.js";
 
 const MAX_ITEMS = 300;
@@ -121,7 +122,7 @@ export class Feed {
           showLightbox(data.snapshot_url, caption);
         },
       },
-      el("img", { src: data.snapshot_url, alt: "", loading: "lazy", decoding: "async" }),
+      picture(data.snapshot_url),
     );
   }
 

@@ -2,7 +2,8 @@
 // reset once a connection has stayed up. A close with 4401 means the session ended: go log in.
 // 4001: the user's role or cameras changed: reload, so the page shows what they may see now.
 
-import { sessionEnding } from "./api.js";
+import { sessionEnding, sessionIsEnding } from "./api.js";
+import { el } from "./util.js";
 
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_ACCESS_CHANGED = 4001;
@@ -18,6 +19,14 @@ export function endingSession(on) {
   sessionEnding(on);
   if (feed) (on ? feed.pause : feed.resume)();
   holdPictures(on);
+}
+
+/** An <img> of a stored picture; made while the session ends, it waits as held ones do. */
+export function picture(src) {
+  const img = el("img", { alt: "", loading: "lazy", decoding: "async" });
+  if (sessionIsEnding()) img.dataset.heldSrc = src;
+  else img.src = src;
+  return img;
 }
 
 /** Pictures (snapshots, live streams) stop loading while the session ends, so none is asked
