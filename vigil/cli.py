@@ -288,6 +288,50 @@ def demo(
     run_server(demo_config(), host, port, data, None)
 
 
+@app.command()
+def plates(
+    images: Annotated[list[Path], typer.Argument(help="photos or vehicle crops (JPEG, PNG, ...)")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON line per image")] = False,
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", help="plate formats of this region only (repeat it); default all"),
+    ] = None,
+) -> None:
+    """Read the licence plates in pictures, most likely first. A file that cannot be read is
+    one line on stderr; the others still go through (exit 1 if any failed)."""
+    import json
+
+    import cv2
+
+    from vigil.vision.plates import PlateReader, formats_for
+
+    try:
+        formats = formats_for(region)
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
+        raise typer.Exit(2) from None
+    reader = PlateReader(formats)
+    failed = 0
+    for path in images:
+        image = cv2.imread(str(path)) if path.is_file() else None
+        if image is None:
+            why = "does not exist" if not path.exists() else "is not a picture OpenCV can read"
+            console.print(
+                f"[bold red]error:[/] {shown(path)} {why}; skipped", highlight=False, soft_wrap=True
+            )
+            failed += 1
+            continue
+        found = reader.read(image)
+        if as_json:
+            line = {"image": str(path), "plates": [c.to_json() for c in found]}
+            out.print(json.dumps(line), highlight=False, soft_wrap=True)
+        else:
+            best = ", ".join(f"{c.text} ({c.confidence:.2f})" for c in found[:3]) or "no plate"
+            out.print(f"{shown(path)}: {shown(best)}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
 def _add_accountability_commands() -> None:
     from vigil.audit.cli import audit_app, events_app, report_app, retention_app
     from vigil.audit.users_cli import users_app
