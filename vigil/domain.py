@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -167,6 +167,7 @@ class EventType(enum.StrEnum):
     LINE_CROSS = "line_cross"
     LOITER = "loiter"
     SPEEDING = "speeding"  # an object moved faster over the ground than the camera's limit
+    PLATE_READ = "plate_read"  # a vehicle's licence plate, voted over the reads of its track
 
     @property
     def info(self) -> EventInfo:
@@ -188,6 +189,7 @@ EVENT_INFO: Mapping[EventType, EventInfo] = {
     EventType.LINE_CROSS: EventInfo("Line cross", "an object crossed a line", "line"),
     EventType.LOITER: EventInfo("Loiter", "an object stayed in a zone too long", "zone"),
     EventType.SPEEDING: EventInfo("Speeding", "an object moved faster than the limit"),
+    EventType.PLATE_READ: EventInfo("Plate read", "a vehicle's licence plate was read"),
 }
 
 
@@ -214,6 +216,12 @@ class Event:
     start: float | None = None
     end: float | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    # A picture of its own (BGR), stored as the event's snapshot instead of a crop of the frame
+    # it was told on (a plate read is told when its track ends, with the best read's crop).
+    picture: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def with_picture(self, picture: np.ndarray | None) -> Event:
+        return replace(self, picture=picture)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from vigil.analyzers.base import Analyzer, AnalyzerSettings
 from vigil.analyzers.lines import LineCounter
+from vigil.analyzers.plates import PlateSettings
 from vigil.analyzers.speed import SpeedSettings
 from vigil.analyzers.zones import ZoneWatcher
 from vigil.sections import literal_kind
@@ -20,7 +21,7 @@ from vigil.sections import literal_kind
 if TYPE_CHECKING:
     from vigil.config.camera import CameraConfig
 
-KINDS: tuple[type[AnalyzerSettings], ...] = (SpeedSettings,)
+KINDS: tuple[type[AnalyzerSettings], ...] = (SpeedSettings, PlateSettings)
 KIND_NAMES: tuple[str, ...] = tuple(literal_kind(k) for k in KINDS)
 
 if TYPE_CHECKING:

@@ -145,11 +145,20 @@ class StoreSink:
         return rel
 
     def _event_snapshot(self, frame: Frame | None, event: Event) -> str | None:
-        if not self.event_snapshots or frame is None or event.box is None:
+        own = event.picture is not None and event.picture.size > 0
+        if not own and (not self.event_snapshots or frame is None or event.box is None):
             return None
         name = f"{int(self.origin)}-{event.track_id}-{event.type}-{int(event.time * 1000)}.jpg"
         path, rel = self._path(event.time, name)
-        path.write_bytes(snapshot_jpeg(frame.image, event.box))
+        if own:
+            assert event.picture is not None
+            ok, buf = cv2.imencode(".jpg", event.picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            if not ok:
+                return None
+            path.write_bytes(buf.tobytes())
+        else:
+            assert frame is not None and event.box is not None
+            path.write_bytes(snapshot_jpeg(frame.image, event.box))
         return rel
 
     def close(self) -> None:

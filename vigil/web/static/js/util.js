@@ -104,6 +104,8 @@ export function where(item) {
   const speed = item.attributes?.speed_kmh;
   const limit = item.attributes?.limit_kmh;
   if (Number.isFinite(speed)) parts.push(`${speed} km/h${Number.isFinite(limit) ? ` (limit ${limit})` : ""}`);
+  const plate = item.attributes?.plate;
+  if (typeof plate === "string" && plate) parts.push(`plate ${plate}`);
   return parts.join(" ");
 }
 
