@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from vigil.cli import app
 from vigil.vision.plates import FORMATS, PlateReader, fit, formats_for, normalise
 from vigil.vision.plates.formats import PlateFormat, fit_one
+from vigil.vision.plates.match import matches, pattern
 
 
 @pytest.mark.parametrize(
@@ -100,3 +101,36 @@ def test_vigil_plates_reads_files_and_says_which_it_could_not(tmp_path: Path) ->
     assert "Traceback" not in r.output
     bad = CliRunner().invoke(app, ["plates", str(good), "--region", "XX"])
     assert bad.exit_code == 2 and "unknown plate region(s) XX" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("read", "listed", "hit"),
+    [
+        ("AB123CD", "AB123CD", True),
+        ("AB123CO", "AB123CD", True),  # D read as O
+        ("A8I23CD", "AB123CD", True),  # two confusions: B/8 and 1/I
+        ("AB 123-CD", "AB123CD", True),  # spacing does not count
+        ("AB123C", "AB123CD", False),  # a character missed: only with a wider tolerance
+        ("AB124CD", "AB123CD", False),  # another digit: another plate
+        ("XY123CD", "AB123CD", False),
+        ("A8I23C0", "AB123CD", False),  # three confusions are too many by default
+    ],
+)
+def test_hotlist_matching_forgives_what_ocr_confuses_and_nothing_else(
+    read: str, listed: str, hit: bool
+) -> None:
+    assert matches(read, listed) is hit
+    assert matches("AB123C", "AB123CD", tolerance=1.0)
+    assert matches(read, listed, tolerance=0) is (normalise(read) == normalise(listed))
+
+
+def test_partial_plate_patterns() -> None:
+    p = pattern("ab?12*")
+    assert (
+        p.match("ABC12") and p.match("ABX12345") and not p.match("AB12") and not p.match("XAB112")
+    )
+    assert pattern("RK 755-AJ").match("RK755AJ")
+    assert pattern("*55A*").match("RK755AJ") and not pattern("*56A*").match("RK755AJ")
+    for bad in ("", "AB%12", "A" * 30, "AB'; DROP"):
+        with pytest.raises(ValueError, match="not a plate pattern"):
+            pattern(bad)

@@ -1,0 +1,70 @@
+"""Comparing plates: a distance that knows OCR's confusions, and partial-plate patterns.
+
+`distance(read, listed)` is an edit distance in which swapping characters OCR confuses
+(O/0, I/1, B/8, S/5, Z/2, G/6, ...) costs `CONFUSION` instead of 1, so a hotlist entry
+`AB123CD` is near a read `AB12JCD`-style miss only where the misread is a likely one, and a
+different plate (another letter or digit) is far. `matches(read, listed, tolerance)` is the
+hotlist test.
+
+`pattern(text)` turns a partial plate as an investigator types it (`AB?12*`: `?` one
+character, `*` any run, spaces and dashes ignored) into a compiled regular expression on
+normalised plate text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from vigil.vision.plates.formats import AS_DIGIT, AS_LETTER, normalise
+
+CONFUSION = 0.3  # the cost of swapping two characters OCR confuses (any other swap costs 1)
+# Characters OCR takes for one another on plates: any two of one group are a confusion.
+LOOKALIKES = ("O0DQU", "I1LJT", "B8", "S5", "Z2", "G6C", "A4", "E3")
+_PAIRS = frozenset(
+    {frozenset(p) for p in (*AS_DIGIT.items(), *AS_LETTER.items())}
+    | {frozenset((a, b)) for group in LOOKALIKES for a in group for b in group if a != b}
+)
+PATTERN_CHARS = re.compile(r"^[A-Z0-9?*]{1,20}$")
+
+
+def swap_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    return CONFUSION if frozenset((a, b)) in _PAIRS else 1.0
+
+
+@cache
+def distance(read: str, listed: str) -> float:
+    """Edit distance between two plate texts (normalised first), confusions cheap."""
+    a, b = normalise(read), normalise(listed)
+    previous = [float(j) for j in range(len(b) + 1)]
+    for i, ca in enumerate(a, 1):
+        current = [float(i)]
+        for j, cb in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + swap_cost(ca, cb))
+            )
+        previous = current
+    return previous[-1]
+
+
+TOLERANCE = 2 * CONFUSION  # two confusions, and no other difference
+
+
+def matches(read: str, listed: str, tolerance: float = TOLERANCE) -> bool:
+    """Whether a read is the listed plate, allowing `tolerance` (default: two confusions and
+    no other difference; 1.0 also forgives one character missed or another one)."""
+    return distance(read, listed) <= tolerance
+
+
+def pattern(text: str) -> re.Pattern[str]:
+    """A partial plate (`AB?12*`) as a regular expression on normalised plate text."""
+    cleaned = re.sub(r"[\s\-.]", "", text.upper())
+    if not PATTERN_CHARS.match(cleaned):
+        raise ValueError(
+            f"'{text[:40]}' is not a plate pattern; use letters, digits, ? for one character "
+            "and * for any run (e.g. AB?12*)"
+        )
+    body = "".join("." if ch == "?" else ".*" if ch == "*" else re.escape(ch) for ch in cleaned)
+    return re.compile(f"^{body}$")
