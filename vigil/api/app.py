@@ -38,6 +38,8 @@ from vigil.rules.engine import AlertService
 from vigil.store.db import Store, default_db_url
 from vigil.store.queries import CURSOR_PATTERN
 from vigil.store.users import USERNAME, USERNAME_RULE
+from vigil.vision.plates.match import PATTERN_HELP as PLATE_HELP
+from vigil.vision.plates.match import PATTERN_TYPED as PLATE_PATTERN
 
 __all__ = ["Settings", "content_security_policy", "create_app", "describe_validation"]
 
@@ -68,6 +70,7 @@ def _where(loc: tuple[Any, ...]) -> str:
 PATTERN_HINTS = {
     USERNAME.pattern: f"not allowed; {USERNAME_RULE}",
     CURSOR_PATTERN: "not valid; pass the next_cursor of the previous page",
+    PLATE_PATTERN: f"not a plate pattern; use {PLATE_HELP}",
 }
 
 

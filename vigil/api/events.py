@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
@@ -25,10 +26,15 @@ from vigil.domain import EventType
 from vigil.store.queries import Filters, search_events, search_tracks
 from vigil.store.records import event_record, track_record
 from vigil.store.tables import EventRow, TrackRow
+from vigil.vision.plates.match import PATTERN_HELP, PATTERN_TYPED, like
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_operational)])
 
 TypeQ = Annotated[EventType | None, Query(description="event type")]
+PlateQ = Annotated[
+    str | None,
+    Query(max_length=30, pattern=PATTERN_TYPED, description=f"a plate: {PATTERN_HELP}"),
+]
 
 
 def snapshot_file(state: AppState, rel: str | None, what: str) -> FileResponse:
@@ -78,11 +84,15 @@ def list_events(
     type: TypeQ = None,
     zone: Name = None,
     line: Name = None,
+    plate: PlateQ = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> EventPage:
-    """Events of the cameras you may see, newest first. Needs `purpose` (audited)."""
+    """Events of the cameras you may see, newest first. Needs `purpose` (audited). `plate`
+    finds plate reads by exact or partial plate (`AB?12*`)."""
     filters = _filters(state, user, camera, since, until, label, type, zone, line)
+    if plate is not None:
+        filters = replace(filters, plate_like=like(plate))
     page = search_events(state.store, filters, limit, cursor)
     return EventPage.model_validate(
         {"items": results(note, map(event_record, page.items)), "next_cursor": page.next_cursor}

@@ -166,6 +166,9 @@ def search(
     label: Annotated[str | None, typer.Option(help="object label, e.g. person")] = None,
     since: Annotated[str | None, typer.Option(help="from (ISO 8601 / UNIX s)")] = None,
     until: Annotated[str | None, typer.Option(help="up to (ISO 8601 / UNIX s)")] = None,
+    plate: Annotated[
+        str | None, typer.Option(help="plate reads of this plate, whole or partial (AB?12*)")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
 ) -> None:
@@ -178,18 +181,31 @@ def search(
         raise VigilError(
             "state a purpose (case number or reason) with --purpose (3 to 200 characters)"
         )
+    from vigil.vision.plates.match import like
+
+    try:
+        plate_like = like(plate) if plate is not None else None
+    except ValueError as exc:
+        raise VigilError(f"--plate: {exc}") from None
     filters = Filters(
         camera=camera,
         label=label,
         since=parse_time(since, "--since"),
         until=parse_time(until, "--until"),
+        plate_like=plate_like,
     )
     store = open_store(data, db)
     try:
         page = search_events(store, filters, limit, None)
         query = {
             k: v
-            for k, v in (("camera", camera), ("label", label), ("since", since), ("until", until))
+            for k, v in (
+                ("camera", camera),
+                ("label", label),
+                ("since", since),
+                ("until", until),
+                ("plate", plate),
+            )
             if v is not None
         }
         AuditLog(store, data).append(

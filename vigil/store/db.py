@@ -183,6 +183,7 @@ class Store:
                 )
             for ev, shot in zip(events, shots, strict=True):
                 zone, line = ev.attributes.get("zone"), ev.attributes.get("line")
+                plate = ev.attributes.get("plate")
                 row = EventRow(
                     camera_id=camera_id,
                     type=str(ev.type),
@@ -197,6 +198,7 @@ class Store:
                     attributes=dict(ev.attributes),
                     zone=str(zone) if zone is not None else None,
                     line=str(line) if line is not None else None,
+                    plate=str(plate)[:16] if plate else None,
                     snapshot=shot,
                 )
                 s.add(row)

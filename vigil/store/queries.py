@@ -50,6 +50,7 @@ class Filters:
     type: str | None = None
     zone: str | None = None
     line: str | None = None
+    plate_like: str | None = None  # events only: a SQL LIKE pattern on the read plate
     status: str | None = None  # alerts only
     rule: str | None = None  # alerts only
 
@@ -147,6 +148,8 @@ def search_events(
         query = query.where(EventRow.zone == filters.zone)
     if filters.line is not None:
         query = query.where(EventRow.line == filters.line)
+    if filters.plate_like is not None:
+        query = query.where(EventRow.plate.like(filters.plate_like))
     return _page(store, query, EventRow.time, EventRow.id, limit, cursor)
 
 

@@ -85,9 +85,10 @@ class EventRow(Base):
     start: Mapped[float | None] = mapped_column(Float)
     end: Mapped[float | None] = mapped_column(Float)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Copied out of `attributes` so searches by zone or line use an index on either engine.
+    # Copied out of `attributes` so searches by zone, line or plate use an index on either engine.
     zone: Mapped[str | None] = mapped_column(String(100))
     line: Mapped[str | None] = mapped_column(String(100))
+    plate: Mapped[str | None] = mapped_column(String(16), doc="a plate_read's plate (A-Z, 0-9)")
     snapshot: Mapped[str | None] = mapped_column(Text, doc="path relative to the data directory")
 
     __table_args__ = (
@@ -96,6 +97,7 @@ class EventRow(Base):
         Index("ix_events_time", "time"),
         Index("ix_events_zone", "zone"),
         Index("ix_events_line", "line"),
+        Index("ix_events_plate", "plate"),
     )
 
 

@@ -25,7 +25,10 @@ _PAIRS = frozenset(
     {frozenset(p) for p in (*AS_DIGIT.items(), *AS_LETTER.items())}
     | {frozenset((a, b)) for group in LOOKALIKES for a in group for b in group if a != b}
 )
-PATTERN_CHARS = re.compile(r"^[A-Z0-9?*]{1,20}$")
+PATTERN_CHARS = re.compile(r"^[A-Z0-9?*]{1,30}$")
+# The same, as typed (any case, with spaces, dots and dashes), for a query parameter's schema.
+PATTERN_TYPED = r"^[ .-]*[A-Za-z0-9?*][A-Za-z0-9?* .-]*$"
+PATTERN_HELP = "letters, digits, ? for one character and * for any run (e.g. AB?12*)"
 
 
 def swap_cost(a: str, b: str) -> float:
@@ -62,9 +65,13 @@ def pattern(text: str) -> re.Pattern[str]:
     """A partial plate (`AB?12*`) as a regular expression on normalised plate text."""
     cleaned = re.sub(r"[\s\-.]", "", text.upper())
     if not PATTERN_CHARS.match(cleaned):
-        raise ValueError(
-            f"'{text[:40]}' is not a plate pattern; use letters, digits, ? for one character "
-            "and * for any run (e.g. AB?12*)"
-        )
+        raise ValueError(f"'{text[:40]}' is not a plate pattern; use {PATTERN_HELP}")
     body = "".join("." if ch == "?" else ".*" if ch == "*" else re.escape(ch) for ch in cleaned)
     return re.compile(f"^{body}$")
+
+
+def like(text: str) -> str:
+    """A partial plate (`AB?12*`) as a SQL LIKE pattern on stored plates (`AB_12%`)."""
+    pattern(text)  # the same check and message
+    cleaned = re.sub(r"[\s\-.]", "", text.upper())
+    return cleaned.replace("?", "_").replace("*", "%")

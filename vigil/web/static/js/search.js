@@ -4,7 +4,7 @@ import { ApiError, get, query } from "./api.js";
 import { startTopbar } from "./common.js";
 import { el, filtersFromForm, formFromUrl, showLightbox, stamp, typeName, where, zoneLabel } from "./util.js";
 
-const FIELDS = ["purpose", "since", "until", "camera", "type", "label", "zone", "line", "limit"];
+const FIELDS = ["purpose", "since", "until", "camera", "type", "label", "zone", "line", "plate", "limit"];
 
 const form = document.getElementById("filters");
 const tbody = document.querySelector("#results tbody");
