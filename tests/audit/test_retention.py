@@ -212,3 +212,32 @@ def test_the_job_runs_in_a_thread_and_stops(tmp_path: Path) -> None:
 
 def test_reviewed_status_is_not_candidate() -> None:
     assert str(AlertStatus.CANDIDATE) == "candidate"  # the purge's held-alert rule relies on it
+
+
+def test_plate_reads_that_hit_nothing_go_after_their_own_days(world: World) -> None:
+    """A plate read is personal data on a short lease: 30 days by default unless it raised an
+    alert (then it stays like other events). Other events of the same age stay."""
+    store, data = world.store, world.data
+    ids = {}
+    for name, age in (("stale", 45), ("hit", 45), ("fresh", 10)):
+        shot = f"snapshots/cam/plate-{name}.jpg"
+        (data / shot).write_bytes(b"jpeg")
+        ev = Event(EventType.PLATE_READ, "cam", 5.0, 7, "car", attributes={"plate": "RK755AJ"})
+        (row,) = store.save_results("cam", NOW.timestamp() - age * DAY, [], [ev], [shot])
+        ids[name] = row.id
+    Alerts(store).create(
+        Alert("hotlist", "cam", EventType.PLATE_READ, NOW.timestamp() - 45 * DAY, "car", ids["hit"])
+    )
+    before = _rows(store, EventRow)
+    dry = purge(store, data, RetentionConfig(), AuditLog(store, data), NOW, dry_run=True)
+    assert dry.plate_reads == 1 and _rows(store, EventRow) == before
+    report = purge(store, data, RetentionConfig(), AuditLog(store, data), NOW)
+    assert report.plate_reads == 1
+    with store.session() as s:
+        left = set(s.scalars(select(EventRow.id).where(EventRow.type == "plate_read")))
+    assert left == {ids["hit"], ids["fresh"]}
+    assert not (data / "snapshots/cam/plate-stale.jpg").exists()
+    assert (data / "snapshots/cam/plate-fresh.jpg").exists()
+    assert _rows(store, EventRow) == before - 1 - 1  # and the 400-day-old zone event
+    longer = RetentionConfig(plate_reads=60)
+    assert purge(store, data, longer, AuditLog(store, data), NOW).plate_reads == 0

@@ -6,6 +6,9 @@ Classes and what "older" means:
   rows keep everything else, their snapshot path becomes null. Files under `snapshots/` that
   no row refers to and that were last written more than `snapshots` days ago go too.
 - events: event rows (by `time`) and track rows (by `last_seen`) older than `events` days.
+- plate_reads: `plate_read` events that raised no alert, older than `plate_reads` days (a read
+  of a plate that is on no hotlist is kept for a short time only); their pictures go with them.
+  A read that raised an alert is kept like other events (its alert keeps its own record).
 - alerts: alerts older than `alerts` days, except candidates still awaiting review: a person
   must see every alert (human oversight), so an unreviewed candidate is kept (its picture too)
   until it is reviewed, and is counted as held.
@@ -32,6 +35,7 @@ from sqlalchemy.orm import Session
 from vigil.audit.log import AuditLog, utc_text
 from vigil.audit.verify import PURGE_ACTION
 from vigil.config import RetentionConfig
+from vigil.domain import EventType
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow, AuditRow, EventRow, TrackRow
@@ -49,6 +53,7 @@ class PurgeReport:
     dry_run: bool
     now: datetime
     events: int = 0
+    plate_reads: int = 0
     tracks: int = 0
     alerts: int = 0
     alerts_held: int = 0  # candidates older than the limit, kept until reviewed
@@ -61,6 +66,7 @@ class PurgeReport:
     def total(self) -> int:
         return (
             self.events
+            + self.plate_reads
             + self.tracks
             + self.alerts
             + self.snapshot_refs
@@ -82,6 +88,7 @@ class _Cutoffs:
     events: datetime
     alerts: datetime
     audit: datetime
+    plate_reads: datetime
 
     @classmethod
     def of(cls, retention: RetentionConfig, now: datetime) -> _Cutoffs:
@@ -91,7 +98,19 @@ class _Cutoffs:
             now - timedelta(days=retention.events),
             now - timedelta(days=retention.alerts),
             now - timedelta(days=retention.audit),
+            now - timedelta(days=retention.plate_reads),
         )
+
+
+def _plate_read_expired(c: _Cutoffs) -> ColumnElement[bool]:
+    """Plate reads past their days that raised no alert (newer than the events cut-off)."""
+    alerted = select(AlertRow.event_id).where(AlertRow.event_id.is_not(None))
+    return and_(
+        EventRow.type == str(EventType.PLATE_READ),
+        EventRow.time < c.plate_reads,
+        EventRow.time >= c.events,  # older ones go with the events class
+        EventRow.id.not_in(alerted),
+    )
 
 
 def _alert_expired(cut: datetime) -> ColumnElement[bool]:
@@ -172,12 +191,19 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
     counts: dict[str, int] = {}
     with store.session() as s, s.begin():
         counts["events"] = _count(s, EventRow, EventRow.time < c.events)
+        counts["plate_reads"] = _count(s, EventRow, _plate_read_expired(c))
         counts["tracks"] = _count(s, TrackRow, TrackRow.last_seen < c.events)
         counts["alerts"] = _count(s, AlertRow, _alert_expired(c.alerts))
         counts["alerts_held"] = _count(
             s, AlertRow, and_(AlertRow.time < c.alerts, AlertRow.status == "candidate")
         )
-        gone: set[str] = set()
+        gone: set[str] = set(
+            s.scalars(
+                select(EventRow.snapshot).where(
+                    _plate_read_expired(c), EventRow.snapshot.is_not(None)
+                )
+            )
+        )
         refs = 0
         for model in (TrackRow, EventRow, AlertRow):
             gone.update(
@@ -193,6 +219,7 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
                 s.execute(update(model).where(shown).values(snapshot=None))
         counts["snapshot_refs"] = refs
         if not dry_run:
+            s.execute(delete(EventRow).where(_plate_read_expired(c)))  # as counted above
             s.execute(delete(AlertRow).where(_alert_expired(c.alerts)))
             s.execute(delete(EventRow).where(EventRow.time < c.events))
             s.execute(delete(TrackRow).where(TrackRow.last_seen < c.events))

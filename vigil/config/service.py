@@ -17,6 +17,9 @@ class RetentionConfig(Strict):
 
     snapshots: int = Field(30, ge=1, le=36500, description="days snapshot pictures are kept")
     events: int = Field(90, ge=1, le=36500, description="days events and tracks are kept")
+    plate_reads: int = Field(
+        30, ge=1, le=36500, description="days plate reads that raised no alert are kept"
+    )
     alerts: int = Field(
         365, ge=1, le=36500, description="days reviewed alerts are kept (candidates wait)"
     )
