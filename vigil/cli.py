@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from vigil import __version__
 from vigil.config import CameraConfig, VigilConfig, load_config
@@ -288,7 +289,54 @@ def demo(
     run_server(demo_config(), host, port, data, None)
 
 
-@app.command()
+class _ReadsByDefault(TyperGroup):
+    """`vigil plates IMAGE ...` reads images; `vigil plates search ...` searches plate reads:
+    anything that is not a subcommand's name goes to `read`."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["read", *args]
+        return super().parse_args(ctx, args)
+
+
+plates_app = typer.Typer(
+    cls=_ReadsByDefault,
+    help="Licence plates: read them in pictures (vigil plates IMAGE ...), search plate reads.",
+    no_args_is_help=True,
+)
+
+
+@plates_app.command("search")
+def plates_search(
+    plate: Annotated[str, typer.Argument(help="the plate, whole or partial (AB?12*)")],
+    purpose: Annotated[str, typer.Option(help="why: case number or reason (3-200 characters)")],
+    data: Annotated[Path, typer.Option(help="data directory")] = Path("vigil-data"),
+    db: Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")] = None,
+    camera: Annotated[str | None, typer.Option(help="camera id")] = None,
+    since: Annotated[str | None, typer.Option(help="from (ISO 8601 / UNIX s)")] = None,
+    until: Annotated[str | None, typer.Option(help="up to (ISO 8601 / UNIX s)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """Plate reads by exact or partial plate, newest first; audited with its purpose (as
+    `vigil events search --plate`)."""
+    from vigil.audit.cli import search as search_events
+
+    search_events(
+        purpose=purpose,
+        data=data,
+        db=db,
+        camera=camera,
+        label=None,
+        since=since,
+        until=until,
+        plate=plate,
+        limit=limit,
+        as_json=as_json,
+    )
+
+
+@plates_app.command("read")
 def plates(
     images: Annotated[list[Path], typer.Argument(help="photos or vehicle crops (JPEG, PNG, ...)")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON line per image")] = False,
@@ -342,6 +390,7 @@ def _add_accountability_commands() -> None:
         "retention": retention_app,
         "report": report_app,
         "users": users_app,
+        "plates": plates_app,
     }
     for sub in subs.values():
         for cmd in sub.registered_commands:

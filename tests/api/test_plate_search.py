@@ -78,3 +78,11 @@ def test_the_cli_finds_plates_too_and_says_what_a_bad_pattern_is(env: Env) -> No
     assert [e["attributes"]["plate"] for e in found] == ["RK755AJ"]
     bad = CliRunner().invoke(app, [*args, "--plate", "RK%"])
     assert bad.exit_code == 2 and "--plate: 'RK%' is not a plate pattern" in bad.output
+    # `vigil plates search` is the same search (and `vigil plates IMAGE` still reads images).
+    same = ["plates", "search", "*12*", "--purpose", "case 11", "--data", data, "--json"]
+    r = CliRunner().invoke(app, same)
+    assert r.exit_code == 0, r.output
+    found = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert sorted(e["attributes"]["plate"] for e in found) == ["RK612AL", "ZG1234AB"]
+    refused = CliRunner().invoke(app, ["plates", "search", "RK*", "--purpose", "x", "--data", data])
+    assert refused.exit_code == 2 and "state a purpose" in refused.output
