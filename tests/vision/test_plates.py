@@ -78,6 +78,9 @@ def test_the_plate_is_read_and_chosen_over_other_text(reader: PlateReader) -> No
 
 def test_a_picture_without_text_has_no_plate(reader: PlateReader) -> None:
     assert reader.read(np.full((240, 320, 3), 128, np.uint8)) == []
+    # Before: a 3x5000 picture (a thin crop, a broken frame) raised from inside the OCR.
+    for shape in ((1, 1), (3, 5000), (5000, 3), (8, 320), (9, 9), (4000, 8)):
+        assert reader.read(np.zeros((*shape, 3), np.uint8)) == [], shape
 
 
 def test_vigil_plates_reads_files_and_says_which_it_could_not(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 from vigil.vision.plates.formats import FORMATS, PlateFormat, fit, normalise
 
 MIN_CHARS, MAX_CHARS = 4, 10
+MIN_SIDE, MAX_ASPECT = 8, 40  # pictures smaller or thinner than this hold no readable plate
 RAW = 0.75  # a read that fits no format, against 1.0 for one that fits as read
 PER_CHANGE = 0.15  # less for each character a format changed
 NO_MIX = 0.8  # letters only or digits only
@@ -78,7 +79,11 @@ class PlateReader:
             return self._engine
 
     def lines(self, image: np.ndarray) -> list[_Line]:
-        """The picture's text lines: normalised text, confidence, box."""
+        """The picture's text lines: normalised text, confidence, box. A picture too small or
+        too thin to hold a line of text has none."""
+        height, width = image.shape[:2]
+        if min(height, width) < MIN_SIDE or max(height, width) > MAX_ASPECT * min(height, width):
+            return []
         engine = self._ocr()
         with self._lock:  # one inference at a time per engine (ONNX sessions use every core)
             found, _ = engine(image, use_cls=False, text_score=self.text_score)
