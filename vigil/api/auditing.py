@@ -22,6 +22,7 @@ tests/audit/test_route_audit.py walks every route and fails on one that writes n
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from contextlib import suppress
@@ -55,8 +56,11 @@ _PURPOSE_HELP = (
     f"why: a case number or reason, {PURPOSE_MIN} to {PURPOSE_MAX} characters (kept in the "
     "audit log)"
 )
-# Three or more characters from the first to the last that is not a space, on one line.
-PURPOSE_PATTERN = r"^\s*\S.+\S\s*$"
+# One line: three or more characters from the first to the last that is not a space or tab, no
+# control characters. The check below reads it the same way (only spaces and tabs are trimmed:
+# what counts as "white space" differs between regex engines and Python's str.strip()).
+PURPOSE_PATTERN = r"^[ \t]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]+[^\x00-\x20\x7f][ \t]*$"
+_PURPOSE = re.compile(PURPOSE_PATTERN)
 PurposeQ = Annotated[
     str | None,
     Query(max_length=PURPOSE_MAX, pattern=PURPOSE_PATTERN, description=_PURPOSE_HELP),
@@ -109,10 +113,10 @@ def client_of(request: HTTPConnection) -> str | None:
 
 
 def check_purpose(purpose: str | None) -> str:
-    text = (purpose or "").strip()
-    if not PURPOSE_MIN <= len(text) <= PURPOSE_MAX:
+    text = purpose or ""
+    if len(text) > PURPOSE_MAX or not _PURPOSE.fullmatch(text):
         raise HTTPException(400, f"{PURPOSE_HELP} ({PURPOSE_MIN} to {PURPOSE_MAX} characters)")
-    return text
+    return text.strip(" \t")
 
 
 def record(
@@ -158,7 +162,7 @@ def audited(
     outcome; or, with `at_start` (streams that last long), as soon as the route is entered."""
 
     def stated_purpose(purpose: PurposeQ = None) -> str | None:
-        return purpose.strip() if purpose else None
+        return purpose.strip(" \t") if purpose else None
 
     def required_purpose(purpose: RequiredPurposeQ) -> str:
         return check_purpose(purpose)
