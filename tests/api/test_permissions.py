@@ -170,3 +170,8 @@ def test_a_camera_limited_manager_cannot_take_over_a_user_who_sees_more(env: Env
     r = boss.patch(f"/api/users/{narrow}", json={"password": "a new long password"})
     assert r.status_code == 200
     assert boss.patch(f"/api/users/{narrow}", json={"cameras": ["car-park"]}).status_code == 403
+    # Nor does it see them: their camera lists would name cameras it may not see.
+    listed = {u["username"] for u in boss.get("/api/users").json()}
+    assert listed == {"lobby-sue", "nina"}
+    assert boss.get(f"/api/users/{wide}").status_code == 404
+    assert boss.get(f"/api/users/{narrow}").status_code == 200

@@ -43,14 +43,19 @@ def _check_cameras(state: AppState, by: Principal, cameras: list[str] | None) ->
 def _check_within(by: Principal, target: UserRow) -> None:
     """One may manage only users who see no camera one does not see oneself: else a manager
     limited to some cameras could set a wider user's password and log in as them."""
-    if by.cameras is None:
-        return
-    theirs = target.cameras
-    if theirs is None or not set(theirs) <= by.cameras:
+    if not _sees_all_of(by, target):
         raise _forbidden(
             f"'{target.username}' sees cameras you do not; only a manager who sees all of "
             "them can change this user"
         )
+
+
+def _sees_all_of(by: Principal, row: UserRow) -> bool:
+    """A camera-limited manager sees only users within its cameras (and itself): a user who
+    sees more would show it the names of cameras it may not see."""
+    if by.cameras is None or row.id == by.id:
+        return True
+    return row.cameras is not None and set(row.cameras) <= by.cameras
 
 
 def _check_role(by: Principal, role: Role) -> None:
@@ -64,7 +69,9 @@ def _check_role(by: Principal, role: Role) -> None:
     dependencies=[audited("users.list", "user")],
 )
 def list_users(user: Manager, state: StateDep) -> list[UserOut]:
-    return [UserOut.model_validate(user_record(r)) for r in state.users.all()]
+    """The users you may see (a camera-limited manager: those within its cameras)."""
+    rows = [r for r in state.users.all() if _sees_all_of(user, r)]
+    return [UserOut.model_validate(user_record(r)) for r in rows]
 
 
 @router.get(
@@ -74,7 +81,7 @@ def list_users(user: Manager, state: StateDep) -> list[UserOut]:
 )
 def get_user(user_id: UserId, user: Manager, state: StateDep) -> UserOut:
     row = state.users.get(user_id)
-    if row is None:
+    if row is None or not _sees_all_of(user, row):
         raise not_found(f"user {user_id}")
     return UserOut.model_validate(user_record(row))
 
