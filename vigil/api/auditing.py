@@ -169,6 +169,7 @@ def audited(
 
     purpose = Depends(required_purpose if purpose_required else stated_purpose)
     searches = action.endswith(".search")
+    spec = (action, object_type)
 
     async def audit(
         request: Request,
@@ -185,7 +186,9 @@ def audited(
             note.details["in_search"] = search
         request.state.vigil_audited = True  # refusals from here on are this row's outcome
         if at_start:
-            await run_in_threadpool(_write, state, user, request, note, "started", stated)
+            await run_in_threadpool(
+                _write_row, state, user.username, spec, request, "started", stated, note
+            )
             yield note
             return
         outcome: str = "ok"
@@ -195,34 +198,11 @@ def audited(
             outcome = str(status_of(exc))
             raise
         finally:
-            await run_in_threadpool(_write, state, user, request, note, outcome, stated)
+            await run_in_threadpool(
+                _write_row, state, user.username, spec, request, outcome, stated, note
+            )
 
-    def _write(
-        state: AppState,
-        user: Principal,
-        request: Request,
-        note: AuditNote,
-        outcome: str,
-        purpose: str | None,
-    ) -> None:
-        params = dict(request.path_params)
-        object_id = note.object_id or (str(next(iter(params.values()))) if params else None)
-        details: dict[str, Any] = {"outcome": outcome, "method": request.method}
-        if query := _query(request):
-            details["query"] = query
-        details.update(note.details)
-        record(
-            state,
-            user.username,
-            action,
-            object_type,
-            object_id,
-            request=request,
-            purpose=purpose,
-            details=details,
-        )
-
-    audit.vigil_audit = (action, object_type)  # type: ignore[attr-defined]
+    audit.vigil_audit = spec  # type: ignore[attr-defined]
     return Depends(audit, scope="function")
 
 
@@ -256,6 +236,37 @@ def _audit_spec(route: Any) -> tuple[str, str | None] | None:
     return None
 
 
+def _write_row(
+    state: AppState,
+    actor: str,
+    spec: tuple[str, str | None],
+    request: Request,
+    outcome: str,
+    purpose: str | None,
+    note: AuditNote | None = None,
+) -> None:
+    """One audited request's row: who, what (and the first path parameter), why, the query
+    and the outcome, with what the route added (`note`)."""
+    params = dict(request.path_params)
+    first = str(next(iter(params.values()))) if params else None
+    details: dict[str, Any] = {"outcome": outcome, "method": request.method}
+    if query := _query(request):
+        details["query"] = query
+    if note is not None:
+        details.update(note.details)
+    object_id = (note.object_id if note is not None else None) or first
+    record(
+        state,
+        actor,
+        spec[0],
+        spec[1],
+        object_id,
+        request=request,
+        purpose=purpose,
+        details=details,
+    )
+
+
 def record_refusal(request: Request, code: int) -> None:
     """The audit row of a refused request to an audited route, unless its own audit
     dependency already wrote one; a failure to write it is logged (the refusal stands)."""
@@ -266,19 +277,13 @@ def record_refusal(request: Request, code: int) -> None:
         return
     request.state.vigil_audited = True
     user: Principal | None = getattr(request.state, "vigil_user", None)
-    params = dict(request.path_params)
-    details: dict[str, Any] = {"outcome": str(code), "method": request.method}
-    if query := _query(request):
-        details["query"] = query
-    purpose = (request.query_params.get("purpose") or "").strip()
+    purpose = (request.query_params.get("purpose") or "").strip(" \t")
     with suppress(HTTPException):  # logged by `record`; the client gets the refusal it earned
-        record(
+        _write_row(
             get_state(request),
             user.username if user is not None else ANONYMOUS,
-            spec[0],
-            spec[1],
-            str(next(iter(params.values()))) if params else None,
-            request=request,
-            purpose=purpose if PURPOSE_MIN <= len(purpose) <= PURPOSE_MAX else None,
-            details=details,
+            spec,
+            request,
+            str(code),
+            purpose if _PURPOSE.fullmatch(purpose) else None,
         )
