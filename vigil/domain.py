@@ -361,3 +361,6 @@ class Alert:
     event_id: int | None = None
     snapshot: str | None = None  # path relative to the data directory
     status: AlertStatus = AlertStatus.CANDIDATE
+    # What the rule matched, for a person to judge: a hotlist hit carries the read, the list
+    # and the entry (see vigil/rules/hotlists.py).
+    attributes: Mapping[str, Any] = field(default_factory=dict)

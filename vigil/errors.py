@@ -20,3 +20,16 @@ class SourceError(VigilError):
 
 class ModelError(VigilError):
     """A model file is missing or not usable."""
+
+
+class NotFound(VigilError):
+    """What a request names does not exist (the API answers 404)."""
+
+
+class Conflict(VigilError):
+    """The request clashes with what is stored: a taken name, a decision already made (409)."""
+
+
+class Invalid(VigilError):
+    """The request is well formed but cannot be done as asked: a bad line, a missing reason
+    (422)."""

@@ -14,6 +14,11 @@ import logging
 from rich.markup import escape as rich_escape
 
 MAX_SHOWN = 200
+# One line of user text (a purpose, a legal basis, a reason): three or more characters from the
+# first to the last that is not a space or tab, and no control characters. Checks read it the
+# same way: only spaces and tabs are trimmed (what counts as "white space" differs between
+# regex engines and Python's str.strip()).
+ONE_LINE = r"^[ \t]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]+[^\x00-\x20\x7f][ \t]*$"
 
 
 def escape(text: object, limit: int = MAX_SHOWN) -> str:

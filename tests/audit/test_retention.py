@@ -24,6 +24,7 @@ from vigil.domain import Alert, AlertStatus, Box, Camera, Event, EventType, Trac
 from vigil.errors import ConfigError
 from vigil.store.alerts import Alerts
 from vigil.store.db import Store
+from vigil.store.hotlists import Hotlists, parse_csv
 from vigil.store.tables import AlertRow, AuditRow, EventRow, TrackRow
 
 DAY = 86400.0
@@ -241,3 +242,25 @@ def test_plate_reads_that_hit_nothing_go_after_their_own_days(world: World) -> N
     assert _rows(store, EventRow) == before - 1 - 1  # and the 400-day-old zone event
     longer = RetentionConfig(plate_reads=60)
     assert purge(store, data, longer, AuditLog(store, data), NOW).plate_reads == 0
+
+
+def test_expired_hotlists_and_entries_go_and_the_purge_records_it(world: World) -> None:
+    store, data = world.store, world.data
+    lists = Hotlists(store)
+    now = datetime.now(UTC)
+    short = lists.create("short", "ada", "a court order", now + timedelta(days=10))
+    kept = lists.create("kept", "ada", "a court order", now + timedelta(days=100))
+    csv = "plate,reason,expiry\nAB123CD,stolen,{0}\nXY999ZZ,stolen,\n"
+    lists.load(short.id, parse_csv(csv.format("")), replace=False)
+    soon = (now + timedelta(days=5)).date().isoformat()
+    lists.load(kept.id, parse_csv(csv.format(soon)), replace=False)
+    later = now + timedelta(days=20)
+    dry = purge(store, data, RetentionConfig(), AuditLog(store, data), later, dry_run=True)
+    assert (dry.hotlists, dry.hotlist_entries) == (1, 3)
+    assert len(lists.all()) == 2
+    report = purge(store, data, RetentionConfig(), AuditLog(store, data), later)
+    assert (report.hotlists, report.hotlist_entries) == (1, 3)
+    assert [(r.name, n) for r, n in lists.all()] == [("kept", 1)]
+    with store.session() as s:
+        row = s.scalars(select(AuditRow).where(AuditRow.action == PURGE_ACTION)).one()
+    assert row.details["counts"]["hotlists"] == 1 and row.details["counts"]["hotlist_entries"] == 3

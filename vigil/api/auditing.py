@@ -38,10 +38,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
 from vigil.api.deps import AppState, Principal, StateDep, UserDep, get_state
-from vigil.errors import VigilError
-from vigil.store.alerts import AlertConflict, AlertError, AlertNotFound
+from vigil.errors import Conflict, Invalid, NotFound, VigilError
+from vigil.logtext import ONE_LINE
 from vigil.store.queries import QueryError
-from vigil.store.users import UserConflict, UserError, UserNotFound
 
 ANONYMOUS = "anonymous"
 
@@ -56,10 +55,7 @@ _PURPOSE_HELP = (
     f"why: a case number or reason, {PURPOSE_MIN} to {PURPOSE_MAX} characters (kept in the "
     "audit log)"
 )
-# One line: three or more characters from the first to the last that is not a space or tab, no
-# control characters. The check below reads it the same way (only spaces and tabs are trimmed:
-# what counts as "white space" differs between regex engines and Python's str.strip()).
-PURPOSE_PATTERN = r"^[ \t]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]+[^\x00-\x20\x7f][ \t]*$"
+PURPOSE_PATTERN = ONE_LINE  # one line of three or more visible characters (see logtext)
 _PURPOSE = re.compile(PURPOSE_PATTERN)
 PurposeQ = Annotated[
     str | None,
@@ -212,11 +208,11 @@ def status_of(exc: BaseException) -> int:
         return exc.status_code
     if isinstance(exc, RequestValidationError):
         return 422
-    if isinstance(exc, AlertNotFound | UserNotFound):
+    if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, AlertConflict | UserConflict):
+    if isinstance(exc, Conflict):
         return 409
-    if isinstance(exc, QueryError | AlertError | UserError):
+    if isinstance(exc, QueryError | Invalid):
         return 422
     if isinstance(exc, VigilError | RecursionError):
         return 400

@@ -143,6 +143,9 @@ class AlertOut(Model):
     reviewed_by: str | None
     reviewed_at: datetime | None
     reason: str | None
+    attributes: dict[str, Any] = Field(
+        description="what the rule matched; a hotlist hit: read, hotlist, entry, distance"
+    )
     snapshot_url: str | None
 
 

@@ -12,6 +12,9 @@ Classes and what "older" means:
 - alerts: alerts older than `alerts` days, except candidates still awaiting review: a person
   must see every alert (human oversight), so an unreviewed candidate is kept (its picture too)
   until it is reviewed, and is counted as held.
+- hotlists: a hotlist past its expiry is deleted with its entries, and an entry past its own
+  expiry too (they stopped matching when they expired; the alerts they raised keep what they
+  matched, as long as alerts are kept).
 - audit: audit rows older than `audit` days (at least 183). The purge appends one `audit.purge`
   row that names the id and hash of the last purged row (`through_id`, `through_hash`), so
   `vigil audit verify` accepts a chain that starts after it (see verify.py). The same row
@@ -37,6 +40,7 @@ from vigil.audit.verify import PURGE_ACTION
 from vigil.config import RetentionConfig
 from vigil.domain import EventType
 from vigil.store.db import Store
+from vigil.store.hotlists import purge_expired as purge_hotlists
 from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow, AuditRow, EventRow, TrackRow
 
@@ -61,6 +65,8 @@ class PurgeReport:
     snapshot_files: int = 0
     audit_rows: int = 0
     audit_through_id: int | None = None
+    hotlists: int = 0  # lists past their expiry, deleted with their entries
+    hotlist_entries: int = 0
 
     @property
     def total(self) -> int:
@@ -72,6 +78,8 @@ class PurgeReport:
             + self.snapshot_refs
             + self.snapshot_files
             + self.audit_rows
+            + self.hotlists
+            + self.hotlist_entries
         )
 
     def counts(self) -> dict[str, int]:
@@ -89,6 +97,7 @@ class _Cutoffs:
     alerts: datetime
     audit: datetime
     plate_reads: datetime
+    now: datetime
 
     @classmethod
     def of(cls, retention: RetentionConfig, now: datetime) -> _Cutoffs:
@@ -99,6 +108,7 @@ class _Cutoffs:
             now - timedelta(days=retention.alerts),
             now - timedelta(days=retention.audit),
             now - timedelta(days=retention.plate_reads),
+            now,
         )
 
 
@@ -218,6 +228,7 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
             if not dry_run:
                 s.execute(update(model).where(shown).values(snapshot=None))
         counts["snapshot_refs"] = refs
+        counts["hotlists"], counts["hotlist_entries"] = purge_hotlists(s, c.now, dry_run=dry_run)
         if not dry_run:
             s.execute(delete(EventRow).where(_plate_read_expired(c)))  # as counted above
             s.execute(delete(AlertRow).where(_alert_expired(c.alerts)))

@@ -1,7 +1,8 @@
 """Alert rules v1: an event matching a configured rule raises a candidate alert.
 
-`RuleEngine` is pure matching (events in, alerts out). `AlertService` stores the alerts,
-pushes them on the bus and records reviews, so the pipeline and the API share one path.
+`RuleEngine` is pure matching (events in, alerts out). `AlertService` stores the alerts (the
+configured rules' and the hotlists' hits, see vigil/rules/hotlists.py), pushes them on the bus
+and records reviews, so the pipeline and the API share one path.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from vigil.bus import Bus
 from vigil.config import RuleConfig
 from vigil.domain import Alert, AlertStatus, Event, EventType
+from vigil.rules.hotlists import HotlistMatcher
 from vigil.store.alerts import Alerts
 from vigil.store.queries import as_utc
 from vigil.store.records import alert_record
@@ -62,13 +64,21 @@ class RuleEngine:
 class AlertService:
     """Raise (store + publish) and review alerts."""
 
-    def __init__(self, alerts: Alerts, bus: Bus | None, engine: RuleEngine) -> None:
+    def __init__(
+        self,
+        alerts: Alerts,
+        bus: Bus | None,
+        engine: RuleEngine,
+        hotlists: HotlistMatcher | None = None,
+    ) -> None:
         self.alerts, self.bus, self.engine = alerts, bus, engine
+        self.hotlists = hotlists if hotlists is not None else HotlistMatcher(alerts.store)
 
     def raise_for(self, saved: Iterable[tuple[Event, EventRow]]) -> list[AlertRow]:
         rows = []
         for event, event_row in saved:
-            for alert in self.engine.alerts(event, event_row):
+            raised = self.engine.alerts(event, event_row) + self.hotlists.alerts(event, event_row)
+            for alert in raised:
                 row = self.alerts.create(alert)
                 rows.append(row)
                 self._publish(row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from vigil.domain import Alert, AlertStatus
-from vigil.errors import VigilError
+from vigil.errors import Conflict, Invalid, NotFound
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow
@@ -14,15 +14,15 @@ MAX_REASON = 2000
 NEEDS_REASON = "dismissing an alert needs a reason; say why it needs no action"
 
 
-class AlertError(VigilError):
+class AlertError(Invalid):
     """A review that cannot be made (no such alert, already reviewed, reason missing)."""
 
 
-class AlertNotFound(AlertError):
+class AlertNotFound(AlertError, NotFound):
     pass
 
 
-class AlertConflict(AlertError):
+class AlertConflict(AlertError, Conflict):
     pass
 
 
@@ -40,6 +40,7 @@ class Alerts:
             label=alert.label,
             status=str(alert.status),
             snapshot=alert.snapshot,
+            attributes=dict(alert.attributes) or None,
         )
         with self.store.session() as s, s.begin():
             s.add(row)

@@ -66,6 +66,7 @@ def alert_record(row: AlertRow) -> dict[str, Any]:
         "reviewed_by": row.reviewed_by,
         "reviewed_at": iso(row.reviewed_at),
         "reason": row.reason,
+        "attributes": dict(row.attributes or {}),
         "snapshot_url": f"/api/alerts/{row.id}/snapshot.jpg" if row.snapshot else None,
     }
 

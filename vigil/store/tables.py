@@ -146,12 +146,56 @@ class AlertRow(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
     snapshot: Mapped[str | None] = mapped_column(Text, doc="path relative to the data directory")
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="what the rule matched: for a hotlist hit the read, the list and its entry"
+    )
 
     __table_args__ = (
         Index("ix_alerts_time", "time"),
         Index("ix_alerts_camera_time", "camera_id", "time"),
         Index("ix_alerts_status_time", "status", "time"),
         CheckConstraint(one_of("status", AlertStatus), name="ck_alerts_status"),
+    )
+
+
+class HotlistRow(Base):
+    """A list of plates to alert on: who owns it, on what legal basis, until when."""
+
+    __tablename__ = "hotlists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    owner: Mapped[str] = mapped_column(String(100), doc="username, or cli:<os user>")
+    legal_basis: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tolerance: Mapped[float] = mapped_column(Float, doc="largest plate distance that is a hit")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), doc="last change to the list or its entries (matchers reload)"
+    )
+
+
+class HotlistEntryRow(Base):
+    """One plate (or partial-plate pattern) on a hotlist."""
+
+    __tablename__ = "hotlist_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hotlist_id: Mapped[int] = mapped_column(ForeignKey("hotlists.id", ondelete="CASCADE"))
+    plate: Mapped[str | None] = mapped_column(String(16), doc="normalised (A-Z, 0-9)")
+    pattern: Mapped[str | None] = mapped_column(String(30), doc="a partial plate: AB?12*")
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), doc="null: when the list expires"
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_hotlist_entries_list_plate", "hotlist_id", "plate"),
+        CheckConstraint(
+            "plate IS NOT NULL OR pattern IS NOT NULL", name="ck_hotlist_entries_plate"
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from vigil.domain import Role
-from vigil.errors import VigilError
+from vigil.errors import Conflict, Invalid, NotFound
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
 from vigil.store.tables import SessionRow, UserRow
@@ -33,15 +33,15 @@ class _Keep(enum.Enum):
 KEEP = _Keep.KEEP  # "leave this field as it is" in Users.update
 
 
-class UserError(VigilError):
+class UserError(Invalid):
     """A user cannot be created or changed as asked (taken name, weak password, last admin)."""
 
 
-class UserNotFound(UserError):
+class UserNotFound(UserError, NotFound):
     pass
 
 
-class UserConflict(UserError):
+class UserConflict(UserError, Conflict):
     """The change clashes with what is stored: a taken username, the last admin."""
 
 

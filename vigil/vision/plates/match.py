@@ -25,6 +25,33 @@ _PAIRS = frozenset(
     {frozenset(p) for p in (*AS_DIGIT.items(), *AS_LETTER.items())}
     | {frozenset((a, b)) for group in LOOKALIKES for a in group for b in group if a != b}
 )
+
+
+def _classes() -> dict[str, str]:
+    """Each character's confusion class (the pairs joined transitively), named by its least
+    member: two plates that differ by confusions only have the same `canonical` text."""
+    parent: dict[str, str] = {}
+
+    def root(ch: str) -> str:
+        while parent.get(ch, ch) != ch:
+            ch = parent[ch]
+        return ch
+
+    for pair in _PAIRS:
+        a, b = sorted(root(ch) for ch in pair)
+        if a != b:
+            parent[b] = a
+    return {ch: root(ch) for pair in _PAIRS for ch in pair}
+
+
+_CLASS = str.maketrans(_classes())
+
+
+def canonical(text: str) -> str:
+    """Normalised plate text with each character replaced by its confusion class."""
+    return normalise(text).translate(_CLASS)
+
+
 PATTERN_CHARS = re.compile(r"^[A-Z0-9?*]{1,30}$")
 # The same, as typed (any case, with spaces, dots and dashes), for a query parameter's schema.
 PATTERN_TYPED = r"^[ .-]*[A-Za-z0-9?*][A-Za-z0-9?* .-]*$"
@@ -75,3 +102,10 @@ def like(text: str) -> str:
     pattern(text)  # the same check and message
     cleaned = re.sub(r"[\s\-.]", "", text.upper())
     return cleaned.replace("?", "_").replace("*", "%")
+
+
+def canonical_pattern(text: str) -> re.Pattern[str]:
+    """A partial plate as a regular expression on `canonical` text: `AB?12*` also finds a
+    read `A8X12...` (B and 8 are one class), as OCR would give it."""
+    cleaned = re.sub(r"[\s\-.]", "", text.upper())
+    return pattern(cleaned.translate(_CLASS))
