@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.plate_pictures import car
 from vigil.analyzers.base import TrackedFrame
 from vigil.analyzers.plates import PlateSettings, PlateWatcher, vote
 from vigil.config import CameraConfig
@@ -21,19 +22,6 @@ from vigil.store.tables import EventRow
 from vigil.vision.plates import PlateCandidate, PlateReader
 
 W, H = 960, 540
-
-
-def car(text: str, scale: float) -> np.ndarray:
-    """A car's back with a plate, `scale` times its base size of 300x220 pixels."""
-    w, h = int(300 * scale), int(220 * scale)
-    img = np.full((h, w, 3), (60, 60, 70), np.uint8)
-    size = 1.1 * scale
-    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, size, max(1, int(2 * scale)))
-    x, y = (w - tw) // 2, int(h * 0.75)
-    pad = int(8 * scale)
-    cv2.rectangle(img, (x - pad, y - th - pad), (x + tw + pad, y + pad), (255, 255, 255), -1)
-    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_DUPLEX, size, (0, 0, 0), max(1, int(2 * scale)))
-    return img
 
 
 def scene(cars: list[tuple[str, float, int, int]]) -> tuple[np.ndarray, list[Box]]:
