@@ -25,6 +25,7 @@ from vigil.api.auth import safe_next
 from vigil.api.deps import COOKIE, Principal, StateDep, session_from_cookie, state_of
 from vigil.api.vocabulary import vocabulary
 from vigil.store.users import MIN_PASSWORD
+from vigil.vision.plates.match import PATTERN_HELP
 
 WEB = Path(str(resources.files("vigil") / "web"))
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -158,6 +159,14 @@ def search(request: Request, user: PageUser) -> Response:
     if not user.can_see_operations:
         return _to_audit()
     return _page(request, "search.html", user, page="search", **vocabulary())
+
+
+@router.get("/plates", response_class=HTMLResponse)
+def plates(request: Request, user: PageUser) -> Response:
+    """Plate search: reads by exact or partial plate (`AB?12*`), each with its crop."""
+    if not user.can_see_operations:
+        return _to_audit()
+    return _page(request, "plates.html", user, page="plates", plate_help=PATTERN_HELP)
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -2,7 +2,7 @@
 // and, for users allowed to review, carry Acknowledge / Dismiss (a dismissal needs a reason).
 import { ApiError, get, post } from "./api.js";
 import { picture } from "./socket.js";
-import { el, shortTime, showLightbox, stamp, typeName, where } from "./util.js";
+import { el, plateOf, shortTime, showLightbox, stamp, typeName, where } from "./util.js";
 
 const MAX_ITEMS = 300;
 const PAGE = 40;
@@ -160,8 +160,14 @@ export class Feed {
 
   eventNode(ev) {
     const title = [typeName(ev.type), ev.label].filter(Boolean).join(" · ");
-    const details = [this.cameraName(ev.camera), where(ev)].filter(Boolean).join(" · ");
-    return this.base("event", ev, `type-${ev.type}`, el("span", { class: "tag tag-event" }, "EVENT"), title, details, null);
+    const details = [this.cameraName(ev.camera), where(ev, { plate: false })].filter(Boolean).join(" · ");
+    // A plate read leads with its plate: the text an operator looks for.
+    const plate = plateOf(ev);
+    const tag = [
+      el("span", { class: "tag tag-event" }, "EVENT"),
+      plate && el("span", { class: "plate plate-sm", title: "licence plate" }, plate),
+    ];
+    return this.base("event", ev, `type-${ev.type}`, tag, title, details, null);
   }
 
   alertNode(a) {

@@ -2,7 +2,8 @@
 // API's next_cursor, and the chosen event's snapshot shown large. Filters live in the URL.
 import { ApiError, get, query } from "./api.js";
 import { startTopbar } from "./common.js";
-import { el, filtersFromForm, formFromUrl, showLightbox, stamp, typeName, where, zoneLabel } from "./util.js";
+import { addOptions, labelTimes, loadCameras, messageLine, purposeStated, watchPurpose } from "./searchform.js";
+import { el, filtersFromForm, formFromUrl, plateOf, showLightbox, stamp, typeName, where } from "./util.js";
 
 const FIELDS = ["purpose", "since", "until", "camera", "type", "label", "zone", "line", "plate", "limit"];
 
@@ -21,13 +22,12 @@ let page = 0;
 let nextCursor = null;
 let selected = null;
 
-function addOptions(select, values) {
-  for (const [value, label] of values) select.append(el("option", { value }, label));
-}
+const showError = messageLine(errorBox);
 
-function showError(message) {
-  errorBox.textContent = message;
-  errorBox.hidden = !message;
+/** A plate read's plate, large enough to read at a glance, after the event's label. */
+function labelCell(ev) {
+  const plate = plateOf(ev);
+  return el("td", {}, ev.label || "–", plate && [" ", el("span", { class: "plate plate-sm" }, plate)]);
 }
 
 function row(ev) {
@@ -41,7 +41,7 @@ function row(ev) {
     el("td", { class: "mono" }, stamp(ev.time)),
     el("td", {}, cameras.get(ev.camera)?.name || ev.camera),
     el("td", {}, el("span", { class: `type type-${ev.type}` }, typeName(ev.type))),
-    el("td", {}, ev.label || "–"),
+    labelCell(ev),
     el("td", {}, [ev.zone && `zone ${ev.zone}`, ev.line && `line ${ev.line}`].filter(Boolean).join(" ") || "–"),
     el("td", {}, ev.direction || "–"),
     el("td", { class: "num" }, ev.track_id ?? "–"),
@@ -94,11 +94,7 @@ function choose(tr, ev) {
 
 async function load() {
   const filters = filtersFromForm(form, FIELDS);
-  if (!form.elements.purpose.checkValidity()) {
-    showError("State a purpose (a case number or reason, at least 3 characters) to search: it is recorded in the audit log.");
-    form.elements.purpose.focus();
-    return;
-  }
+  if (!purposeStated(form, showError)) return;
   const cursor = cursors[page];
   showError("");
   info.textContent = "searching…";
@@ -138,24 +134,15 @@ function search() {
 
 async function main() {
   startTopbar();
-  const list = await get("/api/cameras");
+  const list = await loadCameras(form);
   cameras = new Map(list.map((c) => [c.id, c]));
-  addOptions(form.elements.camera, list.map((c) => [c.id, c.name]));
   const zones = [...new Set(list.flatMap((c) => c.zones.map((z) => z.name)))].sort();
   const lines = [...new Set(list.flatMap((c) => c.lines.map((l) => l.name)))].sort();
   addOptions(form.elements.zone, zones.map((z) => [z, z]));
   addOptions(form.elements.line, lines.map((l) => [l, l]));
   formFromUrl(form, FIELDS);
-  for (const name of ["since", "until"]) {
-    // The filter times are the browser's local times: say in which zone.
-    const input = form.elements[name];
-    const text = input.closest("label").firstChild;
-    if (text?.nodeType === Node.TEXT_NODE) text.textContent = `${text.textContent.trim()} (${zoneLabel()}) `;
-    input.title = `a time in your browser's time zone (${zoneLabel()} now)`;
-  }
-  form.elements.purpose.addEventListener("input", () => {
-    if (form.elements.purpose.checkValidity()) showError("");
-  });
+  labelTimes(form);
+  watchPurpose(form, showError);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     search();

@@ -95,8 +95,15 @@ export function typeName(type) {
   return TYPES[type] || String(type || "").replace(/_/g, " ");
 }
 
-/** Where an event happened in its picture: "zone table", "line middle ↓ in". */
-export function where(item) {
+/** A plate read's plate (normalised text), or null for any other event. */
+export function plateOf(item) {
+  const plate = item.attributes?.plate;
+  return typeof plate === "string" && plate ? plate : null;
+}
+
+/** Where an event happened in its picture: "zone table", "line middle ↓ in", and what was
+ * measured or read there (the plate unless `plate` is false: a caller that shows it apart). */
+export function where(item, { plate = true } = {}) {
   const parts = [];
   if (item.zone) parts.push(`zone ${item.zone}`);
   if (item.line) parts.push(`line ${item.line}`);
@@ -104,8 +111,7 @@ export function where(item) {
   const speed = item.attributes?.speed_kmh;
   const limit = item.attributes?.limit_kmh;
   if (Number.isFinite(speed)) parts.push(`${speed} km/h${Number.isFinite(limit) ? ` (limit ${limit})` : ""}`);
-  const plate = item.attributes?.plate;
-  if (typeof plate === "string" && plate) parts.push(`plate ${plate}`);
+  if (plate && plateOf(item)) parts.push(`plate ${plateOf(item)}`);
   return parts.join(" ");
 }
 
