@@ -291,6 +291,7 @@ def demo(
 def _add_accountability_commands() -> None:
     from vigil.audit.cli import audit_app, events_app, report_app, retention_app
     from vigil.audit.users_cli import users_app
+    from vigil.rules.hotlist_cli import hotlist_app
     from vigil.vision.plates.cli import plates_app
 
     subs = {
@@ -300,6 +301,7 @@ def _add_accountability_commands() -> None:
         "report": report_app,
         "users": users_app,
         "plates": plates_app,
+        "hotlist": hotlist_app,
     }
     for sub in subs.values():
         for cmd in sub.registered_commands:

@@ -19,7 +19,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from vigil import __version__
-from vigil.api import alerts, audit, auth, events, pages, reports, system, users, vocabulary, ws
+from vigil.api import (
+    alerts,
+    audit,
+    auth,
+    events,
+    hotlists,
+    pages,
+    reports,
+    system,
+    users,
+    vocabulary,
+    ws,
+)
 from vigil.api import cameras as camera_routes
 from vigil.api.auditing import (
     PURPOSE_HELP,
@@ -228,7 +240,8 @@ def create_app(
         allowed_hosts=server.allowed_hosts or default_hosts(settings.listen_host),
         max_body_bytes=server.max_body_bytes,
     )
-    routers = (auth, camera_routes, events, alerts, users, audit, reports, system, vocabulary, ws)
+    routers = [auth, camera_routes, events, alerts, hotlists, users, audit, reports, system]
+    routers += [vocabulary, ws]
     for module in (*routers, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount

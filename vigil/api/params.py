@@ -21,14 +21,16 @@ LATEST_UNIX = 253402300799  # 9999-12-31T23:59:59Z
 TIME_HELP = "ISO 8601 (UTC if no zone is given) or UNIX seconds"
 
 
-def _row_id(what: str) -> Any:
+def row_id(what: str) -> Any:
     return Path(ge=1, le=MAX_ROW_ID, description=f"the {what}'s id")
 
 
-EventId = Annotated[int, _row_id("event")]
-TrackRowId = Annotated[int, _row_id("track")]
-AlertId = Annotated[int, _row_id("alert")]
-UserId = Annotated[int, _row_id("user")]
+EventId = Annotated[int, row_id("event")]
+TrackRowId = Annotated[int, row_id("track")]
+AlertId = Annotated[int, row_id("alert")]
+UserId = Annotated[int, row_id("user")]
+HotlistId = Annotated[int, row_id("hotlist")]
+EntryId = Annotated[int, row_id("hotlist entry")]
 
 
 def parse_when(value: Any) -> datetime:

@@ -6,6 +6,7 @@ Every command that reads personal data records itself in the audit log (actor `c
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from vigil.audit.log import AuditEntry, AuditLog, cli_actor
 from vigil.audit.verify import verify_chain
 from vigil.errors import VigilError
-from vigil.logtext import shown
+from vigil.logtext import ONE_LINE, shown
 from vigil.store.db import Store, default_db_url
 from vigil.store.queries import as_utc
 from vigil.store.tables import AuditRow
@@ -39,6 +40,16 @@ def open_store(data: Path, db: str | None) -> Store:
     if db is None and not (data / "vigil.db").is_file():
         raise VigilError(f"no Vigil database in '{data}'; pass --data DIR or --db URL")
     return Store(db or default_db_url(data))
+
+
+def stated_purpose(purpose: str) -> str:
+    """--purpose as the API reads ?purpose=: one line of 3 to 200 visible characters."""
+    if len(purpose) > 200 or not re.fullmatch(ONE_LINE, purpose):
+        raise VigilError(
+            "state a purpose (case number or reason) with --purpose: one line of 3 to 200 "
+            "characters"
+        )
+    return purpose.strip(" \t")
 
 
 def parse_time(value: str | None, what: str) -> datetime | None:
@@ -176,11 +187,7 @@ def search(
     from vigil.store.queries import Filters, search_events
     from vigil.store.records import event_record
 
-    text = purpose.strip()
-    if not 3 <= len(text) <= 200:
-        raise VigilError(
-            "state a purpose (case number or reason) with --purpose (3 to 200 characters)"
-        )
+    text = stated_purpose(purpose)
     from vigil.vision.plates.match import like
 
     try:

@@ -232,6 +232,21 @@ class Hotlists:
             query = select(HotlistEntryRow).where(HotlistEntryRow.hotlist_id == hotlist_id)
             return list(s.scalars(query.order_by(HotlistEntryRow.plate, HotlistEntryRow.id)))
 
+    def find_entry(self, hotlist_id: int, text: str) -> HotlistEntryRow:
+        """The entry for a plate (normalised) or a pattern (as listed)."""
+        plate = normalise(text)
+        cleaned = re.sub(r"[\s\-.]", "", text.upper())
+        with self.store.session() as s:
+            row = s.scalar(
+                select(HotlistEntryRow).where(
+                    HotlistEntryRow.hotlist_id == hotlist_id,
+                    or_(HotlistEntryRow.plate == plate, HotlistEntryRow.pattern == cleaned),
+                )
+            )
+        if row is None:
+            raise HotlistNotFound(f"'{escape(text, 30)}' is not on this hotlist")
+        return row
+
     def update(
         self,
         hotlist_id: int,
