@@ -83,3 +83,47 @@ def test_0004_lets_users_be_auditors_and_keeps_users_and_sessions(
         _add(engine, "aud3", "auditor")
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_migrations_build_the_schema_the_tables_declare(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """No drift between vigil/store/tables.py and the Alembic migrations (columns, types,
+    nullability, indexes), on both engines; and 0006 goes down and up again keeping alerts."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from vigil.store.tables import Base
+
+    url = (
+        f"sqlite:///{tmp_path / 'v.db'}"
+        if dialect == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    engine = create_engine(url)
+    try:
+        _migrate(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cameras (id, name, source, created_at) VALUES "
+                    "('c', 'C', 'c.mp4', '2026-12-01 00:00:00+00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO alerts (rule, camera_id, type, time, status) VALUES "
+                    "('r', 'c', 'plate_read', '2026-12-01 00:00:00+00:00', 'candidate')"
+                )
+            )
+        _migrate(engine, "head")
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+        assert _scalar(engine, "SELECT count(*) FROM alerts WHERE attributes IS NULL") == 1
+        _migrate(engine, "0005", down=True)
+        assert _scalar(engine, "SELECT count(*) FROM alerts") == 1
+        _migrate(engine, "head")
+    finally:
+        engine.dispose()
