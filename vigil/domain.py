@@ -168,6 +168,7 @@ class EventType(enum.StrEnum):
     LOITER = "loiter"
     SPEEDING = "speeding"  # an object moved faster over the ground than the camera's limit
     PLATE_READ = "plate_read"  # a vehicle's licence plate, voted over the reads of its track
+    FACE_MATCH = "face_match"  # a person's face matched a watchlist entry (stored only then)
 
     @property
     def info(self) -> EventInfo:
@@ -179,6 +180,8 @@ class EventInfo:
     title: str  # how the UI names it
     description: str
     place: str | None = None  # "zone" or "line": the attribute naming where it happened
+    # How many different people must confirm an alert of this type before it may be acted on.
+    reviewers: int = 1
 
 
 EVENT_INFO: Mapping[EventType, EventInfo] = {
@@ -190,6 +193,9 @@ EVENT_INFO: Mapping[EventType, EventInfo] = {
     EventType.LOITER: EventInfo("Loiter", "an object stayed in a zone too long", "zone"),
     EventType.SPEEDING: EventInfo("Speeding", "an object moved faster than the limit"),
     EventType.PLATE_READ: EventInfo("Plate read", "a vehicle's licence plate was read"),
+    EventType.FACE_MATCH: EventInfo(
+        "Face match", "a face matched a watchlist entry: two people must confirm", reviewers=2
+    ),
 }
 
 

@@ -206,7 +206,9 @@ class VigilServer:
                 self.store, data_dir, config.retention, interval=retention_interval
             )
             self.bus = open_bus(config.bus, consumer=web_consumer(data_dir, self.port))
-            alerts = AlertService(Alerts(self.store), self.bus, RuleEngine(config.rules))
+            alerts = AlertService(
+                Alerts(self.store), self.bus, RuleEngine(config.rules), data_dir=data_dir
+            )
             if cameras:
                 self.cameras = CameraService(config, self.store, self.bus, data_dir, alerts, live)
                 self.directory = self.cameras.directory
@@ -339,7 +341,9 @@ class WorkerProcess:
                 witness=say if config.audit.anchors_to_log else None,
             )
             self.bus = open_bus(config.bus)
-            alerts = AlertService(Alerts(self.store), self.bus, RuleEngine(config.rules))
+            alerts = AlertService(
+                Alerts(self.store), self.bus, RuleEngine(config.rules), data_dir=data_dir
+            )
             self.cameras = CameraService(config, self.store, self.bus, data_dir, alerts, live)
         except BaseException:
             self.close()

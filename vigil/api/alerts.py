@@ -57,8 +57,10 @@ def list_alerts(
         rule=rule,
     )
     page = search_alerts(state.store, filters, limit, cursor)
+    reviews = state.alerts.alerts.reviews_of([r.id for r in page.items])
+    records = [alert_record(r, reviews[r.id]) for r in page.items]
     return AlertPage.model_validate(
-        {"items": results(note, map(alert_record, page.items)), "next_cursor": page.next_cursor}
+        {"items": results(note, records), "next_cursor": page.next_cursor}
     )
 
 
@@ -68,8 +70,9 @@ def list_alerts(
     dependencies=[audited("alerts.read", "alert")],
 )
 def get_alert(alert_id: AlertId, user: UserDep, state: StateDep) -> AlertOut:
+    row = visible_row(state, user, AlertRow, alert_id, "alert")
     return AlertOut.model_validate(
-        alert_record(visible_row(state, user, AlertRow, alert_id, "alert"))
+        alert_record(row, state.alerts.alerts.reviews_of([row.id])[row.id])
     )
 
 
@@ -96,9 +99,12 @@ async def review_alert(
     user: Operator,
     state: StateDep,
 ) -> AlertOut:
-    """Acknowledge or dismiss a candidate alert (dismiss needs a reason); records who/when."""
+    """Acknowledge or dismiss a candidate alert (dismiss needs a reason); records who/when.
+    A face match (`reviewers_needed` 2) stays a candidate after the first confirmation; a
+    second person's acknowledges it; the same person twice is a 409."""
     await run_in_threadpool(visible_row, state, user, AlertRow, alert_id, "alert")
     row = await run_in_threadpool(
         state.alerts.review, alert_id, _ACTIONS[body.action], user.username, body.reason
     )
-    return AlertOut.model_validate(alert_record(row))
+    reviews = state.alerts.alerts.reviews_of([row.id])[row.id]
+    return AlertOut.model_validate(alert_record(row, reviews))

@@ -69,7 +69,9 @@ def build_state(
 ) -> AppState:
     config = settings.config
     registry = CollectorRegistry(auto_describe=True)
-    alerts = alert_service or AlertService(Alerts(store), bus, RuleEngine(config.rules))
+    alerts = alert_service or AlertService(
+        Alerts(store), bus, RuleEngine(config.rules), data_dir=settings.data_dir
+    )
     state = AppState(
         config=config,
         data_dir=settings.data_dir,

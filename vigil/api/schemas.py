@@ -131,6 +131,13 @@ class TrackOut(Model):
     snapshot_url: str | None
 
 
+class ReviewOut(Model):
+    reviewer: str
+    action: AlertStatus
+    reason: str | None
+    at: datetime
+
+
 class AlertOut(Model):
     id: int
     rule: str
@@ -146,6 +153,8 @@ class AlertOut(Model):
     attributes: dict[str, Any] = Field(
         description="what the rule matched; a hotlist hit: read, hotlist, entry, distance"
     )
+    reviewers_needed: int = Field(description="different people who must confirm it (2: faces)")
+    reviews: list[ReviewOut] = Field(description="the decisions recorded, oldest first")
     snapshot_url: str | None
 
 

@@ -26,6 +26,7 @@ def vocabulary() -> dict[str, Any]:
                 "title": info.title,
                 "description": info.description,
                 "place": info.place,
+                "reviewers": info.reviewers,
             }
             for t, info in EVENT_INFO.items()
         ],

@@ -8,6 +8,7 @@ and records reviews, so the pipeline and the API share one path.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from vigil.bus import Bus
@@ -70,8 +71,10 @@ class AlertService:
         bus: Bus | None,
         engine: RuleEngine,
         hotlists: HotlistMatcher | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self.alerts, self.bus, self.engine = alerts, bus, engine
+        self.data_dir = data_dir  # where snapshots lie (a dismissed face match's is deleted)
         self.hotlists = hotlists if hotlists is not None else HotlistMatcher(alerts.store)
 
     def raise_for(self, saved: Iterable[tuple[Event, EventRow]]) -> list[AlertRow]:
@@ -87,11 +90,23 @@ class AlertService:
     def review(
         self, alert_id: int, action: AlertStatus | str, reviewer: str, reason: str | None
     ) -> AlertRow:
+        before = self.alerts.get(alert_id)
         row = self.alerts.review(alert_id, action, reviewer, reason)
+        if before is not None and before.snapshot and row.snapshot is None:
+            self._forget(before.snapshot)  # a dismissed face match keeps no picture
         self._publish(row)
         return row
 
+    def _forget(self, rel: str) -> None:
+        if self.data_dir is None:
+            return
+        root = self.data_dir.resolve()
+        path = (root / rel).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            path.unlink(missing_ok=True)
+
     def _publish(self, row: AlertRow) -> None:
         if self.bus is not None:
-            message: dict[str, Any] = {"topic": "alert", **alert_record(row)}
+            reviews = self.alerts.reviews_of([row.id])[row.id]
+            message: dict[str, Any] = {"topic": "alert", **alert_record(row, reviews)}
             self.bus.publish(message)

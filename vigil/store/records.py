@@ -5,11 +5,13 @@ Times are ISO 8601 in UTC. `snapshot_url` is the API path of the row's JPEG, or 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from vigil.store.alerts import reviewers_needed
 from vigil.store.queries import as_utc
-from vigil.store.tables import AlertRow, EventRow, TrackRow, UserRow
+from vigil.store.tables import AlertReviewRow, AlertRow, EventRow, TrackRow, UserRow
 
 
 def iso(value: datetime | None) -> str | None:
@@ -53,7 +55,8 @@ def track_record(row: TrackRow) -> dict[str, Any]:
     }
 
 
-def alert_record(row: AlertRow) -> dict[str, Any]:
+def alert_record(row: AlertRow, reviews: Sequence[AlertReviewRow] = ()) -> dict[str, Any]:
+    """`reviews`: the decisions recorded on it (a face match shows its first confirmation)."""
     return {
         "id": row.id,
         "rule": row.rule,
@@ -67,6 +70,11 @@ def alert_record(row: AlertRow) -> dict[str, Any]:
         "reviewed_at": iso(row.reviewed_at),
         "reason": row.reason,
         "attributes": dict(row.attributes or {}),
+        "reviewers_needed": reviewers_needed(row.type),
+        "reviews": [
+            {"reviewer": r.reviewer, "action": r.action, "reason": r.reason, "at": iso(r.at)}
+            for r in reviews
+        ],
         "snapshot_url": f"/api/alerts/{row.id}/snapshot.jpg" if row.snapshot else None,
     }
 

@@ -18,8 +18,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -197,6 +199,79 @@ class HotlistEntryRow(Base):
             "plate IS NOT NULL OR pattern IS NOT NULL", name="ck_hotlist_entries_plate"
         ),
     )
+
+
+class AlertReviewRow(Base):
+    """One person's decision on an alert. An alert whose type needs two reviewers (a face
+    match) is acknowledged only by the second confirmation from a different person."""
+
+    __tablename__ = "alert_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16), doc=" | ".join(AlertStatus))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("alert_id", "reviewer", name="uq_alert_reviews_reviewer"),
+        Index("ix_alert_reviews_alert", "alert_id"),
+    )
+
+
+class WatchlistRow(Base):
+    """People to look for: authorised by a named person for a purpose, in a place and a time."""
+
+    __tablename__ = "watchlists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    purpose: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    authorised_by: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(100), doc="username, or cli:<os user>")
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cameras: Mapped[list[str] | None] = mapped_column(JSON, doc="cameras it applies to")
+    geofence: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="{polygon: [[lat, lon], ...]} or {centre: [lat, lon], radius_m: R}"
+    )
+    window_start: Mapped[str | None] = mapped_column(String(5), doc="HH:MM, daily, local")
+    window_end: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64), doc="IANA name of the window's clock")
+    threshold: Mapped[float] = mapped_column(Float, doc="largest face distance that matches")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WatchlistEntryRow(Base):
+    __tablename__ = "watchlist_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    watchlist_id: Mapped[int] = mapped_column(ForeignKey("watchlists.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(100), doc="case or file number")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_watchlist_entries_list", "watchlist_id"),)
+
+
+class FaceTemplateRow(Base):
+    """One enrolment image's face template (of a listed person only), with where the image
+    came from and a small aligned picture for reviewers to compare with."""
+
+    __tablename__ = "face_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("watchlist_entries.id", ondelete="CASCADE"))
+    embedding: Mapped[bytes] = mapped_column(LargeBinary, doc="128 float32, little-endian")
+    source: Mapped[str] = mapped_column(Text, doc="where the enrolment image came from")
+    image_sha256: Mapped[str] = mapped_column(String(64))
+    picture: Mapped[bytes | None] = mapped_column(LargeBinary, doc="the aligned face, JPEG")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_face_templates_entry", "entry_id"),)
 
 
 class AuditRow(Base):
