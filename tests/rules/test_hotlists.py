@@ -19,6 +19,7 @@ from vigil.domain import Box, Camera, Event, EventType
 from vigil.rules.engine import AlertService, RuleEngine
 from vigil.rules.hotlists import HotlistIndex, HotlistMatcher, Listed
 from vigil.store.alerts import Alerts
+from vigil.store.checks import ListError
 from vigil.store.db import Store
 from vigil.store.hotlists import HotlistConflict, HotlistError, Hotlists, parse_csv
 from vigil.store.tables import HotlistEntryRow
@@ -107,7 +108,7 @@ def test_import_adds_updates_replaces_and_a_bad_file_changes_nothing(store: Stor
         lists.create("stolen", "bob", "another basis", SOON)
     with pytest.raises(HotlistError, match="expiry has passed"):
         lists.create("old", "bob", "some basis", datetime(2020, 1, 1, tzinfo=UTC))
-    with pytest.raises(HotlistError, match="not a hotlist name"):
+    with pytest.raises(ListError, match="not a list name"):
         lists.create("bad\nname", "bob", "some basis", SOON)
 
 

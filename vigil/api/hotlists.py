@@ -16,14 +16,8 @@ from vigil.api.params import EntryId, HotlistId
 from vigil.api.schemas import Model
 from vigil.domain import Role
 from vigil.logtext import ONE_LINE
-from vigil.store.hotlists import (
-    COLUMNS,
-    MAX_TOLERANCE,
-    NAME,
-    NAME_RULE,
-    Hotlists,
-    parse_csv,
-)
+from vigil.store.checks import NAME, NAME_RULE
+from vigil.store.hotlists import COLUMNS, MAX_TOLERANCE, Hotlists, parse_csv
 from vigil.store.queries import as_utc
 from vigil.store.records import iso
 from vigil.store.tables import HotlistEntryRow, HotlistRow

@@ -21,31 +21,29 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from vigil.errors import Conflict, Invalid, NotFound
-from vigil.logtext import ONE_LINE, escape
+from vigil.errors import Conflict, NotFound
+from vigil.logtext import escape
+from vigil.store.checks import NAME, NAME_RULE, ListError, check_line, check_name, parse_expiry
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
 from vigil.store.tables import HotlistEntryRow, HotlistRow
 from vigil.vision.plates.formats import normalise
 from vigil.vision.plates.match import PATTERN_HELP, TOLERANCE, pattern
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$")
-NAME_RULE = "1 to 100 letters, digits, spaces or _ . : - (starting with a letter or digit)"
 MAX_TOLERANCE = 1.5
 MAX_REASON = 500
 MAX_SOURCE = 200
 MAX_ENTRIES = 500_000
 COLUMNS = ("plate", "reason", "source", "expiry", "pattern")
-_ONE_LINE = re.compile(ONE_LINE)
 
 
-class HotlistError(Invalid):
+class HotlistError(ListError):
     """A hotlist cannot be created or changed as asked (a bad line, a taken name ...)."""
 
 
@@ -78,37 +76,6 @@ class ImportReport:
     updated: int
     removed: int
     total: int  # entries on the list after the import
-
-
-def check_name(name: str) -> str:
-    if not NAME.fullmatch(name):
-        raise HotlistError(f"'{escape(name, 100)}' is not a hotlist name; use {NAME_RULE}")
-    return name
-
-
-def check_line(text: str, what: str, limit: int) -> str:
-    """One line of at least three visible characters (the grammar of a purpose)."""
-    if len(text) > limit or not _ONE_LINE.fullmatch(text):
-        raise HotlistError(
-            f"{what} must be one line of 3 to {limit} characters, without control characters"
-        )
-    return text.strip(" \t")
-
-
-def parse_expiry(text: str, what: str = "expiry") -> datetime:
-    """ISO 8601: a date (the list is valid through that day, UTC) or a date and time (UTC
-    unless it says otherwise)."""
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), UTC) + timedelta(days=1)
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise HotlistError(
-            f"{what} '{escape(value, 40)}' is not a date; use ISO 8601, e.g. 2027-03-31 or "
-            "2027-03-31T18:00:00+01:00"
-        ) from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _entry(row: dict[str, str], now: datetime) -> EntryIn:
@@ -160,7 +127,7 @@ def parse_csv(text: str, now: datetime | None = None) -> list[EntryIn]:
                 continue
             try:
                 entry = _entry(values, now)
-            except HotlistError as exc:
+            except ListError as exc:
                 raise HotlistError(f"line {reader.line_num}: {exc}") from None
             entries[entry.key] = entry  # a plate listed twice: the later line stands
             if len(entries) > MAX_ENTRIES:
@@ -365,4 +332,13 @@ def _fields(entry: EntryIn) -> dict[str, object]:
     }
 
 
-__all__ = ["COLUMNS", "PATTERN_HELP", "EntryIn", "HotlistError", "Hotlists", "parse_csv"]
+__all__ = [
+    "COLUMNS",
+    "NAME",
+    "NAME_RULE",
+    "PATTERN_HELP",
+    "EntryIn",
+    "HotlistError",
+    "Hotlists",
+    "parse_csv",
+]
