@@ -16,12 +16,19 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from tests.api.conftest import client, env  # noqa: F401 - fixtures for the page tests
 from tests.conftest import need, read_until
 from tests.sources.conftest import free_port
+from vigil.domain import Box, Event, EventType
+from vigil.pipeline.camera import FrameResult
+from vigil.pipeline.sinks import StoreSink
+from vigil.store.db import Store, default_db_url
+from vigil.store.tables import EventRow
 
 CHROMIUM = Path(os.environ.get("VIGIL_TEST_CHROMIUM", "/usr/bin/chromium"))
 # Debian's Chromium, never a browser downloaded by `playwright install`.
@@ -170,13 +177,15 @@ def log_in(page: Any, base: str, username: str, password: str, path: str = "/") 
     page.wait_for_selector("body[data-ready='1']")
 
 
-def add_user(base: str, username: str, password: str, role: str) -> None:
-    """Create a user through the API as the admin."""
+def add_user(
+    base: str, username: str, password: str, role: str, cameras: list[str] | None = None
+) -> None:
+    """Create a user through the API as the admin (seeing `cameras`, or every camera)."""
     with httpx.Client(base_url=base, timeout=10) as http:
         r = http.post("/api/login", json={"username": "admin", "password": ADMIN_PASSWORD})
         assert r.status_code == 200, r.text
         headers = {"X-CSRF-Token": r.json()["csrf_token"]}
-        body = {"username": username, "password": password, "role": role}
+        body = {"username": username, "password": password, "role": role, "cameras": cameras}
         r = http.post("/api/users", json=body, headers=headers)
         assert r.status_code in (200, 201, 409), r.text
 
@@ -217,3 +226,40 @@ def wait_for_new_event(page: Any, before: list[str], timeout_ms: float) -> str:
     handle = page.wait_for_function(_NEW_LIVE_EVENT, arg=before, timeout=timeout_ms)
     event_id: str = handle.json_value()
     return event_id
+
+
+def plate_crop(plate: str) -> np.ndarray:
+    """A plate-like picture: dark text on a light plate."""
+    image = np.full((56, 240, 3), 235, np.uint8)
+    cv2.putText(image, plate, (8, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (20, 20, 20), 3)
+    return image
+
+
+def store_reads(
+    data_dir: Path, reads: list[tuple[str, str, float]]
+) -> dict[str, tuple[Event, EventRow]]:
+    """Plate reads (camera, plate, seconds ago), each with its crop, into the running server's
+    database and media folder, as its pipeline's StoreSink stores them; each read's event and
+    stored row by plate."""
+    store = Store(default_db_url(data_dir))
+    try:
+        origin = time.time() - 60  # media time 60 s is now
+        saved: dict[str, tuple[Event, EventRow]] = {}
+        for n, (camera, plate, ago) in enumerate(reads):
+            event = Event(
+                EventType.PLATE_READ,
+                camera,
+                60.0 - ago,
+                9000 + n,
+                "car",
+                Box(10, 10, 200, 150),
+                0.8,
+                attributes={"plate": plate, "plate_confidence": 0.9, "reads": 4, "agreeing": 3},
+            ).with_picture(plate_crop(plate))
+            result = FrameResult(0, event.time, False, [], [], [], [], [event])
+            sink = StoreSink(store, data_dir, camera, origin)
+            [(_, row)] = sink.save(None, result)
+            saved[plate] = (event, row)
+        return saved
+    finally:
+        store.close()

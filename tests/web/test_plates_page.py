@@ -7,21 +7,23 @@ pattern that is not one is refused, and the live feed shows a read's plate."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, Env, login
-from tests.web.conftest import ADMIN_PASSWORD, EXPECTED_CONSOLE, Demo, Watched, log_in, open_page
-from vigil.domain import Box, Event, EventType, Role
-from vigil.pipeline.camera import FrameResult
-from vigil.pipeline.sinks import StoreSink
-from vigil.store.db import Store, default_db_url
+from tests.web.conftest import (
+    ADMIN_PASSWORD,
+    EXPECTED_CONSOLE,
+    Demo,
+    Watched,
+    log_in,
+    open_page,
+    store_reads,
+)
+from vigil.domain import Role
 from vigil.vision.plates.match import PATTERN_HELP
 
 PURPOSE = "case 2026-113 (stolen van)"
@@ -39,38 +41,9 @@ _ANSWERED = (
 )
 
 
-def _crop(plate: str) -> np.ndarray:
-    """A plate-like picture: dark text on a light plate."""
-    image = np.full((56, 240, 3), 235, np.uint8)
-    cv2.putText(image, plate, (8, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (20, 20, 20), 3)
-    return image
-
-
 def _store_reads(data_dir: Path, reads: list[tuple[str, str, float]]) -> dict[str, int]:
-    """Plate reads (each with its crop) into the running server's database and media folder,
-    as its pipeline's StoreSink stores them; their event ids by plate."""
-    store = Store(default_db_url(data_dir))
-    try:
-        origin = time.time() - 60  # media time 60 s is now
-        ids: dict[str, int] = {}
-        for n, (camera, plate, ago) in enumerate(reads):
-            event = Event(
-                EventType.PLATE_READ,
-                camera,
-                60.0 - ago,
-                9000 + n,
-                "car",
-                Box(10, 10, 200, 150),
-                0.8,
-                attributes={"plate": plate, "plate_confidence": 0.9, "reads": 4, "agreeing": 3},
-            ).with_picture(_crop(plate))
-            result = FrameResult(0, event.time, False, [], [], [], [], [event])
-            sink = StoreSink(store, data_dir, camera, origin)
-            [(_, row)] = sink.save(None, result)
-            ids[plate] = row.id
-        return ids
-    finally:
-        store.close()
+    """The reads stored beside the demo's own events; their event ids by plate."""
+    return {plate: row.id for plate, (_, row) in store_reads(data_dir, reads).items()}
 
 
 def _search(page: Any, plate: str, purpose: str | None = PURPOSE) -> None:

@@ -23,9 +23,12 @@ from fastapi.templating import Jinja2Templates
 from vigil import __version__
 from vigil.api.auth import safe_next
 from vigil.api.deps import COOKIE, Principal, StateDep, session_from_cookie, state_of
+from vigil.api.hotlists import MAX_CSV
 from vigil.api.vocabulary import vocabulary
+from vigil.domain import Role
+from vigil.store.hotlists import COLUMNS, MAX_TOLERANCE, NAME_RULE
 from vigil.store.users import MIN_PASSWORD
-from vigil.vision.plates.match import PATTERN_HELP
+from vigil.vision.plates.match import PATTERN_HELP, TOLERANCE
 
 WEB = Path(str(resources.files("vigil") / "web"))
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -163,10 +166,23 @@ def search(request: Request, user: PageUser) -> Response:
 
 @router.get("/plates", response_class=HTMLResponse)
 def plates(request: Request, user: PageUser) -> Response:
-    """Plate search: reads by exact or partial plate (`AB?12*`), each with its crop."""
+    """Plate search: reads by exact or partial plate (`AB?12*`), each with its crop; and for
+    supervisors and admins, the hotlists (the API decides who may change them)."""
     if not user.can_see_operations:
         return _to_audit()
-    return _page(request, "plates.html", user, page="plates", plate_help=PATTERN_HELP)
+    return _page(
+        request,
+        "plates.html",
+        user,
+        page="plates",
+        plate_help=PATTERN_HELP,
+        hotlists=user.can(Role.SUPERVISOR),
+        hotlist_name_rule=NAME_RULE,
+        hotlist_columns=",".join(COLUMNS),
+        tolerance=TOLERANCE,
+        max_tolerance=MAX_TOLERANCE,
+        max_csv=MAX_CSV,
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -79,6 +79,12 @@ async function request(method, url, body, { ending = false } = {}) {
 export const get = (url) => request("GET", url);
 export const post = (url, body, options) => request("POST", url, body, options);
 export const patch = (url, body) => request("PATCH", url, body);
+export const del = (url) => request("DELETE", url);
+
+/** What to show for a failed request: the server's own words, or what went wrong on the way. */
+export function errorText(err, doing = "failed") {
+  return err instanceof ApiError ? err.message : `${doing}: ${err.message}`;
+}
 
 /** Who is logged in, with permissions; keeps the CSRF token for later requests. */
 export async function me() {

@@ -1,6 +1,7 @@
 // The live feed: events and alerts, newest first, with snapshot thumbnails. Alerts stand out
 // and, for users allowed to review, carry Acknowledge / Dismiss (a dismissal needs a reason).
 import { ApiError, get, post } from "./api.js";
+import { hitSummary, hotlistHit, isHotlistHit } from "./hits.js";
 import { picture } from "./socket.js";
 import { el, plateOf, shortTime, showLightbox, stamp, typeName, where } from "./util.js";
 
@@ -192,7 +193,11 @@ export class Feed {
         a.reason ? el("span", { class: "review-reason", title: a.reason }, `: ${a.reason}`) : null,
       );
     }
-    return this.base("alert", a, `status-${status}`, el("span", { class: `tag tag-alert ${status}` }, "ALERT"), a.rule, details, actions);
+    // A hotlist hit shows what it matched, so the reviewer can judge it before acknowledging.
+    const hit = isHotlistHit(a) ? hotlistHit(a) : null;
+    const classes = `status-${status}${hit ? " hotlist-hit" : ""}`;
+    const tag = el("span", { class: `tag tag-alert ${status}` }, "ALERT");
+    return this.base("alert", a, classes, tag, a.rule, details, [hit, actions]);
   }
 
   async review(alert, action, reason) {
@@ -255,8 +260,8 @@ export class Feed {
 
   askDismiss(alert) {
     this.pending = alert;
-    this.dialog.querySelector("#dismiss-what").textContent =
-      `${alert.rule} · ${this.cameraName(alert.camera)} · ${stamp(alert.time)}`;
+    const what = [alert.rule, isHotlistHit(alert) ? hitSummary(alert) : null, this.cameraName(alert.camera), stamp(alert.time)];
+    this.dialog.querySelector("#dismiss-what").textContent = what.filter(Boolean).join(" · ");
     this.dialog.querySelector("#dismiss-reason").value = "";
     this.dialog.querySelector("#dismiss-error").hidden = true;
     this.dialog.showModal();

@@ -39,11 +39,12 @@ export function labelTimes(form, names = ["since", "until"]) {
   }
 }
 
-/** Whether the form's purpose is stated; if not, `say` asks for one and the field has focus.
- * The server refuses a search without one all the same: this only saves the round trip. */
-export function purposeStated(form, say) {
+/** Whether the form's purpose is stated; if not, `say` asks for one (`message`) and the field
+ * has focus. The server refuses a search without one all the same: this only saves the round
+ * trip. */
+export function purposeStated(form, say, message = PURPOSE_MISSING) {
   if (form.elements.purpose.checkValidity()) return true;
-  say(PURPOSE_MISSING);
+  say(message);
   form.elements.purpose.focus();
   return false;
 }

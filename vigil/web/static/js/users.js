@@ -1,7 +1,7 @@
 // The users page: the users a manager may see, adding one, and changing one (role, cameras,
 // password, disabled, lockout). The server decides what is allowed; this page only offers what
 // it would allow and shows its answer.
-import { ApiError, get, patch, post } from "./api.js";
+import { errorText as message, get, patch, post } from "./api.js";
 import { startTopbar } from "./common.js";
 import { el, stamp } from "./util.js";
 
@@ -24,10 +24,6 @@ let editing = null;
 function show(box, message) {
   box.textContent = message;
   box.hidden = !message;
-}
-
-function message(err) {
-  return err instanceof ApiError ? err.message : `failed: ${err.message}`;
 }
 
 /** Whether the server would let this manager change `u` (see vigil/api/users.py). */
