@@ -92,6 +92,7 @@ def analyze(
     ] = 10.0,
 ) -> None:
     """Find, track and count objects in a video; write events, annotated video and database."""
+    from vigil.analyzers.base import AnalyzerServices
     from vigil.datadir import private_data_dir
     from vigil.pipeline.analyze import run_analysis
     from vigil.pipeline.camera import CameraPipeline, detector_for_camera
@@ -111,9 +112,11 @@ def analyze(
         raise SourceError(f"'{video}' has no decodable video frames; check the file") from None
     size = (first.width, first.height)
     detector = detector_for_camera(config, cam)
-    pipeline = CameraPipeline(cam, config, detector, size, motion_gating=not no_gate)
     private_data_dir(data, lambda m: console.print(shown(m), highlight=False))
     store = Store(db or default_db_url(data))
+    pipeline = CameraPipeline(
+        cam, config, detector, size, motion_gating=not no_gate, services=AnalyzerServices(store)
+    )
     store.save_camera(cam.to_camera())
     sinks: list[Sink] = [StoreSink(store, data, cam.id, time.time() - first.timestamp)]
     if events:

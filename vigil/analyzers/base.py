@@ -22,6 +22,7 @@ from vigil.sections import Strict
 
 if TYPE_CHECKING:
     from vigil.config.camera import CameraConfig
+    from vigil.store.db import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +60,23 @@ class AnalyzerSettings(Strict):
 
     kind: str
 
-    def build(self, camera: CameraConfig, frame_size: tuple[int, int]) -> Analyzer:
-        """The analyzer for this camera, whose frames have `frame_size` (width, height)."""
+    def build(
+        self,
+        camera: CameraConfig,
+        frame_size: tuple[int, int],
+        services: AnalyzerServices | None = None,
+    ) -> Analyzer:
+        """The analyzer for this camera, whose frames have `frame_size` (width, height);
+        `services` holds what the runner offers (the database) to analyzers that need it."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerServices:
+    """What a runner hands to analyzers beyond frames: the store (the faces analyzer reads
+    the watchlists in force from it). A runner without one passes None."""
+
+    store: Store | None = None
 
 
 def matched(step: TrackedFrame, labels: frozenset[str] | None) -> Iterator[Track]:

@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
-from vigil.analyzers.base import AnalyzerSettings, TrackedFrame, matched, track_event
+from vigil.analyzers.base import (
+    AnalyzerServices,
+    AnalyzerSettings,
+    TrackedFrame,
+    matched,
+    track_event,
+)
 from vigil.domain import Box, Event, EventType, Frame, Track
 from vigil.vision.plates import PlateCandidate, PlateReader, formats_for
 
@@ -49,7 +55,12 @@ class PlateSettings(AnalyzerSettings):
     min_plate_px: int = Field(12, ge=4, le=400, description="lower text lines are not read")
     min_confidence: float = Field(0.3, ge=0.0, le=1.0, description="weaker reads are dropped")
 
-    def build(self, camera: CameraConfig, frame_size: tuple[int, int]) -> PlateWatcher:
+    def build(
+        self,
+        camera: CameraConfig,
+        frame_size: tuple[int, int],
+        services: AnalyzerServices | None = None,
+    ) -> PlateWatcher:
         return PlateWatcher(camera.id, self, PlateReader(formats_for(self.regions)))
 
 

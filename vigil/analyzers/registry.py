@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Field
 
-from vigil.analyzers.base import Analyzer, AnalyzerSettings
+from vigil.analyzers.base import Analyzer, AnalyzerServices, AnalyzerSettings
 from vigil.analyzers.lines import LineCounter
 from vigil.analyzers.plates import PlateSettings
 from vigil.analyzers.speed import SpeedSettings
@@ -31,7 +31,10 @@ else:
 
 
 def build_analyzers(
-    camera: CameraConfig, frame_size: tuple[int, int], min_frames: int = 2
+    camera: CameraConfig,
+    frame_size: tuple[int, int],
+    min_frames: int = 2,
+    services: AnalyzerServices | None = None,
 ) -> list[Analyzer]:
     """Every analyzer of `camera` for frames of `frame_size` (width, height): its zones, its
     lines, then its `analyzers:` entries in the order written."""
@@ -40,5 +43,5 @@ def build_analyzers(
         ZoneWatcher(camera.id, z, min_frames) for z in camera.zones_px(width, height)
     ]
     analyzers += [LineCounter(camera.id, ln, min_frames) for ln in camera.lines_px(width, height)]
-    analyzers += [settings.build(camera, frame_size) for settings in camera.analyzers]
+    analyzers += [settings.build(camera, frame_size, services) for settings in camera.analyzers]
     return analyzers

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from vigil.analyzers.base import AnalyzerSettings, TrackedFrame, matched, track_event
+from vigil.analyzers.base import (
+    AnalyzerServices,
+    AnalyzerSettings,
+    TrackedFrame,
+    matched,
+    track_event,
+)
 from vigil.domain import Event, EventType, Point, Track
 from vigil.geo import GroundPlane, Homography, UniformScale, distance
 from vigil.sections import Anchor, RelPoint, Strict
@@ -90,7 +96,12 @@ class SpeedSettings(AnalyzerSettings):
         assert self.ground is not None
         return Homography([px(p) for p in self.ground.image], self.ground.metres)
 
-    def build(self, camera: CameraConfig, frame_size: tuple[int, int]) -> SpeedWatcher:
+    def build(
+        self,
+        camera: CameraConfig,
+        frame_size: tuple[int, int],
+        services: AnalyzerServices | None = None,
+    ) -> SpeedWatcher:
         return SpeedWatcher(camera.id, self, self.plane(*frame_size))
 
 

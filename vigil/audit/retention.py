@@ -15,6 +15,8 @@ Classes and what "older" means:
 - hotlists: a hotlist past its expiry is deleted with its entries, and an entry past its own
   expiry too (they stopped matching when they expired; the alerts they raised keep what they
   matched, as long as alerts are kept).
+- watchlists: a watchlist past its `valid_until` is deleted with its entries and their face
+  templates (it stopped matching then).
 - audit: audit rows older than `audit` days (at least 183). The purge appends one `audit.purge`
   row that names the id and hash of the last purged row (`through_id`, `through_hash`), so
   `vigil audit verify` accepts a chain that starts after it (see verify.py). The same row
@@ -43,6 +45,7 @@ from vigil.store.db import Store
 from vigil.store.hotlists import purge_expired as purge_hotlists
 from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow, AuditRow, EventRow, TrackRow
+from vigil.store.watchlists import purge_expired as purge_watchlists
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system:retention"
@@ -67,6 +70,8 @@ class PurgeReport:
     audit_through_id: int | None = None
     hotlists: int = 0  # lists past their expiry, deleted with their entries
     hotlist_entries: int = 0
+    watchlists: int = 0  # watchlists past valid_until, deleted with entries and templates
+    face_templates: int = 0
 
     @property
     def total(self) -> int:
@@ -80,6 +85,8 @@ class PurgeReport:
             + self.audit_rows
             + self.hotlists
             + self.hotlist_entries
+            + self.watchlists
+            + self.face_templates
         )
 
     def counts(self) -> dict[str, int]:
@@ -229,6 +236,7 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
                 s.execute(update(model).where(shown).values(snapshot=None))
         counts["snapshot_refs"] = refs
         counts["hotlists"], counts["hotlist_entries"] = purge_hotlists(s, c.now, dry_run=dry_run)
+        counts["watchlists"], counts["face_templates"] = purge_watchlists(s, c.now, dry_run=dry_run)
         if not dry_run:
             s.execute(delete(EventRow).where(_plate_read_expired(c)))  # as counted above
             s.execute(delete(AlertRow).where(_alert_expired(c.alerts)))

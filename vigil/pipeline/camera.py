@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from vigil.analyzers.base import Analyzer, Counting, TrackedFrame, track_event
+from vigil.analyzers.base import Analyzer, AnalyzerServices, Counting, TrackedFrame, track_event
 from vigil.analyzers.registry import build_analyzers
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Box, Detection, Event, EventType, Frame, Track, TrackState
@@ -67,6 +67,7 @@ class CameraPipeline:
         frame_size: tuple[int, int],
         *,
         motion_gating: bool = True,
+        services: AnalyzerServices | None = None,
     ) -> None:
         self.camera = camera
         self.detector = detector
@@ -98,7 +99,7 @@ class CameraPipeline:
             )
         )
         self.analyzers: list[Analyzer] = build_analyzers(
-            camera, frame_size, config.tracker.min_crossing_frames
+            camera, frame_size, config.tracker.min_crossing_frames, services
         )
         self.stats = PipelineStats()
         self._last_detect: float | None = None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vigil.analyzers.base import AnalyzerServices
 from vigil.bus import Bus, Topic
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Frame
@@ -127,7 +128,11 @@ class CameraAnalysis:
             detector = detector_for_camera(self.config, self.camera)
         self._detector = None if detector.needs_every_frame else detector
         self._pipeline = CameraPipeline(
-            self.camera, self.config, detector, (frame.width, frame.height)
+            self.camera,
+            self.config,
+            detector,
+            (frame.width, frame.height),
+            services=AnalyzerServices(self.outputs.store),
         )
         self.outputs.start_stream((frame.wallclock or time.time()) - frame.timestamp)
 

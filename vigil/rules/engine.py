@@ -15,6 +15,7 @@ from vigil.bus import Bus
 from vigil.config import RuleConfig
 from vigil.domain import Alert, AlertStatus, Event, EventType
 from vigil.rules.hotlists import HotlistMatcher
+from vigil.rules.watchlists import watchlist_alerts
 from vigil.store.alerts import Alerts
 from vigil.store.queries import as_utc
 from vigil.store.records import alert_record
@@ -80,7 +81,11 @@ class AlertService:
     def raise_for(self, saved: Iterable[tuple[Event, EventRow]]) -> list[AlertRow]:
         rows = []
         for event, event_row in saved:
-            raised = self.engine.alerts(event, event_row) + self.hotlists.alerts(event, event_row)
+            raised = [
+                *self.engine.alerts(event, event_row),
+                *self.hotlists.alerts(event, event_row),
+                *watchlist_alerts(event, event_row),
+            ]
             for alert in raised:
                 row = self.alerts.create(alert)
                 rows.append(row)
