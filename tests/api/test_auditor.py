@@ -31,6 +31,7 @@ AUDITOR_ALLOWED = {
     ("GET", "/login"),
     ("GET", "/"),  # a redirect to /audit
     ("GET", "/search"),  # a redirect to /audit
+    ("GET", "/plates"),  # a redirect to /audit
     ("GET", "/audit"),
     *(("GET", p) for p in AUDIT_ROUTES),
 }

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from vigil.api.auditing import AuditNote, audited
 from vigil.api.deps import Principal, StateDep, require_role, require_user
@@ -54,10 +54,22 @@ class HotlistOut(Model):
 
 
 class HotlistCreate(Model):
-    name: str = Field(min_length=1, max_length=100, pattern=NAME.pattern, description=NAME_RULE)
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        description=NAME_RULE,
+        json_schema_extra={"pattern": NAME.pattern},  # checked below, with a plain message
+    )
     legal_basis: str = Field(max_length=500, pattern=ONE_LINE, description="law or order")
     expires_at: datetime = Field(description="when the list stops matching (renew to extend)")
     tolerance: float = Field(TOLERANCE, ge=0.0, le=MAX_TOLERANCE)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.fullmatch(value):
+            raise ValueError(f"a hotlist name is {NAME_RULE}")
+        return value
 
 
 class HotlistPatch(Model):
