@@ -122,3 +122,41 @@ def test_api_report_is_for_admins_and_audited(env: Env, client: TestClient) -> N
         ("admin", "422"),
         ("vera", "403"),
     ]
+
+
+def test_the_report_names_lists_in_force_and_counts_face_matches_by_decision(env: Env) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from vigil.audit.report import transparency_report
+    from vigil.domain import Alert, EventType
+    from vigil.store.alerts import Alerts
+    from vigil.store.hotlists import Hotlists
+    from vigil.store.watchlists import WatchlistIn, Watchlists
+
+    now = datetime.now(UTC)
+    Watchlists(env.store).create(
+        WatchlistIn("derby", "banned fans", "sports act art. 31", "Chief M. Horvat",
+                    now - timedelta(days=1), now + timedelta(days=1), cameras=["lobby"]),
+        "ada", 0.6,
+    )  # fmt: skip
+    Hotlists(env.store).create("stolen", "ada", "road traffic act", now + timedelta(days=5))
+    alerts = Alerts(env.store)
+    ids = [
+        alerts.create(
+            Alert("watchlist:derby", "lobby", EventType.FACE_MATCH, now.timestamp(), "person")
+        ).id  # fmt: skip
+        for _ in range(3)
+    ]
+    alerts.review(ids[0], "acknowledged", "ann", "same face")
+    alerts.review(ids[0], "acknowledged", "bob", "same face, checked")
+    alerts.review(ids[1], "acknowledged", "ann", "looks like him")  # one confirmation: still open
+    alerts.review(ids[2], "dismissed", "bob", "another person")
+    rep = transparency_report(env.store, env.data_dir, now - timedelta(hours=1))
+    assert rep.lists == {"hotlists": ["stolen"], "watchlists": ["derby"]}
+    assert rep.alerts["face_match"] == {"raised": 3, "acknowledged": 1, "dismissed": 1, "open": 1}
+    md = rep.to_markdown()
+    assert "- watchlists: 1 (derby)" in md and "two different people" in md
+    before = transparency_report(
+        env.store, env.data_dir, now - timedelta(days=9), now - timedelta(days=8)
+    )
+    assert before.lists == {"hotlists": [], "watchlists": []}

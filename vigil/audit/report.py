@@ -21,7 +21,15 @@ from vigil.audit.verify import PURGE_ACTION, verify_chain
 from vigil.domain import AlertStatus
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
-from vigil.store.tables import AlertRow, AuditRow, CameraRow, EventRow, TrackRow
+from vigil.store.tables import (
+    AlertRow,
+    AuditRow,
+    CameraRow,
+    EventRow,
+    HotlistRow,
+    TrackRow,
+    WatchlistRow,
+)
 
 CASE_NUMBER = re.compile(r"(?i)\b(case|incident|ref)\s*[-:/#]?\s*\d|#\s*\d+|\b\d+[-/]\d+\b")
 READ_PREFIXES = ("events.", "tracks.", "alerts.read", "alerts.snapshot", "live.")
@@ -70,6 +78,8 @@ class TransparencyReport:
     audit: dict[str, Any]  # chain status: ok, rows, head id and hash, problem
     exports: int = 0
     access: dict[str, int] = field(default_factory=dict)  # logins by outcome, service starts
+    # Watchlists and hotlists in force at some time in the period (names; no one on them).
+    lists: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +124,16 @@ class TransparencyReport:
             *(
                 f"| {t} | " + " | ".join(str(c.get(k, 0)) for k in ALERT_COLUMNS) + " |"
                 for t, c in sorted(self.alerts.items())
+            ),
+            "",
+            "Face matches (`face_match`) count as acknowledged only once two different people "
+            "confirmed them.",
+            "",
+            "## Watchlists and hotlists in force",
+            "",
+            *(
+                f"- {kind}: {len(names)} ({', '.join(names) or 'none'})"
+                for kind, names in sorted(self.lists.items())
             ),
             "",
             "## Exports",
@@ -201,6 +221,22 @@ def transparency_report(
             c = alerts.setdefault(typ, dict.fromkeys(ALERT_COLUMNS, 0))
             c["raised"] += n
             c[_review_column(AlertStatus(status))] += n
+        lists = {
+            "watchlists": sorted(
+                s.scalars(
+                    select(WatchlistRow.name).where(
+                        WatchlistRow.valid_from < until, WatchlistRow.valid_until > since
+                    )
+                )
+            ),
+            "hotlists": sorted(
+                s.scalars(
+                    select(HotlistRow.name).where(
+                        HotlistRow.created_at < until, HotlistRow.expires_at > since
+                    )
+                )
+            ),
+        }
     verdict = verify_chain(store, data_dir)
     return TransparencyReport(
         since=since,
@@ -215,8 +251,11 @@ def transparency_report(
         purge_runs=runs,
         audit=verdict.to_json(),
         access=dict(access),
+        lists=lists,
         notes=[
             EXPORTS_NOTE,
             "alerts and events deleted by retention before this report are not counted",
+            "lists deleted (expired and purged, or deleted by hand) before this report are not "
+            "listed",
         ],
     )

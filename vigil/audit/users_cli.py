@@ -54,7 +54,7 @@ def _user(users: Users, username: str) -> UserRow:
     return row
 
 
-def _check_cameras(store: Store, cameras: list[str]) -> None:
+def check_cameras(store: Store, cameras: list[str]) -> None:
     with store.session() as s:
         known = set(s.scalars(select(CameraRow.id)))
     unknown = sorted(set(cameras) - known)
@@ -117,7 +117,7 @@ def add(
     store = open_store(data, db)
     try:
         if camera:
-            _check_cameras(store, camera)
+            check_cameras(store, camera)
         secret = _password(password_stdin)
         row = Users(store).create(username, secret, chosen, camera or None)
         _audit(store, data, "users.create", row, username=username, role=role, cameras=camera)
