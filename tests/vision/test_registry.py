@@ -53,7 +53,8 @@ def test_unknown_kind_lists_the_kinds() -> None:
     with pytest.raises(ModelError) as err:
         registry.load_detector("yolov99")
     assert str(err.value) == (
-        "Unknown detector kind 'yolov99'; use one of 'yolov3-tiny', 'darknet', 'onnx', 'motion'."
+        "Unknown detector kind 'yolov99'; use one of 'yolov3-tiny', 'darknet', 'onnx', 'motion', "
+        "'faces'."
     )
 
 
@@ -90,7 +91,7 @@ def test_registry_checks_labels_even_for_a_backend_that_does_not() -> None:
 
 
 def test_every_backend_declares_kind_labels_and_every_frame() -> None:
-    assert registry.KINDS == ("yolov3-tiny", "darknet", "onnx", "motion")
+    assert registry.KINDS == ("yolov3-tiny", "darknet", "onnx", "motion", "faces")
     for kind, backend in zip(registry.KINDS, registry.BACKENDS, strict=True):
         assert backend.model_fields["kind"].default == kind
     for detector in (registry.load_detector(), registry.load_detector("motion")):

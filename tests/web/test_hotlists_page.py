@@ -276,7 +276,7 @@ def test_an_operator_gets_no_hotlists_and_a_limited_supervisor_is_told_why(
         _create(page, "suki-list", datetime.now(UTC) + timedelta(days=5))
         error = page.locator("#create-error")
         error.wait_for(state="visible")
-        assert error.inner_text().startswith("a hotlist applies to every camera: only a supervisor")
+        assert error.inner_text().startswith("hotlists reach beyond the cameras you see: only a")
         assert _row(page, "suki-list").count() == 0
         ui.check_no_errors()
 

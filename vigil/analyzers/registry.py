@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Field
 
 from vigil.analyzers.base import Analyzer, AnalyzerServices, AnalyzerSettings
+from vigil.analyzers.faces import FaceSettings
 from vigil.analyzers.lines import LineCounter
 from vigil.analyzers.plates import PlateSettings
 from vigil.analyzers.speed import SpeedSettings
@@ -21,7 +22,7 @@ from vigil.sections import literal_kind
 if TYPE_CHECKING:
     from vigil.config.camera import CameraConfig
 
-KINDS: tuple[type[AnalyzerSettings], ...] = (SpeedSettings, PlateSettings)
+KINDS: tuple[type[AnalyzerSettings], ...] = (SpeedSettings, PlateSettings, FaceSettings)
 KIND_NAMES: tuple[str, ...] = tuple(literal_kind(k) for k in KINDS)
 
 if TYPE_CHECKING:

@@ -30,6 +30,7 @@ from vigil.api import (
     system,
     users,
     vocabulary,
+    watchlists,
     ws,
 )
 from vigil.api import cameras as camera_routes
@@ -241,7 +242,7 @@ def create_app(
         max_body_bytes=server.max_body_bytes,
     )
     routers = [auth, camera_routes, events, alerts, hotlists, users, audit, reports, system]
-    routers += [vocabulary, ws]
+    routers += [watchlists, vocabulary, ws]
     for module in (*routers, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount

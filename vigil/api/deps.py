@@ -166,6 +166,22 @@ def require_role(role: Role) -> Callable[..., Principal]:
     return check
 
 
+def manager_of_every_camera(what: str) -> Callable[..., Principal]:
+    """A supervisor or admin who sees every camera: lists that reach beyond one camera's
+    view (hotlists, watchlists) are theirs to manage."""
+
+    def check(user: Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]) -> Principal:
+        if user.cameras is not None:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"{what} reach beyond the cameras you see: only a supervisor or admin who "
+                f"sees every camera manages {what}",
+            )
+        return user
+
+    return check
+
+
 def require_operational(user: UserDep) -> Principal:
     """Cameras, pictures, events, tracks, snapshots and alerts: every role but the auditor."""
     if not user.can_see_operations:

@@ -11,7 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import Field, field_validator
 
 from vigil.api.auditing import AuditNote, audited
-from vigil.api.deps import Principal, StateDep, require_role, require_user
+from vigil.api.deps import (
+    Principal,
+    StateDep,
+    manager_of_every_camera,
+    require_role,
+    require_user,
+)
 from vigil.api.params import EntryId, HotlistId
 from vigil.api.schemas import Model
 from vigil.domain import Role
@@ -27,17 +33,7 @@ router = APIRouter(tags=["hotlists"], dependencies=[Depends(require_user)])
 MAX_CSV = 1_000_000  # characters in one request; bigger files go through `vigil hotlist import`
 
 
-def _manager(user: Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]) -> Principal:
-    if user.cameras is not None:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            "a hotlist applies to every camera: only a supervisor or admin who sees every "
-            "camera manages hotlists",
-        )
-    return user
-
-
-Manager = Annotated[Principal, Depends(_manager)]
+Manager = Annotated[Principal, Depends(manager_of_every_camera("hotlists"))]
 Supervisor = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
 
 

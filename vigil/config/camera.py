@@ -110,6 +110,12 @@ class CameraConfig(Strict):
                 )
         return self
 
+    @property
+    def blurs_faces(self) -> bool:
+        """Whether pictures kept of this camera have their faces blurred: so on a camera
+        that looks for faces (a `faces` analyzer), where only matches may keep a face."""
+        return any(a.kind == "faces" for a in self.analyzers)
+
     def to_camera(self) -> domain.Camera:
         return domain.Camera(self.id, self.name or self.id, self.source, self.lat, self.lon)
 

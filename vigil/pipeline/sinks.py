@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 
 from vigil.bus import Bus, Topic
+from vigil.config import CameraConfig
 from vigil.domain import Box, Event, EventType, Frame, Track
 from vigil.errors import VigilError
 from vigil.pipeline.annotate import Annotator, VideoWriter
@@ -103,10 +105,14 @@ class StoreSink:
         origin: float,
         *,
         event_snapshots: bool = False,
+        redact: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.store, self.data_dir, self.camera_id, self.origin = store, data_dir, camera_id, origin
         self.event_snapshots = event_snapshots
-        self._shots: dict[int, bytes] = {}
+        # With `redact` (faces blurred on a camera that looks for faces), a track's best crop
+        # is kept as pixels and redacted once, when the track ends and its picture is written.
+        self.redact = redact
+        self._shots: dict[int, bytes | np.ndarray] = {}
 
     def on_frame(self, frame: Frame | None, result: FrameResult) -> None:
         self.save(frame, result)
@@ -115,7 +121,8 @@ class StoreSink:
         """Store what this frame ended or raised; returns each event with its stored row."""
         if frame is not None:
             for t in result.improved:
-                self._shots[t.id] = snapshot_jpeg(frame.image, t.box)
+                crop = snapshot_crop(frame.image, t.box)
+                self._shots[t.id] = crop.copy() if self.redact is not None else jpeg(crop)
         if not result.ended and not result.events:
             return []
         tracks = [(t, self._write_snapshot(t)) for t in result.ended]
@@ -137,11 +144,13 @@ class StoreSink:
         return path, rel.as_posix()
 
     def _write_snapshot(self, track: Track) -> str | None:
-        jpeg = self._shots.pop(track.id, None)
-        if jpeg is None:
+        shot = self._shots.pop(track.id, None)
+        if shot is None:
             return None
+        if isinstance(shot, np.ndarray):
+            shot = jpeg(self.redact(shot) if self.redact is not None else shot)
         path, rel = self._path(track.first_seen, f"{int(self.origin)}-{track.id}.jpg")
-        path.write_bytes(jpeg)
+        path.write_bytes(shot)
         return rel
 
     def _event_snapshot(self, frame: Frame | None, event: Event) -> str | None:
@@ -158,19 +167,33 @@ class StoreSink:
             path.write_bytes(buf.tobytes())
         else:
             assert frame is not None and event.box is not None
-            path.write_bytes(snapshot_jpeg(frame.image, event.box))
+            crop = snapshot_crop(frame.image, event.box)
+            path.write_bytes(jpeg(self.redact(crop) if self.redact is not None else crop))
         return rel
 
     def close(self) -> None:
         self._shots.clear()
 
 
-def snapshot_jpeg(image: np.ndarray, box: Box) -> bytes:
-    """A JPEG of the box (grown by a tenth) cut from the image; the whole image if empty."""
+def face_blur(camera: CameraConfig) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The redaction for pictures kept of `camera`: faces blurred where it looks for faces."""
+    if not camera.blurs_faces:
+        return None
+    from vigil.vision.faces.redact import FaceBlur
+
+    return FaceBlur()
+
+
+def snapshot_crop(image: np.ndarray, box: Box) -> np.ndarray:
+    """The box (grown by a tenth) cut from the image; the whole image if that is empty."""
     h, w = image.shape[:2]
     box = box.expand(0.1).clip(w, h)
     crop = image[int(box.y) : int(box.y2), int(box.x) : int(box.x2)]
-    ok, buf = cv2.imencode(".jpg", crop if crop.size else image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return crop if crop.size else image
+
+
+def jpeg(image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return buf.tobytes() if ok else b""
 
 

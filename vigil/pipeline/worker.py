@@ -13,9 +13,12 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from vigil.analyzers.base import AnalyzerServices
 from vigil.bus import Bus, Topic
@@ -26,7 +29,7 @@ from vigil.pipeline.camera import CameraPipeline, FrameResult, detector_for_came
 from vigil.pipeline.directory import CameraCounters
 from vigil.pipeline.health import HealthTracker
 from vigil.pipeline.liveview import LiveView
-from vigil.pipeline.sinks import EventPublisher, StoreSink
+from vigil.pipeline.sinks import EventPublisher, StoreSink, face_blur
 from vigil.pipeline.supervisor import DecoderSupervisor, SupervisorSettings
 from vigil.rules.engine import AlertService
 from vigil.store.db import Store
@@ -62,8 +65,10 @@ class CameraOutputs:
         data_dir: Path,
         bus: Bus | None,
         alerts: AlertService | None,
+        redact: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.camera_id, self.store, self.data_dir = camera_id, store, data_dir
+        self.redact = redact
         self.publisher = EventPublisher(bus) if bus is not None else None
         self.alerts = alerts
         self.events: Counter[str] = Counter()
@@ -73,7 +78,12 @@ class CameraOutputs:
     def start_stream(self, origin: float) -> None:
         """A new stream starts; `origin` is the UNIX time of its media time 0."""
         self._sink = StoreSink(
-            self.store, self.data_dir, self.camera_id, origin, event_snapshots=True
+            self.store,
+            self.data_dir,
+            self.camera_id,
+            origin,
+            event_snapshots=True,
+            redact=self.redact,
         )
 
     def handle(self, frame: Frame | None, result: FrameResult) -> None:
@@ -167,7 +177,9 @@ class CameraWorker:
         self.camera, self.bus = camera, bus
         self.health = HealthTracker(camera.id, settings.offline_after)
         self.view = LiveView(camera, settings.jpeg_quality)
-        self.outputs = CameraOutputs(camera.id, store, data_dir, bus, alerts)
+        self.outputs = CameraOutputs(
+            camera.id, store, data_dir, bus, alerts, redact=face_blur(camera)
+        )
         self.analysis = CameraAnalysis(camera, config, self.outputs, self.view)
         self.supervisor = DecoderSupervisor(
             camera, settings.supervision(), ctx, ring_prefix, self.health

@@ -256,10 +256,15 @@ class Watchlists:
             ).all()
         return [(e, t) for e, t in rows]
 
-    def picture(self, template_id: int) -> bytes | None:
+    def entry_picture(self, entry_id: int) -> bytes | None:
+        """The first enrolled picture of a person (for reviewers), or None."""
         with self.store.session() as s:
-            row = s.get(FaceTemplateRow, template_id)
-            return row.picture if row is not None else None
+            return s.scalar(
+                select(FaceTemplateRow.picture)
+                .where(FaceTemplateRow.entry_id == entry_id, FaceTemplateRow.picture.is_not(None))
+                .order_by(FaceTemplateRow.id)
+                .limit(1)
+            )
 
     def remove_entry(self, watchlist_id: int, entry_id: int) -> WatchlistEntryRow:
         with self.store.session() as s, s.begin():

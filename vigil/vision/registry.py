@@ -15,6 +15,7 @@ from vigil.errors import ModelError
 from vigil.sections import literal_kind
 from vigil.vision.base import Detector, DetectorSettings
 from vigil.vision.darknet import DarknetSettings, YoloV3TinySettings
+from vigil.vision.faces.detector import FacesSettings
 from vigil.vision.moving import MotionSettings
 from vigil.vision.onnx_yolo import OnnxSettings
 from vigil.vision.policy import check_labels
@@ -24,6 +25,7 @@ BACKENDS: tuple[type[DetectorSettings], ...] = (
     DarknetSettings,
     OnnxSettings,
     MotionSettings,
+    FacesSettings,
 )
 DEFAULT_KIND = literal_kind(BACKENDS[0])
 KINDS: tuple[str, ...] = tuple(literal_kind(b) for b in BACKENDS)
