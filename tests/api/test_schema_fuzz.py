@@ -26,8 +26,9 @@ from vigil.store.db import Store
 
 EXAMPLES = 25  # per operation and generation mode
 # Bodies with rules no schema can state: a list's expiry must lie in the future (it depends
-# on the clock), a CSV file is checked line by line, a photo must show a face. A schema-valid body may be refused
-# there (422 naming the problem: tests/api/test_hotlists.py); every other check still applies.
+# on the clock), a CSV file is checked line by line, a photo must show a face. A schema-valid
+# body may be refused there (422 naming the problem: tests/api/test_hotlists.py,
+# test_watchlists.py); every other check still applies.
 CHECKED_BEYOND_SCHEMA = {
     ("POST", "/api/hotlists"),
     ("PATCH", "/api/hotlists/{hotlist_id}"),
