@@ -30,7 +30,7 @@ from vigil.store.alerts import Alerts
 from vigil.store.db import Store
 from vigil.store.tables import AlertRow, EventRow
 from vigil.store.watchlists import WatchlistIn, Watchlists
-from vigil.vision.faces import FaceEngine
+from vigil.vision.faces import MATCH_THRESHOLD, FaceEngine
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -66,7 +66,7 @@ def enrol(store: Store, photo: Path = ENROL, person: str = "Lin-Manuel Miranda",
         **kw,
     )
     lists = Watchlists(store)
-    row = lists.create(spec, "ada", 0.6)
+    row = lists.create(spec, "ada", MATCH_THRESHOLD)
     entry = lists.add_entry(row.id, person, "test 1")
     image = cv2.imread(str(photo))
     face, embedding = FaceEngine().best(image)
@@ -129,7 +129,7 @@ def test_a_listed_person_raises_one_candidate_alert_for_his_track(
     assert len(matches) == 1, [m.attributes for m in matches]
     found = matches[0].attributes
     assert found["name"] == "Lin-Manuel Miranda" and found["watchlist"] == "premiere"
-    assert found["votes"] >= 2 and found["distance"] <= 0.6
+    assert found["votes"] >= 2 and found["distance"] <= MATCH_THRESHOLD
     assert matches[0].snapshot and (tmp_path / matches[0].snapshot).is_file()
     (alert,) = alerts
     assert (alert.rule, alert.status, alert.event_id) == (

@@ -17,6 +17,7 @@ from tests.api.conftest import T0, Env, as_user, login
 from vigil.domain import Alert, EventType, Role
 from vigil.store.alerts import Alerts
 from vigil.store.tables import AuditRow, FaceTemplateRow
+from vigil.vision.faces import MATCH_THRESHOLD
 
 PHOTO = (
     Path(__file__).resolve().parent.parent / "fixtures" / "video" / "lin_manuel_miranda_enrol.jpg"
@@ -45,7 +46,7 @@ def test_create_enrol_read_and_compare(env: Env) -> None:
     )
     assert r.status_code == 201, r.text
     wid = r.json()["id"]
-    assert r.json()["threshold"] == 0.6 and r.json()["window"] == ["14:00", "23:00"]
+    assert r.json()["threshold"] == MATCH_THRESHOLD and r.json()["window"] == ["14:00", "23:00"]
     blank = cv2.imencode(".jpg", np.full((120, 120, 3), 90, np.uint8))[1].tobytes()
     person = {"name": "L. M. Miranda", "source": "press photo", "reference": "case 9"}
     r = admin.post(

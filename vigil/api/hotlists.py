@@ -139,7 +139,12 @@ def list_hotlists(user: Supervisor, state: StateDep) -> list[HotlistOut]:
     return [_out(row, n) for row, n in Hotlists(state.store).all()]
 
 
-@router.post("/api/hotlists", response_model=HotlistOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/hotlists",
+    response_model=HotlistOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "a hotlist of that name exists"}},
+)
 async def create_hotlist(
     body: HotlistCreate,
     note: Annotated[AuditNote, audited("hotlists.create", "hotlist")],

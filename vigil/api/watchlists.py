@@ -120,7 +120,12 @@ def list_watchlists(user: Supervisor, state: StateDep) -> list[WatchlistOut]:
     return [_out(r, n) for r, n in Watchlists(state.store).all()]
 
 
-@router.post("/api/watchlists", response_model=WatchlistOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/watchlists",
+    response_model=WatchlistOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "a watchlist of that name exists"}},
+)
 async def create_watchlist(
     body: WatchlistCreate,
     note: Annotated[AuditNote, audited("watchlists.create", "watchlist")],
