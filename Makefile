@@ -68,6 +68,9 @@ test-fast: setup
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m pip install --quiet --no-deps norfair==2.3.0 trackers==2.6.1 supervision==0.31.2 trackeval==1.3.0
+	# bench/faces.py's peer: face_recognition asks for the dlib sdist (a long C++ build);
+	# dlib-bin provides the same `dlib` module. No dependency of Vigil's.
+	$(PY) -m pip install --quiet --no-deps face_recognition==1.3.0
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
@@ -77,6 +80,7 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/latency.py
 	$(PY) bench/announce.py
 	$(PY) bench/plates.py
+	$(PY) bench/faces.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench

@@ -4,6 +4,7 @@ same person, by the same threshold the live matcher uses (MATCH_THRESHOLD)."""
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,14 @@ class Probe:
 
     def reason(self, column: str) -> str:
         return f"no face in {column}" if self.problem == "no face" else f"{column}: {self.problem}"
+
+
+@functools.cache
+def shared_engine() -> FaceEngine:
+    """One engine per process: its models load once (about a second), not per command."""
+    from vigil.vision.faces import FaceEngine
+
+    return FaceEngine()
 
 
 def probe(engine: FaceEngine, path: Path) -> Probe:
@@ -115,13 +124,11 @@ def compare(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON line per pair")] = False,
 ) -> None:
-    from vigil.vision.faces import FaceEngine
-
     if pairs is not None and images:
         raise VigilError("Give either two pictures or --pairs PAIRS.csv, not both.")
     if pairs is None and (not images or len(images) != 2):
         raise VigilError("Give two pictures to compare (vigil faces compare A B) or --pairs.")
-    engine = FaceEngine()
+    engine = shared_engine()
     if pairs is not None:
         _compare_pairs(engine, pairs, as_json)
         return

@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 STRIDE = 32  # the network's total downsampling: input sides must be multiples of it
 CELL = 4  # the output grid's cell, in input pixels
 NMS_IOU = 0.3  # boxes overlapping more than this are one face
-MAX_SIDE = 1280
+# Where the detector looks: a 1920x1080 frame at half size keeps a 40 px face (the smallest
+# the gates let through) at 20 px, within CenterFace's range, and a portrait's face under
+# about 500 px, beyond which its boxes grow loose. On the shared face set 640, 800, 960 and
+# 1280 found the same 12 faces with the same identifications; 960 costs 25 % less than 1280.
+MAX_SIDE = 960
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,5 @@ class FaceDetector:
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         return [
-            Detection(Box(*face.box), LABEL, face.score)
-            for face in self._centerface.detect(image)
+            Detection(Box(*face.box), LABEL, face.score) for face in self._centerface.detect(image)
         ]

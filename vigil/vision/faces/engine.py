@@ -16,12 +16,12 @@ person in front of reviewers, a miss on one frame is made up by the next frames 
 track. Vigil's target is a false-match rate of at most 1 in 10,000 comparisons of faces that
 passed the quality gates. On the shared face set (`bench/faces.py`; 20 usable faces of 7
 people: 32 same-person pairs, 158 pairs of different people) same-person distances are
-0.36 +- 0.09 (largest 0.48) and different people's 0.875 +- 0.086 (smallest 0.69). A normal
+0.37 +- 0.09 (largest 0.47) and different people's 0.88 +- 0.09 (smallest 0.70). A normal
 fit to the different-people distances gives a false-match rate of 7e-4 at 0.6 and 8e-5 at
-0.55, with 0.4 % and 1.8 % of same-person pairs missed: 0.55 meets the target, 0.6 does not.
+0.55, with 0.4 % and 1.7 % of same-person pairs missed: 0.55 meets the target, 0.6 does not.
 That fit extrapolates far beyond 158 pairs, and dlib's model is known to mix up children and
 to be less accurate for groups under-represented in its training data: the threshold is a
-floor on caution, not proof, which is why a person reviews every match (two for an alert).
+calibrated guess, not a guarantee, which is why people review every match (two for an alert).
 In the Hamilton clip, 25 of Lin-Manuel Miranda's 26 sampled frames with an 85 px face lie
 within 0.55 of his one enrolment photo (0.31-0.57).
 """

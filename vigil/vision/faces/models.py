@@ -146,7 +146,11 @@ def _shapeless(value_info: bytes) -> bytes:
 
 
 def _free_graph(graph: bytes) -> bytes:
-    weights = {_name(p, _TENSOR_NAME) for n, _, p in _fields(graph) if n == _GRAPH_INITIALIZER}
+    weights = {
+        _name(p, _TENSOR_NAME)
+        for n, _, p in _fields(graph)
+        if n == _GRAPH_INITIALIZER and p is not None
+    }
 
     def graph_input(value_info: bytes) -> bytes | None:
         return None if _name(value_info, _VALUE_NAME) in weights else _shapeless(value_info)
