@@ -25,6 +25,7 @@ from vigil.api.auth import safe_next
 from vigil.api.deps import COOKIE, Principal, StateDep, session_from_cookie, state_of
 from vigil.api.hotlists import MAX_CSV
 from vigil.api.vocabulary import vocabulary
+from vigil.api.watchlists import MAX_IMAGE_CHARS, MAX_IMAGES
 from vigil.domain import Role
 from vigil.store.hotlists import COLUMNS, MAX_TOLERANCE, NAME_RULE
 from vigil.store.users import MIN_PASSWORD
@@ -114,6 +115,7 @@ def _page(
             "leaflet_url": LEAFLET_URL,
             "base_map": state.config.map,
             "min_password": MIN_PASSWORD,
+            "manages_lists": user.can(Role.SUPERVISOR),  # hotlists, watchlists
             **context,
         },
         status_code=status_code,
@@ -182,6 +184,28 @@ def plates(request: Request, user: PageUser) -> Response:
         tolerance=TOLERANCE,
         max_tolerance=MAX_TOLERANCE,
         max_csv=MAX_CSV,
+    )
+
+
+@router.get("/watchlists", response_class=HTMLResponse)
+def watchlists(request: Request, user: PageUser) -> Response:
+    """Face watchlists, for supervisors and admins: each list with its purpose, legal basis,
+    who authorised it, when and where it applies; create one, enrol people from photos, see
+    who is on a list (with a purpose), remove a person, delete a list. The API decides who
+    may change them (a supervisor limited to some cameras may not)."""
+    if not user.can_see_operations:
+        return _to_audit()
+    if not user.can(Role.SUPERVISOR):
+        what = "Watchlists are for supervisors and admins"
+        return _page(request, "denied.html", user, status_code=403, page="denied", what=what)
+    return _page(
+        request,
+        "watchlists.html",
+        user,
+        page="watchlists",
+        name_rule=NAME_RULE,
+        max_images=MAX_IMAGES,
+        max_image_chars=MAX_IMAGE_CHARS,
     )
 
 

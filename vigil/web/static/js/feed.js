@@ -1,7 +1,12 @@
 // The live feed: events and alerts, newest first, with snapshot thumbnails. Alerts stand out
 // and, for users allowed to review, carry Acknowledge / Dismiss (a dismissal needs a reason).
+// A face match needs two different people to confirm it, each with a reason: it shows the
+// face seen beside the enrolled picture and who confirmed it so far, and stays a candidate
+// until the second confirmation (the server refuses the same person twice).
 import { ApiError, get, post } from "./api.js";
+import { faceMatch, faceSummary, isFaceMatch } from "./faces.js";
 import { hitSummary, hotlistHit, isHotlistHit } from "./hits.js";
+import { confirmationText, decidedBy, needed, ReviewDialog } from "./review.js";
 import { picture } from "./socket.js";
 import { el, plateOf, shortTime, showLightbox, stamp, typeName, where } from "./util.js";
 
@@ -16,20 +21,21 @@ function timeOf(item) {
 
 export class Feed {
   /**
-   * list: the <ol>; cameras: Map id -> camera; canReview: from /api/me permissions;
-   * onFocus(cameraId) when an item is chosen; onCounts({open}) when open alerts change.
+   * list: the <ol>; cameras: Map id -> camera; canReview: from /api/me permissions; me: the
+   * user's name (whose confirmations are theirs); onFocus(cameraId) when an item is chosen;
+   * onCounts({open}) when open alerts change.
    */
-  constructor(list, { cameras, canReview, onFocus, onCounts }) {
+  constructor(list, { cameras, canReview, me, onFocus, onCounts }) {
     this.list = list;
     this.cameras = cameras;
     this.canReview = canReview;
+    this.me = me;
     this.onFocus = onFocus;
     this.onCounts = onCounts;
     this.items = new Map(); // "event:12" / "alert:3" -> {data, node}
     this.open = new Set(); // ids of candidate alerts
     this.filter = "all";
-    this.dialog = document.getElementById("dismiss-dialog");
-    this.setupDismiss();
+    this.dialog = new ReviewDialog(document.getElementById("dismiss-dialog"), (alert, action, reason) => this.decide(alert, action, reason));
   }
 
   setFilter(filter) {
@@ -127,7 +133,9 @@ export class Feed {
     );
   }
 
-  base(kind, data, extraClass, tag, title, details, actions) {
+  /** thumb: the picture in the first column (the snapshot's thumbnail unless given; null for
+   * none). */
+  base(kind, data, extraClass, tag, title, details, actions, thumb = this.thumb(data, title)) {
     const node = el(
       "li",
       {
@@ -135,7 +143,7 @@ export class Feed {
         tabindex: "0",
         dataset: { kind, id: String(data.id), camera: data.camera, type: data.type },
       },
-      this.thumb(data, title),
+      thumb,
       el(
         "div",
         { class: "feed-body" },
@@ -175,29 +183,54 @@ export class Feed {
     const status = a.status;
     const details = [this.cameraName(a.camera), typeName(a.type), a.label].filter(Boolean).join(" · ");
     let actions = null;
-    if (status === "candidate" && this.canReview) {
-      actions = el(
-        "div",
-        { class: "feed-actions" },
-        el("button", { type: "button", class: "btn btn-sm btn-primary review", dataset: { action: "acknowledge" }, onclick: () => this.acknowledge(a) }, "Acknowledge"),
-        el("button", { type: "button", class: "btn btn-sm btn-ghost review", dataset: { action: "dismiss" }, onclick: () => this.askDismiss(a) }, "Dismiss"),
-      );
-    } else if (status !== "candidate") {
-      const by = a.reviewed_by ? ` by ${a.reviewed_by}` : "";
-      const at = a.reviewed_at ? ` ${shortTime(a.reviewed_at)}` : "";
-      actions = el(
-        "div",
-        { class: "feed-review" },
-        el("span", { class: `review-status ${status}` }, status.toUpperCase()),
-        `${by}${at}`,
-        a.reason ? el("span", { class: "review-reason", title: a.reason }, `: ${a.reason}`) : null,
-      );
-    }
-    // A hotlist hit shows what it matched, so the reviewer can judge it before acknowledging.
+    if (status === "candidate" && this.canReview) actions = this.reviewButtons(a);
+    else if (status !== "candidate") actions = this.reviewedLine(a);
+    // A hotlist hit shows what it matched, a face match whom, so the reviewer can judge it.
+    const face = isFaceMatch(a);
     const hit = isHotlistHit(a) ? hotlistHit(a) : null;
-    const classes = `status-${status}${hit ? " hotlist-hit" : ""}`;
+    const shown = face ? faceMatch(a, `${this.cameraName(a.camera)} · ${stamp(a.time)}`) : hit;
+    const count = needed(a) > 1 ? el("p", { class: "feed-confirmations" }, confirmationText(a)) : null;
+    const classes = `status-${status}${hit ? " hotlist-hit" : ""}${face ? " face-match" : ""}`;
     const tag = el("span", { class: `tag tag-alert ${status}` }, "ALERT");
-    return this.base("alert", a, classes, tag, a.rule, details, [hit, actions]);
+    const thumb = face ? null : undefined; // a face match shows its pictures side by side
+    return this.base("alert", a, classes, tag, a.rule, details, [shown, count, actions], thumb);
+  }
+
+  /** Acknowledge (or Confirm, for an alert that needs two people) and Dismiss; disabled, and
+   * saying why, for someone who has decided on it already. */
+  reviewButtons(a) {
+    const twoPeople = needed(a) > 1;
+    const mine = twoPeople && decidedBy(a, this.me);
+    const why = mine ? "You have confirmed it already: another person must confirm it" : null;
+    const button = (action, cls, label, onclick) =>
+      el("button", { type: "button", class: `btn btn-sm ${cls} review`, dataset: { action }, disabled: mine, title: why, onclick }, label);
+    return el(
+      "div",
+      { class: "feed-actions" },
+      button("acknowledge", "btn-primary", twoPeople ? "Confirm" : "Acknowledge", () =>
+        twoPeople ? this.dialog.ask(a, "acknowledge", this.describe(a)) : this.acknowledge(a),
+      ),
+      button("dismiss", "btn-ghost", "Dismiss", () => this.dialog.ask(a, "dismiss", this.describe(a))),
+      mine ? el("span", { class: "feed-note", role: "note" }, "You confirmed it; a second person must confirm it.") : null,
+    );
+  }
+
+  reviewedLine(a) {
+    const by = a.reviewed_by ? ` by ${a.reviewed_by}` : "";
+    const at = a.reviewed_at ? ` ${shortTime(a.reviewed_at)}` : "";
+    return el(
+      "div",
+      { class: "feed-review" },
+      el("span", { class: `review-status ${a.status}` }, a.status.toUpperCase()),
+      `${by}${at}`,
+      a.reason ? el("span", { class: "review-reason", title: a.reason }, `: ${a.reason}`) : null,
+    );
+  }
+
+  /** One line naming an alert, for the review dialog. */
+  describe(a) {
+    const matched = isHotlistHit(a) ? hitSummary(a) : isFaceMatch(a) ? faceSummary(a) : null;
+    return [a.rule, matched, this.cameraName(a.camera), stamp(a.time)].filter(Boolean).join(" · ");
   }
 
   async review(alert, action, reason) {
@@ -207,6 +240,27 @@ export class Feed {
     return updated;
   }
 
+  /** A decision from the review dialog. A conflict (decided meanwhile, or by you already)
+   * shows the alert as it stands now with the server's words; other refusals are thrown for
+   * the dialog to show. */
+  async decide(alert, action, reason) {
+    try {
+      await this.review(alert, action, reason);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 409)) throw err;
+      await this.showConflict(alert.id, err.message);
+    }
+  }
+
+  async showConflict(id, message) {
+    try {
+      this.put("alert", await get(`/api/alerts/${id}`), false);
+    } catch (err) {
+      console.warn("could not reload alert", id, err.message);
+    }
+    this.flashError(this.items.get(`alert:${id}`)?.node, message);
+  }
+
   async acknowledge(alert) {
     const node = this.items.get(`alert:${alert.id}`)?.node;
     node?.querySelectorAll("button.review").forEach((b) => (b.disabled = true));
@@ -214,7 +268,7 @@ export class Feed {
       await this.review(alert, "acknowledge", null);
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
-        this.put("alert", await get(`/api/alerts/${alert.id}`), false);
+        await this.showConflict(alert.id, err.message);
         return;
       }
       node?.querySelectorAll("button.review").forEach((b) => (b.disabled = false));
@@ -226,44 +280,5 @@ export class Feed {
     if (!node) return;
     node.querySelector(".feed-error")?.remove();
     node.querySelector(".feed-body").append(el("p", { class: "feed-error", role: "alert" }, message));
-  }
-
-  setupDismiss() {
-    if (!this.dialog) return;
-    const form = this.dialog.querySelector("form");
-    const reason = this.dialog.querySelector("#dismiss-reason");
-    const error = this.dialog.querySelector("#dismiss-error");
-    this.dialog.querySelector("#dismiss-cancel").addEventListener("click", () => this.dialog.close());
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const text = reason.value.trim();
-      if (!text) {
-        error.textContent = "Say why the alert is dismissed.";
-        error.hidden = false;
-        reason.focus();
-        return;
-      }
-      try {
-        await this.review(this.pending, "dismiss", text);
-        this.dialog.close();
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 409) {
-          this.put("alert", await get(`/api/alerts/${this.pending.id}`), false);
-          this.dialog.close();
-          return;
-        }
-        error.textContent = err.message;
-        error.hidden = false;
-      }
-    });
-  }
-
-  askDismiss(alert) {
-    this.pending = alert;
-    const what = [alert.rule, isHotlistHit(alert) ? hitSummary(alert) : null, this.cameraName(alert.camera), stamp(alert.time)];
-    this.dialog.querySelector("#dismiss-what").textContent = what.filter(Boolean).join(" · ");
-    this.dialog.querySelector("#dismiss-reason").value = "";
-    this.dialog.querySelector("#dismiss-error").hidden = true;
-    this.dialog.showModal();
   }
 }

@@ -4,11 +4,10 @@
 // change what (a supervisor limited to some cameras may not) and checks every line of a file:
 // this page shows what it says.
 import { del, errorText, get, post, query } from "./api.js";
+import { counted, expiryFlag, fact } from "./lists.js";
 import { messageLine, purposeStated, watchPurpose } from "./searchform.js";
 import { el, fill, stamp, toDate } from "./util.js";
 
-const SOON_DAYS = 7; // a list expiring within this many days is flagged
-const DAY_MS = 86_400_000;
 const PURPOSE_MISSING =
   "State a purpose (a case number or reason, at least 3 characters) to see this list's plates: it is recorded in the audit log.";
 
@@ -65,18 +64,8 @@ function wireTabs() {
 
 // -- the lists -----------------------------------------------------------------------------
 
-/** "expired" or "expires soon", or null for a list well within its time. */
-function expiryFlag(expires) {
-  const left = (toDate(expires)?.getTime() ?? 0) - Date.now();
-  if (left <= 0) return el("span", { class: "flag flag-bad", title: "it no longer matches; the retention job deletes it" }, "expired");
-  if (left < SOON_DAYS * DAY_MS) {
-    return el("span", { class: "flag flag-warn", title: `within ${SOON_DAYS} days: renew it or let it lapse` }, "expires soon");
-  }
-  return null;
-}
-
 function entriesText(n) {
-  return `${n} entr${n === 1 ? "y" : "ies"}`;
+  return counted(n, "entry", "entries");
 }
 
 function listRow(h) {
@@ -108,10 +97,6 @@ async function refresh() {
   if (!lists.some((h) => h.id === chosen)) chosen = null;
   showChosen();
   root.dataset.loaded = "1";
-}
-
-function fact(name, ...value) {
-  return [el("dt", {}, name), el("dd", {}, ...value)];
 }
 
 function showChosen() {

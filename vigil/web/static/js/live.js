@@ -105,6 +105,7 @@ async function main() {
   const feed = new Feed(document.getElementById("feed"), {
     cameras,
     canReview: !!who.permissions.review_alerts,
+    me: who.user.username,
     onFocus: focus,
     onCounts: ({ open, more }) => setStat("stat-alerts", `${open}${more ? "+" : ""}`, open ? "warn" : "ok"),
   });

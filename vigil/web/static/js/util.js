@@ -156,3 +156,16 @@ export function formFromUrl(form, fields) {
     } else form.elements[key].value = v;
   }
 }
+
+/** A file's bytes as base64 (read with FileReader), for a JSON body. */
+export function readBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result); // data:<type>;base64,<data>
+      resolve(url.slice(url.indexOf(",") + 1));
+    };
+    reader.onerror = () => reject(reader.error || new Error(`could not read ${file.name}`));
+    reader.readAsDataURL(file);
+  });
+}
