@@ -1,6 +1,6 @@
 """Hotlist matching: Vigil's index against comparing each read with every entry.
 
-    .venv/bin/python bench/hotlists.py      # prints one JSON line (about 2 minutes)
+    .venv/bin/python bench/hotlists.py      # prints one JSON line (about 1.5 minutes)
     .venv/bin/python bench/hotlists.py --entries 100000 --reads 12 --runs 1   # about 1.5 minutes
 
 A national stolen-vehicle list holds tens to hundreds of thousands of plates; every plate read

@@ -38,3 +38,11 @@ def private_data_dir(path: Path, say: Callable[[str], None] | None = None) -> Pa
             f"the data directory {path} cannot be used ({exc.strerror}); choose another --data"
         ) from None
     return path
+
+
+def inside(data_dir: Path, rel: str) -> Path | None:
+    """The file a stored relative path (a snapshot's) names, if it lies inside the data
+    directory; None for a path that climbs out of it (or names the directory itself)."""
+    root = data_dir.resolve()
+    path = (root / rel).resolve()
+    return path if path.is_relative_to(root) and path != root else None

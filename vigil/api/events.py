@@ -22,6 +22,7 @@ from vigil.api.deps import (
 )
 from vigil.api.params import Cursor, EventId, Limit, Name, Since, TrackRowId, Until
 from vigil.api.schemas import EventOut, EventPage, TrackOut, TrackPage
+from vigil.datadir import inside
 from vigil.domain import EventType
 from vigil.store.queries import Filters, search_events, search_tracks
 from vigil.store.records import event_record, track_record
@@ -41,9 +42,8 @@ def snapshot_file(state: AppState, rel: str | None, what: str) -> FileResponse:
     """A stored JPEG, only from inside the data directory."""
     if not rel:
         raise not_found(f"snapshot for {what}")
-    root = state.data_dir.resolve()
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = inside(state.data_dir, rel)
+    if path is None or not path.is_file():
         raise not_found(f"snapshot for {what} (the file is gone)")
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private"})
 

@@ -9,7 +9,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -40,6 +40,23 @@ def open_store(data: Path, db: str | None) -> Store:
     if db is None and not (data / "vigil.db").is_file():
         raise VigilError(f"no Vigil database in '{data}'; pass --data DIR or --db URL")
     return Store(db or default_db_url(data))
+
+
+def cli_record(
+    store: Store,
+    data: Path,
+    action: str,
+    object_type: str,
+    object_id: int | str | None = None,
+    *,
+    purpose: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The audit row of a command that went through: actor `cli:<os user>`, outcome ok."""
+    AuditLog(store, data).append(
+        cli_actor(), action, object_type, object_id, purpose=purpose, client="cli",
+        details={"outcome": "ok", **(details or {})},
+    )  # fmt: skip
 
 
 def stated_purpose(purpose: str) -> str:

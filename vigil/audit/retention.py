@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from vigil.audit.log import AuditLog, utc_text
 from vigil.audit.verify import PURGE_ACTION
 from vigil.config import RetentionConfig
+from vigil.datadir import inside
 from vigil.domain import EventType
 from vigil.store.db import Store
 from vigil.store.hotlists import purge_expired as purge_hotlists
@@ -179,13 +180,6 @@ def _referenced(s: Session, paths: Iterable[str], c: _Cutoffs) -> set[str]:
     return found
 
 
-def _inside(data_dir: Path, rel: str) -> Path | None:
-    """The file a stored relative path names, if it lies inside the data directory."""
-    root = data_dir.resolve()
-    path = (root / rel).resolve()
-    return path if path.is_relative_to(root) and path != root else None
-
-
 def _old_files(data_dir: Path, cut: datetime) -> dict[str, Path]:
     """Files under snapshots/ last written before `cut`, by their path relative to data_dir."""
     base = data_dir / SNAPSHOT_DIR
@@ -243,7 +237,7 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
             s.execute(delete(EventRow).where(EventRow.time < c.events))
             s.execute(delete(TrackRow).where(TrackRow.last_seen < c.events))
     with store.session() as s:
-        files = {rel: p for rel in gone if (p := _inside(data_dir, rel)) is not None}
+        files = {rel: p for rel in gone if (p := inside(data_dir, rel)) is not None}
         for rel, path in _old_files(data_dir, c.snapshots).items():
             files.setdefault(rel, path)
         keep = _referenced(s, files, c)

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from vigil.audit.cli import DEFAULT_DATA, DataOpt, DbOpt, open_store, out
+from vigil.audit.cli import DEFAULT_DATA, DataOpt, DbOpt, cli_record, open_store, out
 from vigil.audit.lockout import UNLOCKED
 from vigil.audit.log import AuditLog, cli_actor
 from vigil.domain import Role
@@ -64,9 +64,7 @@ def check_cameras(store: Store, cameras: list[str]) -> None:
 
 
 def _audit(store: Store, data: Any, action: str, row: UserRow, **details: Any) -> None:
-    AuditLog(store, data).append(
-        cli_actor(), action, "user", row.id, client="cli", details={"outcome": "ok", **details}
-    )
+    cli_record(store, data, action, "user", row.id, details=details)
 
 
 @users_app.command("list")
@@ -75,9 +73,7 @@ def list_users(data: DataOpt = DEFAULT_DATA, db: DbOpt = None) -> None:
     store = open_store(data, db)
     try:
         rows = Users(store).all()
-        AuditLog(store, data).append(
-            cli_actor(), "users.list", "user", client="cli", details={"outcome": "ok"}
-        )
+        cli_record(store, data, "users.list", "user")
     finally:
         store.close()
     table = Table(title=f"users ({len(rows)})")

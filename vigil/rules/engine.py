@@ -13,6 +13,7 @@ from typing import Any
 
 from vigil.bus import Bus
 from vigil.config import RuleConfig
+from vigil.datadir import inside
 from vigil.domain import Alert, AlertStatus, Event, EventType
 from vigil.rules.hotlists import HotlistMatcher
 from vigil.rules.watchlists import watchlist_alerts
@@ -105,9 +106,8 @@ class AlertService:
     def _forget(self, rel: str) -> None:
         if self.data_dir is None:
             return
-        root = self.data_dir.resolve()
-        path = (root / rel).resolve()
-        if path.is_relative_to(root) and path.is_file():
+        path = inside(self.data_dir, rel)
+        if path is not None and path.is_file():
             path.unlink(missing_ok=True)
 
     def _publish(self, row: AlertRow) -> None:

@@ -14,8 +14,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vigil.audit.cli import DEFAULT_DATA, DataOpt, DbOpt, open_store, out, stated_purpose
-from vigil.audit.log import AuditLog, cli_actor
+from vigil.audit.cli import (
+    DEFAULT_DATA,
+    DataOpt,
+    DbOpt,
+    cli_record,
+    open_store,
+    out,
+    stated_purpose,
+)
+from vigil.audit.log import cli_actor
 from vigil.errors import VigilError
 from vigil.logtext import shown
 from vigil.store.db import Store
@@ -31,15 +39,16 @@ NameArg = Annotated[str, typer.Argument(help="the hotlist's name")]
 MAX_FILE = 64 * 1024 * 1024
 
 
-def _audit(store: Store, data: Any, action: str, row: HotlistRow, **details: Any) -> None:
-    AuditLog(store, data).append(
-        cli_actor(),
-        action,
-        "hotlist",
-        row.id,
-        client="cli",
-        details={"outcome": "ok", "hotlist": row.name, **details},
-    )
+def _audit(
+    store: Store,
+    data: Path,
+    action: str,
+    row: HotlistRow,
+    stated: str | None = None,
+    **details: Any,
+) -> None:
+    details = {"hotlist": row.name, **details}
+    cli_record(store, data, action, "hotlist", row.id, purpose=stated, details=details)
 
 
 def _read(file: Path) -> str:
@@ -136,9 +145,7 @@ def list_hotlists(data: DataOpt = DEFAULT_DATA, db: DbOpt = None) -> None:
     store = open_store(data, db)
     try:
         rows = Hotlists(store).all()
-        AuditLog(store, data).append(
-            cli_actor(), "hotlists.list", "hotlist", client="cli", details={"outcome": "ok"}
-        )
+        cli_record(store, data, "hotlists.list", "hotlist")
     finally:
         store.close()
     table = Table(title=f"hotlists ({len(rows)})")
@@ -170,15 +177,7 @@ def show(
         lists = Hotlists(store)
         row = lists.get(name)
         entries = lists.entries(row.id)
-        AuditLog(store, data).append(
-            cli_actor(),
-            "hotlists.read",
-            "hotlist",
-            row.id,
-            purpose=stated,
-            client="cli",
-            details={"outcome": "ok", "hotlist": row.name, "entries": len(entries)},
-        )
+        _audit(store, data, "hotlists.read", row, stated, entries=len(entries))
     finally:
         store.close()
     table = Table(title=f"{shown(name)} ({len(entries)} entries); purpose: {shown(stated)}")

@@ -19,8 +19,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vigil.audit.cli import DEFAULT_DATA, DataOpt, DbOpt, open_store, out, stated_purpose
-from vigil.audit.log import AuditLog, cli_actor
+from vigil.audit.cli import (
+    DEFAULT_DATA,
+    DataOpt,
+    DbOpt,
+    cli_record,
+    open_store,
+    out,
+    stated_purpose,
+)
+from vigil.audit.log import cli_actor
 from vigil.audit.users_cli import check_cameras
 from vigil.errors import VigilError
 from vigil.logtext import shown
@@ -36,11 +44,16 @@ watchlist_app = typer.Typer(
 NameArg = Annotated[str, typer.Argument(help="the watchlist's name")]
 
 
-def _audit(store: Store, data: Any, action: str, row: WatchlistRow, **details: Any) -> None:
-    AuditLog(store, data).append(
-        cli_actor(), action, "watchlist", row.id, client="cli",
-        details={"outcome": "ok", "watchlist": row.name, **details},
-    )  # fmt: skip
+def _audit(
+    store: Store,
+    data: Path,
+    action: str,
+    row: WatchlistRow,
+    stated: str | None = None,
+    **details: Any,
+) -> None:
+    details = {"watchlist": row.name, **details}
+    cli_record(store, data, action, "watchlist", row.id, purpose=stated, details=details)
 
 
 def _point(text: str) -> list[float]:
@@ -175,9 +188,7 @@ def list_watchlists(data: DataOpt = DEFAULT_DATA, db: DbOpt = None) -> None:
     store = open_store(data, db)
     try:
         rows = Watchlists(store).all()
-        AuditLog(store, data).append(
-            cli_actor(), "watchlists.list", "watchlist", client="cli", details={"outcome": "ok"}
-        )
+        cli_record(store, data, "watchlists.list", "watchlist")
     finally:
         store.close()
     table = Table(title=f"watchlists ({len(rows)})")
@@ -206,10 +217,7 @@ def show(
         lists = Watchlists(store)
         row = lists.get(name)
         people = lists.entries(row.id)
-        AuditLog(store, data).append(
-            cli_actor(), "watchlists.read", "watchlist", row.id, purpose=stated, client="cli",
-            details={"outcome": "ok", "watchlist": row.name, "entries": len(people)},
-        )  # fmt: skip
+        _audit(store, data, "watchlists.read", row, stated, entries=len(people))
     finally:
         store.close()
     table = Table(title=f"{shown(name)} ({len(people)} people); purpose: {shown(stated)}")
@@ -289,10 +297,7 @@ def faces_search(
             if entry.id not in best or d < best[entry.id][0]:
                 best[entry.id] = (d, entry)
         ranked = sorted(best.values(), key=lambda pair: pair[0])[:limit]
-        AuditLog(store, data).append(
-            cli_actor(), "watchlists.search", "watchlist", row.id, purpose=stated, client="cli",
-            details={"outcome": "ok", "watchlist": row.name, "candidates": len(ranked)},
-        )  # fmt: skip
+        _audit(store, data, "watchlists.search", row, stated, candidates=len(ranked))
     finally:
         store.close()
     candidates = [

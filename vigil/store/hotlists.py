@@ -31,6 +31,7 @@ from vigil.errors import Conflict, NotFound
 from vigil.logtext import escape
 from vigil.store.checks import NAME, NAME_RULE, ListError, check_line, check_name, parse_expiry
 from vigil.store.db import Store
+from vigil.store.named import by_ref, with_counts
 from vigil.store.queries import as_utc
 from vigil.store.tables import HotlistEntryRow, HotlistRow
 from vigil.vision.plates.formats import normalise
@@ -172,27 +173,11 @@ class Hotlists:
 
     def all(self) -> list[tuple[HotlistRow, int]]:
         """Every hotlist with its number of entries, by name."""
-        count = (
-            select(func.count(HotlistEntryRow.id))
-            .where(HotlistEntryRow.hotlist_id == HotlistRow.id)
-            .scalar_subquery()
-        )
-        with self.store.session() as s:
-            return [(r, n) for r, n in s.execute(select(HotlistRow, count).order_by("name"))]
+        return with_counts(self.store, HotlistRow, HotlistEntryRow.hotlist_id)
 
     def get(self, ref: int | str) -> HotlistRow:
         """A hotlist by id or by name."""
-        with self.store.session() as s:
-            if isinstance(ref, int):
-                row = s.get(HotlistRow, ref)
-            else:
-                row = s.scalar(select(HotlistRow).where(HotlistRow.name == ref))
-            if row is None:
-                names = ", ".join(s.scalars(select(HotlistRow.name).order_by("name")))
-                raise HotlistNotFound(
-                    f"no hotlist '{escape(ref, 100)}'; hotlists: {names or 'none yet'}"
-                )
-            return row
+        return by_ref(self.store, HotlistRow, ref, "hotlist", HotlistNotFound)
 
     def entries(self, hotlist_id: int) -> list[HotlistEntryRow]:
         with self.store.session() as s:

@@ -30,6 +30,7 @@ from vigil.errors import Conflict, NotFound
 from vigil.logtext import escape
 from vigil.store.checks import ListError, check_line, check_name
 from vigil.store.db import Store
+from vigil.store.named import by_ref, with_counts
 from vigil.store.queries import as_utc
 from vigil.store.tables import FaceTemplateRow, WatchlistEntryRow, WatchlistRow
 
@@ -167,26 +168,11 @@ class Watchlists:
 
     def all(self) -> list[tuple[WatchlistRow, int]]:
         """Every watchlist with its number of entries (people), by name."""
-        count = (
-            select(func.count(WatchlistEntryRow.id))
-            .where(WatchlistEntryRow.watchlist_id == WatchlistRow.id)
-            .scalar_subquery()
-        )
-        with self.store.session() as s:
-            return [(r, n) for r, n in s.execute(select(WatchlistRow, count).order_by("name"))]
+        return with_counts(self.store, WatchlistRow, WatchlistEntryRow.watchlist_id)
 
     def get(self, ref: int | str) -> WatchlistRow:
-        with self.store.session() as s:
-            if isinstance(ref, int):
-                row = s.get(WatchlistRow, ref)
-            else:
-                row = s.scalar(select(WatchlistRow).where(WatchlistRow.name == ref))
-            if row is None:
-                names = ", ".join(s.scalars(select(WatchlistRow.name).order_by("name")))
-                raise WatchlistNotFound(
-                    f"no watchlist '{escape(ref, 100)}'; watchlists: {names or 'none yet'}"
-                )
-            return row
+        """A watchlist by id or by name."""
+        return by_ref(self.store, WatchlistRow, ref, "watchlist", WatchlistNotFound)
 
     def add_entry(self, watchlist_id: int, name: str, reference: str | None) -> WatchlistEntryRow:
         check_line(name, "the person's name", 200)
