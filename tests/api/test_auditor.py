@@ -32,6 +32,7 @@ AUDITOR_ALLOWED = {
     ("GET", "/"),  # a redirect to /audit
     ("GET", "/search"),  # a redirect to /audit
     ("GET", "/plates"),  # a redirect to /audit
+    ("GET", "/watchlists"),  # a redirect to /audit
     ("GET", "/audit"),
     *(("GET", p) for p in AUDIT_ROUTES),
 }
