@@ -84,7 +84,6 @@ class HotlistIndex:
         self.exact: dict[str, list[Listed]] = defaultdict(list)
         self.shortened: dict[str, list[Listed]] = defaultdict(list)
         self.patterns = [e for e in entries if e.compiled is not None]
-        self.size = len(entries)
         for e in entries:
             if e.plate is None:
                 continue

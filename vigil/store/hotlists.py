@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from vigil.store.named import by_ref, with_counts
 from vigil.store.queries import as_utc
 from vigil.store.tables import HotlistEntryRow, HotlistRow
 from vigil.vision.plates.formats import normalise
-from vigil.vision.plates.match import PATTERN_HELP, TOLERANCE, pattern
+from vigil.vision.plates.match import TOLERANCE, cleaned_pattern, pattern
 
 MAX_TOLERANCE = 1.5
 MAX_REASON = 500
@@ -92,7 +91,7 @@ def _entry(row: dict[str, str], now: datetime) -> EntryIn:
             pattern(pattern_text)
         except ValueError as exc:
             raise HotlistError(str(exc)) from None
-        cleaned = re.sub(r"[\s\-.]", "", pattern_text.upper())
+        cleaned = cleaned_pattern(pattern_text)
     expires = None
     if row.get("expiry", "").strip():
         expires = parse_expiry(row["expiry"])
@@ -187,7 +186,7 @@ class Hotlists:
     def find_entry(self, hotlist_id: int, text: str) -> HotlistEntryRow:
         """The entry for a plate (normalised) or a pattern (as listed)."""
         plate = normalise(text)
-        cleaned = re.sub(r"[\s\-.]", "", text.upper())
+        cleaned = cleaned_pattern(text)
         with self.store.session() as s:
             row = s.scalar(
                 select(HotlistEntryRow).where(
@@ -321,7 +320,6 @@ __all__ = [
     "COLUMNS",
     "NAME",
     "NAME_RULE",
-    "PATTERN_HELP",
     "EntryIn",
     "HotlistError",
     "Hotlists",

@@ -88,9 +88,14 @@ def matches(read: str, listed: str, tolerance: float = TOLERANCE) -> bool:
     return distance(read, listed) <= tolerance
 
 
+def cleaned_pattern(text: str) -> str:
+    """A partial plate as typed (any case, spaces, dots, dashes) in the form it is stored."""
+    return re.sub(r"[\s\-.]", "", text.upper())
+
+
 def pattern(text: str) -> re.Pattern[str]:
     """A partial plate (`AB?12*`) as a regular expression on normalised plate text."""
-    cleaned = re.sub(r"[\s\-.]", "", text.upper())
+    cleaned = cleaned_pattern(text)
     if not PATTERN_CHARS.match(cleaned):
         raise ValueError(f"'{text[:40]}' is not a plate pattern; use {PATTERN_HELP}")
     body = "".join("." if ch == "?" else ".*" if ch == "*" else re.escape(ch) for ch in cleaned)
@@ -100,12 +105,10 @@ def pattern(text: str) -> re.Pattern[str]:
 def like(text: str) -> str:
     """A partial plate (`AB?12*`) as a SQL LIKE pattern on stored plates (`AB_12%`)."""
     pattern(text)  # the same check and message
-    cleaned = re.sub(r"[\s\-.]", "", text.upper())
-    return cleaned.replace("?", "_").replace("*", "%")
+    return cleaned_pattern(text).replace("?", "_").replace("*", "%")
 
 
 def canonical_pattern(text: str) -> re.Pattern[str]:
     """A partial plate as a regular expression on `canonical` text: `AB?12*` also finds a
     read `A8X12...` (B and 8 are one class), as OCR would give it."""
-    cleaned = re.sub(r"[\s\-.]", "", text.upper())
-    return pattern(cleaned.translate(_CLASS))
+    return pattern(cleaned_pattern(text).translate(_CLASS))
