@@ -110,16 +110,18 @@ def test_operator_sees_cameras_online_and_a_new_event_arrives_live(
         shutil.copyfile(shot, os.environ["VIGIL_SCREENSHOT"])
 
     # Review: acknowledge one alert, dismiss another with a reason (the dialog insists).
-    first = page.locator(".feed-item.alert.status-candidate").first
-    alert_id = first.get_attribute("data-id")
+    # A locator's `.first` is looked up again on every use and new alerts keep arriving at the
+    # top: hold on to each alert by its id, or a click could land on a newer one.
+    alert_id = page.locator(".feed-item.alert.status-candidate").first.get_attribute("data-id")
+    first = page.locator(f".feed-item.alert[data-id='{alert_id}']")
     first.locator("button[data-action='acknowledge']").click()
     page.wait_for_selector(f".feed-item.alert.status-acknowledged[data-id='{alert_id}']")
     acked = page.locator(f".feed-item.alert[data-id='{alert_id}'] .feed-review").inner_text()
     assert "ACKNOWLEDGED" in acked and "admin" in acked
 
     page.wait_for_selector(".feed-item.alert.status-candidate", timeout=NEW_EVENT_WAIT_MS)
-    other = page.locator(".feed-item.alert.status-candidate").first
-    other_id = other.get_attribute("data-id")
+    other_id = page.locator(".feed-item.alert.status-candidate").first.get_attribute("data-id")
+    other = page.locator(f".feed-item.alert[data-id='{other_id}']")
     other.locator("button[data-action='dismiss']").click()
     dialog = page.locator("#dismiss-dialog")
     assert dialog.is_visible()
