@@ -304,12 +304,128 @@ class AlertStatus(enum.StrEnum):
     DISMISSED = "dismissed"  # a person decided it does not (with a reason)
 
 
+class UnitKind(enum.StrEnum):
+    """What a unit in the field is."""
+
+    FOOT = "foot"
+    CAR = "car"
+    DRONE = "drone"
+    BODY_CAMERA = "body_camera"
+
+    @property
+    def speed_kmh(self) -> float:
+        """A plain travel speed for a straight-line ETA (urban driving, a brisk walk)."""
+        return UNIT_SPEED_KMH[self]
+
+
+UNIT_SPEED_KMH: Mapping[UnitKind, float] = {
+    UnitKind.FOOT: 5.0,
+    UnitKind.CAR: 30.0,
+    UnitKind.DRONE: 40.0,
+    UnitKind.BODY_CAMERA: 5.0,
+}
+
+
+class UnitStatus(enum.StrEnum):
+    """Where a unit stands."""
+
+    AVAILABLE = "available"
+    DISPATCHED = "dispatched"  # sent to an incident (offered or accepted), not there yet
+    ON_SCENE = "on_scene"
+    OFF_DUTY = "off_duty"
+
+
+class IncidentState(enum.StrEnum):
+    """An incident's life: open -> dispatched -> on scene -> resolved -> closed."""
+
+    OPEN = "open"
+    DISPATCHED = "dispatched"
+    ON_SCENE = "on_scene"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    def may_become(self, other: IncidentState) -> bool:
+        return other in INCIDENT_NEXT[self]
+
+
+# The steps an incident may take from each state (a resolved one may be reopened; a closed
+# one is final). Dispatching a unit moves an open incident to `dispatched`; a unit on scene
+# moves it to `on_scene`.
+INCIDENT_NEXT: Mapping[IncidentState, frozenset[IncidentState]] = {
+    IncidentState.OPEN: frozenset(
+        {IncidentState.DISPATCHED, IncidentState.RESOLVED, IncidentState.CLOSED}
+    ),
+    IncidentState.DISPATCHED: frozenset(
+        {IncidentState.OPEN, IncidentState.ON_SCENE, IncidentState.RESOLVED}
+    ),
+    IncidentState.ON_SCENE: frozenset({IncidentState.RESOLVED}),
+    IncidentState.RESOLVED: frozenset({IncidentState.OPEN, IncidentState.CLOSED}),
+    IncidentState.CLOSED: frozenset(),
+}
+
+
+class AssignmentStatus(enum.StrEnum):
+    """A unit's part in one incident."""
+
+    DISPATCHED = "dispatched"  # the command centre sent it; it has not answered
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ON_SCENE = "on_scene"
+    RELEASED = "released"  # the incident was resolved or the unit stood down
+
+    @property
+    def active(self) -> bool:
+        return self in (
+            AssignmentStatus.DISPATCHED, AssignmentStatus.ACCEPTED, AssignmentStatus.ON_SCENE
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a unit was at `time` (UNIX time): WGS 84 degrees, accuracy and heading."""
+
+    lat: float
+    lon: float
+    time: float
+    accuracy_m: float | None = None
+    heading: float | None = None  # degrees clockwise from north
+    speed_mps: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A person, vehicle or drone in the field, with a callsign."""
+
+    id: int
+    callsign: str
+    kind: UnitKind
+    status: UnitStatus
+    user: str | None = None  # the user who carries it
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """Something people in the field deal with: it groups alerts, units, notes and steps."""
+
+    id: int
+    title: str
+    type: str
+    state: IncidentState
+    lat: float | None = None
+    lon: float | None = None
+    camera_id: str | None = None
+
+
 class Role(enum.StrEnum):
     """What a user may do.
 
     The operational roles form a rank (each can do everything the ones before it can):
     viewer < operator < supervisor < admin. The auditor stands outside that rank: it reads the
-    audit log and the transparency reports and sees no camera, picture, event or alert.
+    audit log and the transparency reports and sees no camera, picture, event or alert. So
+    does the field role: an officer's phone sees what concerns their unit — alerts and
+    incidents near it or assigned to it, the live picture of cameras tied to its incident —
+    through /api/field only; no search, no history.
     """
 
     VIEWER = "viewer"  # read cameras, events, alerts of the cameras they may see
@@ -317,6 +433,7 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"  # + manage operators and viewers
     ADMIN = "admin"  # everything, users of every role included, the audit log too
     AUDITOR = "auditor"  # the audit log and transparency reports only; no video, no events
+    FIELD = "field"  # an officer in the field: what concerns their unit only (/field)
 
     @property
     def operational(self) -> bool:
@@ -349,7 +466,7 @@ class Role(enum.StrEnum):
         """The roles a manager with this role may give (and manage users of)."""
         if self is Role.ADMIN:
             return tuple(Role)
-        return (Role.OPERATOR, Role.VIEWER) if self.manages_users else ()
+        return (Role.OPERATOR, Role.VIEWER, Role.FIELD) if self.manages_users else ()
 
 
 OPERATIONAL_RANK: tuple[Role, ...] = (Role.VIEWER, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)

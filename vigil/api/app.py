@@ -24,10 +24,13 @@ from vigil.api import (
     audit,
     auth,
     events,
+    field,
     hotlists,
+    incidents,
     pages,
     reports,
     system,
+    units,
     users,
     vocabulary,
     watchlists,
@@ -242,7 +245,7 @@ def create_app(
         max_body_bytes=server.max_body_bytes,
     )
     routers = [auth, camera_routes, events, alerts, hotlists, users, audit, reports, system]
-    routers += [watchlists, vocabulary, ws]
+    routers += [watchlists, units, incidents, field, vocabulary, ws]
     for module in (*routers, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount

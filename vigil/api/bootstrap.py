@@ -21,6 +21,8 @@ from vigil.audit.lockout import LockoutPolicy, LoginGate
 from vigil.audit.log import AuditLog
 from vigil.bus import Bus
 from vigil.config import VigilConfig
+from vigil.incidents.incidents import Incidents
+from vigil.incidents.units import Units
 from vigil.pipeline.directory import CameraDirectory
 from vigil.rules.engine import AlertService, RuleEngine
 from vigil.store.alerts import Alerts
@@ -69,6 +71,12 @@ def build_state(
 ) -> AppState:
     config = settings.config
     registry = CollectorRegistry(auto_describe=True)
+    units = Units(
+        store,
+        bus,
+        retention_days=config.retention.positions,
+        max_skew_s=config.field.max_clock_skew_s,
+    )
     alerts = alert_service or AlertService(
         Alerts(store), bus, RuleEngine(config.rules), data_dir=settings.data_dir
     )
@@ -96,6 +104,8 @@ def build_state(
             sync_interval=config.audit.sync_interval_s,
             witness=settings.announce if config.audit.anchors_to_log else None,
         ),
+        units=units,
+        incidents=Incidents(store, units, bus),
     )
     registry.register(system.LiveCollector(state))
     return state

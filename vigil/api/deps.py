@@ -18,6 +18,8 @@ from vigil.audit.log import AuditLog
 from vigil.bus import Bus
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Role
+from vigil.incidents.incidents import Incidents
+from vigil.incidents.units import Units
 from vigil.pipeline.directory import CameraDirectory
 from vigil.rules.engine import AlertService
 from vigil.store.db import Store
@@ -51,6 +53,8 @@ class AppState:
     registry: CollectorRegistry
     login_failures: Counter
     audit: AuditLog
+    units: Units
+    incidents: Incidents
     extra: dict[str, Any] = field(default_factory=dict)
 
     def camera(self, camera_id: str) -> CameraConfig | None:

@@ -123,9 +123,10 @@ def _page(
     )
 
 
-def _to_audit() -> Response:
-    """An auditor sees no video: the operational pages send them to the audit log."""
-    return RedirectResponse("/audit", status_code=303)
+def _elsewhere(user: Principal) -> Response:
+    """An auditor sees no video: the operational pages send them to the audit log; a field
+    officer to the field app."""
+    return RedirectResponse("/field" if user.role is Role.FIELD else "/audit", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -154,7 +155,7 @@ def login_page(
 def index(request: Request, user: PageUser) -> Response:
     """The command centre: map, camera tiles and the live feed of events and alerts."""
     if not user.can_see_operations:
-        return _to_audit()
+        return _elsewhere(user)
     return _page(request, "index.html", user, page="live")
 
 
@@ -162,7 +163,7 @@ def index(request: Request, user: PageUser) -> Response:
 def search(request: Request, user: PageUser) -> Response:
     """Event search: filters, a paged table and the snapshot of the chosen event."""
     if not user.can_see_operations:
-        return _to_audit()
+        return _elsewhere(user)
     return _page(request, "search.html", user, page="search", **vocabulary())
 
 
@@ -171,7 +172,7 @@ def plates(request: Request, user: PageUser) -> Response:
     """Plate search: reads by exact or partial plate (`AB?12*`), each with its crop; and for
     supervisors and admins, the hotlists (the API decides who may change them)."""
     if not user.can_see_operations:
-        return _to_audit()
+        return _elsewhere(user)
     return _page(
         request,
         "plates.html",
@@ -194,7 +195,7 @@ def watchlists(request: Request, user: PageUser) -> Response:
     who is on a list (with a purpose), remove a person, delete a list. The API decides who
     may change them (a supervisor limited to some cameras may not)."""
     if not user.can_see_operations:
-        return _to_audit()
+        return _elsewhere(user)
     if not user.can(Role.SUPERVISOR):
         what = "Watchlists are for supervisors and admins"
         return _page(request, "denied.html", user, status_code=403, page="denied", what=what)

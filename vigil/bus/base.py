@@ -26,10 +26,12 @@ class Topic(enum.StrEnum):
     ALERT = "alert"  # an alert was raised or reviewed (the REST alert resource)
     CAMERA = "camera"  # a camera's health changed
     ACCESS = "access"  # a user's access changed (logout, disable, role, cameras): internal
+    UNIT = "unit"  # a unit moved or changed status (the REST unit resource)
+    INCIDENT = "incident"  # an incident was opened or took a step (the REST incident resource)
 
 
 # What a live client may be sent; `access` stays inside Vigil.
-CLIENT_TOPICS = (Topic.EVENT, Topic.ALERT, Topic.CAMERA)
+CLIENT_TOPICS = (Topic.EVENT, Topic.ALERT, Topic.CAMERA, Topic.UNIT, Topic.INCIDENT)
 
 
 def topic_of(message: Mapping[str, Any]) -> Topic:

@@ -30,6 +30,7 @@ from vigil.config.service import (
     AUDIT_MIN_DAYS,
     AuditConfig,
     BusConfig,
+    FieldConfig,
     MapConfig,
     RetentionConfig,
     ServerConfig,
@@ -56,6 +57,7 @@ __all__ = [
     "RelPoint",
     "RetentionConfig",
     "RuleConfig",
+    "FieldConfig",
     "ServerConfig",
     "Strict",
     "TrackerConfig",
@@ -78,6 +80,7 @@ class VigilConfig(Strict):
     map: MapConfig = Field(default_factory=MapConfig)
     bus: BusConfig = Field(default_factory=BusConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    field: FieldConfig = Field(default_factory=FieldConfig)
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:

@@ -1,4 +1,5 @@
-"""The service's own sections of vigil.yml: retention, audit, the base map and the bus."""
+"""The service's own sections of vigil.yml: retention, audit, the base map, the bus and the
+field."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class RetentionConfig(Strict):
         365, ge=1, le=36500, description="days reviewed alerts are kept (candidates wait)"
     )
     audit: int = Field(365, ge=1, le=36500, description="days audit rows are kept (>= 183)")
+    positions: int = Field(
+        7, ge=1, le=36500, description="days units' reported positions are kept (personal data)"
+    )
 
     @field_validator("audit")
     @classmethod
@@ -34,6 +38,26 @@ class RetentionConfig(Strict):
                 f"EU AI Act Art. 26(6)); set retention.audit to {AUDIT_MIN_DAYS} or more"
             )
         return days
+
+
+class FieldConfig(Strict):
+    """Units in the field and their phones (/field)."""
+
+    radius_m: float = Field(
+        1000, gt=0, le=100_000, description="a field unit sees alerts and incidents this near"
+    )
+    report_every_s: float = Field(
+        5, ge=1, le=600, description="how often the field app reports its position"
+    )
+    trail_minutes: float = Field(
+        10, gt=0, le=60, description="how much of each unit's track the live map draws"
+    )
+    recent_hours: float = Field(
+        12, gt=0, le=168, description="how old an alert near a unit may be for it to be shown"
+    )
+    max_clock_skew_s: float = Field(
+        30, ge=0, le=3600, description="a position dated further in the future is refused"
+    )
 
 
 class AuditConfig(Strict):

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from vigil.domain import AlertStatus, Role
+from vigil.domain import AlertStatus, AssignmentStatus, IncidentState, Role, UnitKind, UnitStatus
 
 
 def one_of(column: str, values: type[enum.StrEnum]) -> str:
@@ -272,6 +272,146 @@ class FaceTemplateRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_face_templates_entry", "entry_id"),)
+
+
+class UnitRow(Base):
+    """A unit in the field: a callsign, who carries it, and its last known position."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callsign: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), doc=" | ".join(UnitKind))
+    status: Mapped[str] = mapped_column(String(16), doc=" | ".join(UnitStatus))
+    username: Mapped[str | None] = mapped_column(
+        String(64), unique=True, doc="the user who carries it (one unit per user)"
+    )
+    tak_uid: Mapped[str | None] = mapped_column(
+        String(100), unique=True, doc="the TAK client's UID, for units seen over TAK"
+    )
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    heading: Mapped[float | None] = mapped_column(Float)
+    position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    position_source: Mapped[str | None] = mapped_column(String(16), doc="app | tak | api")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(one_of("kind", UnitKind), name="ck_units_kind"),
+        CheckConstraint(one_of("status", UnitStatus), name="ck_units_status"),
+    )
+
+
+class PositionRow(Base):
+    """A unit's reported position (personal data: kept `retention.positions` days)."""
+
+    __tablename__ = "unit_positions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), doc="when it was measured")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    heading: Mapped[float | None] = mapped_column(Float)
+    speed_mps: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16), doc="app | tak | api")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_unit_positions_unit_at", "unit_id", "at"),
+        Index("ix_unit_positions_at", "at"),
+    )
+
+
+class IncidentRow(Base):
+    """Something the field deals with: alerts, units, notes and each step, grouped."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(64), doc="its kind; a checklist may be required")
+    state: Mapped[str] = mapped_column(String(16), doc=" | ".join(IncidentState))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    camera_id: Mapped[str | None] = mapped_column(String(64), doc="the camera it was seen on")
+    checklist: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, doc="[{step, done_by, done_at}]: required before resolved"
+    )
+    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(one_of("state", IncidentState), name="ck_incidents_state"),
+        Index("ix_incidents_state", "state"),
+        Index("ix_incidents_opened_at", "opened_at"),
+    )
+
+
+class IncidentStepRow(Base):
+    """The incident's timeline: who did what, when and why. Never updated."""
+
+    __tablename__ = "incident_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32), doc="opened | state | dispatched | ...")
+    state: Mapped[str | None] = mapped_column(String(16), doc="the incident's state after it")
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    alert_id: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text, doc="the reason or note")
+
+    __table_args__ = (Index("ix_incident_steps_incident", "incident_id", "id"),)
+
+
+class AssignmentRow(Base):
+    """A unit's part in an incident (one row per unit and incident)."""
+
+    __tablename__ = "incident_units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), doc=" | ".join(AssignmentStatus))
+    dispatched_by: Mapped[str] = mapped_column(String(100))
+    dispatched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "unit_id", name="uq_incident_units"),
+        CheckConstraint(one_of("status", AssignmentStatus), name="ck_incident_units_status"),
+        Index("ix_incident_units_unit", "unit_id"),
+    )
+
+
+class IncidentAlertRow(Base):
+    """An alert grouped into an incident (an alert belongs to one incident at most)."""
+
+    __tablename__ = "incident_alerts"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+
+    __table_args__ = (Index("ix_incident_alerts_incident", "incident_id"),)
+
+
+class ChecklistRow(Base):
+    """The steps a supervisor requires before an incident of `type` may be resolved."""
+
+    __tablename__ = "incident_checklists"
+
+    type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    steps: Mapped[list[str]] = mapped_column(JSON)
+    set_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AuditRow(Base):

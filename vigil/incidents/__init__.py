@@ -1,0 +1,1 @@
+"""Units in the field, their positions, incidents and dispatch (see units.py, incidents.py)."""
