@@ -295,6 +295,7 @@ def demo(
 def _add_accountability_commands() -> None:
     from vigil.audit.cli import audit_app, events_app, report_app, retention_app
     from vigil.audit.users_cli import users_app
+    from vigil.incidents.cli import incidents_app, units_app
     from vigil.rules.hotlist_cli import hotlist_app
     from vigil.rules.watchlist_cli import faces_search, watchlist_app
     from vigil.vision.faces.cli import faces_app
@@ -312,6 +313,8 @@ def _add_accountability_commands() -> None:
         "hotlist": hotlist_app,
         "watchlist": watchlist_app,
         "faces": faces_app,
+        "units": units_app,
+        "incidents": incidents_app,
     }
     for sub in subs.values():
         for cmd in sub.registered_commands:

@@ -264,3 +264,23 @@ def test_expired_hotlists_and_entries_go_and_the_purge_records_it(world: World) 
     with store.session() as s:
         row = s.scalars(select(AuditRow).where(AuditRow.action == PURGE_ACTION)).one()
     assert row.details["counts"]["hotlists"] == 1 and row.details["counts"]["hotlist_entries"] == 3
+
+
+def test_units_positions_go_after_their_own_days_and_the_purge_records_it(world: World) -> None:
+    from vigil.domain import Position
+    from vigil.incidents.units import Units
+
+    store, data = world.store, world.data
+    units = Units(store, clock=lambda: NOW.timestamp(), retention_days=30)  # to store old ones
+    unit = units.create("A-1", "foot").id
+    ages = (8.0, 6.0, 0.5)  # days: the first is past the default 7
+    units.report(unit, [Position(52.0, 4.0, NOW.timestamp() - d * DAY) for d in ages], "app")
+    report = purge(store, data, RetentionConfig(), AuditLog(store, data), NOW)
+    assert report.positions == 1
+    assert len(units.history(unit, NOW - timedelta(days=30))) == 2
+    assert units.get(unit).lat == 52.0  # its newest position is young: still shown
+    week = purge(store, data, RetentionConfig(positions=1), AuditLog(store, data), NOW)
+    assert week.positions == 1
+    with store.session() as s:
+        rows = list(s.scalars(select(AuditRow).where(AuditRow.action == PURGE_ACTION)))
+    assert [r.details["counts"]["positions"] for r in rows] == [1, 1]

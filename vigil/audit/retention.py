@@ -17,6 +17,8 @@ Classes and what "older" means:
   matched, as long as alerts are kept).
 - watchlists: a watchlist past its `valid_until` is deleted with its entries and their face
   templates (it stopped matching then).
+- positions: units' reported positions older than `positions` days (personal data: where a
+  person was), and a unit's last position with them.
 - audit: audit rows older than `audit` days (at least 183). The purge appends one `audit.purge`
   row that names the id and hash of the last purged row (`through_id`, `through_hash`), so
   `vigil audit verify` accepts a chain that starts after it (see verify.py). The same row
@@ -42,6 +44,7 @@ from vigil.audit.verify import PURGE_ACTION
 from vigil.config import RetentionConfig
 from vigil.datadir import inside
 from vigil.domain import EventType
+from vigil.incidents.units import purge_positions
 from vigil.store.db import Store
 from vigil.store.hotlists import purge_expired as purge_hotlists
 from vigil.store.queries import as_utc
@@ -73,6 +76,7 @@ class PurgeReport:
     hotlist_entries: int = 0
     watchlists: int = 0  # watchlists past valid_until, deleted with entries and templates
     face_templates: int = 0
+    positions: int = 0  # units' reported positions
 
     @property
     def total(self) -> int:
@@ -88,6 +92,7 @@ class PurgeReport:
             + self.hotlist_entries
             + self.watchlists
             + self.face_templates
+            + self.positions
         )
 
     def counts(self) -> dict[str, int]:
@@ -105,6 +110,7 @@ class _Cutoffs:
     alerts: datetime
     audit: datetime
     plate_reads: datetime
+    positions: datetime
     now: datetime
 
     @classmethod
@@ -116,6 +122,7 @@ class _Cutoffs:
             now - timedelta(days=retention.alerts),
             now - timedelta(days=retention.audit),
             now - timedelta(days=retention.plate_reads),
+            now - timedelta(days=retention.positions),
             now,
         )
 
@@ -231,6 +238,7 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
         counts["snapshot_refs"] = refs
         counts["hotlists"], counts["hotlist_entries"] = purge_hotlists(s, c.now, dry_run=dry_run)
         counts["watchlists"], counts["face_templates"] = purge_watchlists(s, c.now, dry_run=dry_run)
+        counts["positions"] = purge_positions(s, c.positions, dry_run=dry_run)
         if not dry_run:
             s.execute(delete(EventRow).where(_plate_read_expired(c)))  # as counted above
             s.execute(delete(AlertRow).where(_alert_expired(c.alerts)))

@@ -18,8 +18,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from vigil.bus import Bus, Topic
 from vigil.domain import Position, UnitKind, UnitStatus
@@ -309,21 +310,28 @@ class Units:
             s.delete(row)
 
     def purge(self, before: datetime, *, dry_run: bool = False) -> int:
-        """Delete positions measured before `before` (the retention job)."""
+        """Delete positions measured before `before` (see `purge_positions`)."""
         with self.store.session() as s, s.begin():
-            if dry_run:
-                return len(list(s.scalars(select(PositionRow.id).where(PositionRow.at < before))))
-            result = s.execute(delete(PositionRow).where(PositionRow.at < before))
-            s.execute(
-                update(UnitRow)
-                .where(UnitRow.position_at < before)
-                .values(lat=None, lon=None, accuracy_m=None, heading=None, position_at=None)
-            )
-            return rowcount(result)
+            return purge_positions(s, before, dry_run=dry_run)
 
     def _publish(self, row: UnitRow) -> None:
         if self.bus is not None:
             self.bus.publish({"topic": str(Topic.UNIT), **unit_record(row)})
+
+
+def purge_positions(s: Session, before: datetime, *, dry_run: bool = False) -> int:
+    """Delete positions measured before `before`, and a unit's last position with them (the
+    retention job, `retention.positions`)."""
+    expired = PositionRow.at < before
+    if dry_run:
+        return int(s.scalar(select(func.count()).select_from(PositionRow).where(expired)) or 0)
+    done = rowcount(s.execute(delete(PositionRow).where(expired)))
+    s.execute(
+        update(UnitRow)
+        .where(UnitRow.position_at < before)
+        .values(lat=None, lon=None, accuracy_m=None, heading=None, position_at=None)
+    )
+    return done
 
 
 def unit_record(row: UnitRow) -> dict[str, Any]:
