@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 from sqlalchemy import func, select
 
 from tests.api.conftest import Env, as_user
@@ -213,3 +215,22 @@ def test_unit_history_needs_a_supervisor_and_a_purpose_and_is_audited(env: Env) 
             select(AuditRow).where(AuditRow.action == "units.history").order_by(AuditRow.id.desc())
         ).first()
     assert row is not None and row.purpose == "case 77 review" and row.actor == "sup"
+
+
+def test_field_users_are_made_by_supervisors_and_land_on_the_field_app(env: Env) -> None:
+    sup = as_user(env, "sup", Role.SUPERVISOR)
+    r = sup.post(
+        "/api/users",
+        json={"username": "fiona", "password": "a long test password", "role": "field"},
+    )
+    assert r.status_code == 201, r.text
+    phone = TestClient(env.app)
+    from tests.api.conftest import login
+
+    login(phone, "fiona", "a long test password")
+    for page in ("/", "/search", "/plates", "/watchlists"):
+        r = phone.get(page, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/field", page
+    with phone.websocket_connect("/api/ws") as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 4403
