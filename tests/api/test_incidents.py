@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
 from sqlalchemy import func, select
+from starlette.websockets import WebSocketDisconnect
 
 from tests.api.conftest import Env, as_user
 from vigil.domain import Role
