@@ -189,7 +189,7 @@ def test_the_users_page_offers_what_the_manager_may_give(env: Env) -> None:
     sue = TestClient(env.app)
     login(sue, "sue", PASSWORD)
     page = sue.get("/users")
-    assert set(re.findall(r'<option value="(\w+)"', page.text)) == {"operator", "viewer"}
+    assert set(re.findall(r'<option value="(\w+)"', page.text)) == {"operator", "viewer", "field"}
     assert re.findall(r'name="camera" value="([\w-]+)"', page.text) == ["lobby", "lobby"]
     assert 'name="all"' not in page.text  # sue sees some cameras: she cannot give all
     env.add_user("vic", Role.VIEWER)
