@@ -49,6 +49,7 @@ from vigil.api.contract import document_errors
 from vigil.api.guard import RequestGuard, default_hosts
 from vigil.bus import Bus, LocalBus
 from vigil.errors import VigilError
+from vigil.integrations.tak import start_tak
 from vigil.pipeline.directory import CameraDirectory, NoCameras
 from vigil.rules.engine import AlertService
 from vigil.store.db import Store, default_db_url
@@ -212,9 +213,12 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         record_service(state, "system.start")  # when the service ran is on the record
         await run_in_threadpool(state.bus.start)  # what other processes publish, from now on
+        tak = await start_tak(state)  # a TAK server, if vigil.yml names one
         if settings.on_started is not None:
             settings.on_started()
         yield
+        if tak is not None:
+            await tak.stop()  # its last numbers go to the audit log before that closes
         record_service(state, "system.stop")
         state.audit.close()  # flushed, and the head anchored so a cut-off tail is detected
         state.bus.close()  # ends every open WebSocket's subscription

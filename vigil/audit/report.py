@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from vigil.audit.verify import PURGE_ACTION, verify_chain
 from vigil.domain import AlertStatus
+from vigil.integrations.cot import SENT_ACTION, CotKind
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
 from vigil.store.tables import (
@@ -81,6 +82,8 @@ class TransparencyReport:
     # Watchlists and hotlists in force at some time in the period (names; no one on them).
     lists: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Cursor-on-Target messages sent to TAK servers, per kind (unit, camera, incident, alert).
+    tak_sent: dict[str, int] = field(default_factory=lambda: {str(k): 0 for k in CotKind})
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -136,6 +139,14 @@ class TransparencyReport:
                 for kind, names in sorted(self.lists.items())
             ),
             "",
+            "## Sent to TAK servers (Cursor-on-Target)",
+            "",
+            "| kind | messages |",
+            "|---|---:|",
+            *(f"| {kind} | {n} |" for kind, n in self.tak_sent.items()),
+            "",
+            "Only what a field unit may see: no pictures, no biometric data.",
+            "",
             "## Exports",
             "",
             f"{self.exports} ({EXPORTS_NOTE})",
@@ -183,6 +194,7 @@ def transparency_report(
     purged: Counter[str] = Counter()
     access: Counter[str] = Counter()
     runs = 0
+    tak: Counter[str] = Counter()
     with store.session() as s:
         rows = s.execute(
             select(AuditRow.action, AuditRow.purpose, AuditRow.details).where(
@@ -202,6 +214,10 @@ def transparency_report(
                 for k, v in ((details or {}).get("counts") or {}).items():
                     if isinstance(v, int) and k != "alerts_held":
                         purged[k] += v
+            elif action == SENT_ACTION:
+                for k, v in ((details or {}).get("counts") or {}).items():
+                    if isinstance(v, int) and k in CotKind.__members__.values():
+                        tak[k] += v
         registered = sorted(s.scalars(select(CameraRow.id)))
         in_period = (EventRow.time >= since, EventRow.time < until)
         active = set(s.scalars(select(EventRow.camera_id).where(*in_period)))
@@ -252,6 +268,7 @@ def transparency_report(
         audit=verdict.to_json(),
         access=dict(access),
         lists=lists,
+        tak_sent={str(k): tak.get(k, 0) for k in CotKind},
         notes=[
             EXPORTS_NOTE,
             "alerts and events deleted by retention before this report are not counted",

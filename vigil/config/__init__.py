@@ -23,6 +23,7 @@ from vigil.config.camera import (
     TrackerConfig,
     ZoneConfig,
 )
+from vigil.config.integrations import TakConfig
 from vigil.config.loader import load_config as _load
 from vigil.config.loader import parse_config as _parse
 from vigil.config.rules import RuleConfig, check_rule
@@ -60,6 +61,7 @@ __all__ = [
     "FieldConfig",
     "ServerConfig",
     "Strict",
+    "TakConfig",
     "TrackerConfig",
     "VigilConfig",
     "ZoneConfig",
@@ -81,6 +83,7 @@ class VigilConfig(Strict):
     bus: BusConfig = Field(default_factory=BusConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     field: FieldConfig = Field(default_factory=FieldConfig)
+    tak: TakConfig | None = None  # a TAK server to join (vigil.integrations.tak); none: off
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:

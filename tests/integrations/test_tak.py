@@ -1,0 +1,189 @@
+"""Vigil on a real TAK server (taky on 127.0.0.1): a TAK user's position becomes a unit,
+what Vigil opens reaches the TAK user as CoT, Vigil rides out the server going away, and
+what it sent is counted in the transparency report and in Prometheus."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import generate_latest
+
+from tests.integrations.takyserver import Atak, Taky, need_taky, wait_until
+from tests.sources.conftest import free_port
+from vigil.api.deps import AppState, state_of
+from vigil.audit.report import transparency_report
+from vigil.config import VigilConfig
+from vigil.domain import Alert, AlertStatus, EventType, Position, UnitKind
+from vigil.integrations.tak import STATE_KEY, TakLink
+from vigil.server import VigilServer
+from vigil.store.alerts import Alerts
+
+GATE = (52.0116, 4.3571)
+PUBLIC = "https://vigil.example.org"
+SECRET = "s3cret-pass"  # in the camera's source address: it must never reach TAK
+
+
+def vigil_config(url: str, **tak: Any) -> VigilConfig:
+    return VigilConfig.model_validate(
+        {
+            "cameras": [
+                {
+                    "id": "gate",
+                    "name": "Main gate",
+                    "source": f"rtsp://viewer:{SECRET}@10.0.0.9/gate",
+                    "lat": GATE[0],
+                    "lon": GATE[1],
+                }
+            ],
+            "tak": {
+                "url": url,
+                "public_url": PUBLIC,
+                "reconnect_min_s": 0.2,
+                "reconnect_max_s": 1.0,
+                "stale_s": 30,
+                **tak,
+            },
+        }
+    )
+
+
+@dataclass
+class Running:
+    server: VigilServer
+    state: AppState
+    data_dir: Path
+
+    @property
+    def link(self) -> TakLink:
+        link: TakLink = self.state.extra[STATE_KEY]
+        return link
+
+
+@contextlib.contextmanager
+def vigil(config: VigilConfig, data_dir: Path) -> Iterator[Running]:
+    """`vigil serve --no-cameras` in a thread, until the block ends."""
+    said: list[str] = []
+    server = VigilServer(config, "127.0.0.1", free_port(), data_dir, cameras=False, say=said.append)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: any("Vigil is running" in s for s in said), 30, "vigil serve started")
+        state = state_of(server.server.config.app)
+        yield Running(server, state, data_dir)
+    finally:
+        server.stop()
+        thread.join(30)
+        assert not thread.is_alive(), "vigil serve did not stop"
+
+
+def test_a_tak_user_becomes_a_unit_and_sees_what_vigil_sends_through_a_server_restart(
+    tmp_path: Path,
+) -> None:
+    need_taky()
+    port = free_port()
+    taky = Taky(port).start()
+    atak = Atak(port, "ANDROID-5f2c9e", "ALPHA-1")
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    try:
+        with vigil(vigil_config(f"tcp://127.0.0.1:{port}"), tmp_path / "data") as run:
+            link, state = run.link, run.state
+            wait_until(lambda: link.connected, 10, "Vigil connected to taky")
+            atak.connect()
+
+            # A TAK user's position becomes a Vigil unit within 2 s.
+            sent_at = time.monotonic()
+            atak.send(atak.position_xml(52.0101, 4.3602, course=270, speed=1.2))
+            unit = wait_until(
+                lambda: (u := state.units.of_tak("ANDROID-5f2c9e")) and u.lat and u,
+                2.0,
+                "the TAK user's position as a unit",
+            )
+            latency = time.monotonic() - sent_at
+            print(f"TAK position -> Vigil unit: {latency * 1000:.0f} ms")
+            assert (unit.callsign, unit.kind, unit.position_source) == ("ALPHA-1", "foot", "tak")
+            assert abs(unit.lat - 52.0101) < 1e-4 and abs(unit.lon - 4.3602) < 1e-4
+            assert unit.heading == 270 and unit.accuracy_m == 8.0
+
+            # Vigil's own unit and an incident it opens reach the TAK user as CoT.
+            own = state.units.create("BRAVO-2", UnitKind.CAR)
+            state.units.report(
+                own.id, [Position(52.012, 4.358, time.time(), 5.0, 45.0, 8.0)], "app"
+            )
+            first = state.incidents.open("Fight at the gate", "operator", lat=GATE[0], lon=GATE[1])
+            incident = wait_until(
+                lambda: atak.seen(f"vigil-incident-{first.id}"), 5, "the incident at the TAK user"
+            )
+            assert incident.get("type") == "b-a-o-opn"
+            point = incident.find("point")
+            assert point is not None
+            assert (float(point.get("lat", 0)), float(point.get("lon", 0))) == GATE
+            link_el = incident.find("detail/link")
+            assert link_el is not None and link_el.get("url") == f"{PUBLIC}/?incident={first.id}"
+            contact = incident.find("detail/contact")
+            assert contact is not None and "Fight at the gate" in str(contact.get("callsign"))
+
+            bravo = wait_until(lambda: atak.seen(f"vigil-unit-{own.id}"), 5, "BRAVO-2 at TAK")
+            assert bravo.get("type") == "a-f-G-E-V"
+            assert bravo.find("detail/contact").get("callsign") == "BRAVO-2"
+            track = bravo.find("detail/track")
+            assert track is not None and (track.get("course"), track.get("speed")) == (
+                "45.0",
+                "8.00",
+            )
+            camera = wait_until(lambda: atak.seen("vigil-camera-gate"), 5, "the camera at TAK")
+            video = camera.find("detail/__video")
+            assert video is not None and video.get("url") == f"{PUBLIC}/?camera=gate"
+            assert f"vigil-unit-{unit.id}" not in atak.raw_text()  # the user's own, not echoed
+            assert SECRET not in atak.raw_text() and "10.0.0.9" not in atak.raw_text()
+
+            # The server goes away: Vigil keeps what it is to send and reconnects by itself.
+            taky.kill()
+            atak.close()
+            wait_until(lambda: not link.connected, 10, "Vigil noticed taky is gone")
+            second = state.incidents.open("Car alarm", "operator", lat=52.0131, lon=4.3555)
+            alert = Alerts(state.store).create(
+                Alert("gate entry", "gate", EventType.ZONE_ENTER, time.time(), "person")
+            )
+            state.alerts.review(alert.id, AlertStatus.ACKNOWLEDGED, "operator", "seen it")
+            wait_until(lambda: len(link.queue) >= 2, 5, "the incident and alert in the queue")
+            taky.start()
+            atak.connect()
+            wait_until(lambda: link.connects >= 2, 10, "Vigil reconnected to the new taky")
+            wait_until(lambda: len(link.queue) == 0, 5, "the queue sent")
+            received = wait_until(
+                lambda: f"vigil-alert-{alert.id}" in (t := taky.received_from_anonymous()) and t,
+                5,
+                "the queued alert at the restarted taky",
+            )
+            assert f"vigil-incident-{second.id}" in received
+            # The TAK user sees the incident: at once if it was back before Vigil, else with
+            # the refresh (every stale_s / 2), as anyone joining later does.
+            atak.send(atak.position_xml(52.0102, 4.3603))
+            again = wait_until(
+                lambda: atak.seen(f"vigil-incident-{second.id}"), 20, "the queued incident"
+            )
+            assert again.get("type") == "b-a-o-opn"
+
+            metrics = generate_latest(state.registry).decode()
+            assert 'vigil_tak_sent_total{kind="incident"}' in metrics
+            assert "vigil_tak_connected 1.0" in metrics and "vigil_tak_queue_depth 0.0" in metrics
+            sent = dict(link.sent)
+        report = transparency_report(run.state.store, run.data_dir, started)
+    finally:
+        atak.stop()
+        taky.kill()
+    # What was sent is in the audit log, so the report counts it after the server stopped.
+    assert report.tak_sent == {k: sent.get(k, 0) for k in ("unit", "camera", "incident", "alert")}
+    assert report.tak_sent["incident"] >= 2 and report.tak_sent["unit"] >= 1
+    assert report.tak_sent["alert"] == 1
+    assert report.tak_sent["camera"] >= 2  # once per connection
+    assert (
+        "| incident | " in report.to_markdown() and report.to_json()["tak_sent"] == report.tak_sent
+    )
