@@ -156,7 +156,8 @@ def index(request: Request, user: PageUser) -> Response:
     """The command centre: map, camera tiles and the live feed of events and alerts."""
     if not user.can_see_operations:
         return _elsewhere(user)
-    return _page(request, "index.html", user, page="live")
+    field = state_of(request.app).config.field  # how far back the map's unit trails reach
+    return _page(request, "index.html", user, page="live", trail_minutes=field.trail_minutes)
 
 
 @router.get("/search", response_class=HTMLResponse)

@@ -1,4 +1,5 @@
-"""The vocabulary (event types, alert statuses, roles) for clients, taken from vigil.domain.
+"""The vocabulary (event types, alert statuses, roles, units and incidents) for clients, taken
+from vigil.domain.
 
 `GET /api/vocabulary` gives it as JSON (integrators); `/static/js/vocabulary.js` is the same
 as an ES module the pages import, generated here, so the UI holds no copied list.
@@ -13,7 +14,16 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from vigil.api.deps import require_user
-from vigil.domain import EVENT_INFO, OPERATIONAL_RANK, AlertStatus, Role
+from vigil.domain import (
+    EVENT_INFO,
+    OPERATIONAL_RANK,
+    AlertStatus,
+    IncidentState,
+    Role,
+    UnitKind,
+    UnitStatus,
+)
+from vigil.incidents.incidents import NEEDS_REASON
 
 router = APIRouter(tags=["system"])
 
@@ -33,12 +43,25 @@ def vocabulary() -> dict[str, Any]:
         "alert_statuses": [str(s) for s in AlertStatus],
         "roles": [str(r) for r in Role],
         "operational_rank": [str(r) for r in OPERATIONAL_RANK],
+        "unit_statuses": [str(s) for s in UnitStatus],
+        "unit_kinds": [str(k) for k in UnitKind],
+        # needs_reason: a step to it needs a reason (reopen, close); under_way: not yet
+        # resolved or closed (the command centre's incident panel lists these).
+        "incident_states": [
+            {
+                "value": str(s),
+                "needs_reason": s in NEEDS_REASON,
+                "under_way": s not in (IncidentState.RESOLVED, IncidentState.CLOSED),
+            }
+            for s in IncidentState
+        ],
     }
 
 
 @router.get("/api/vocabulary", dependencies=[Depends(require_user)])
 def get_vocabulary() -> dict[str, Any]:
-    """Event types (with their titles and the place they are about), alert statuses, roles."""
+    """Event types (with their titles and the place they are about), alert statuses, roles,
+    unit statuses and kinds, incident states."""
     return vocabulary()
 
 

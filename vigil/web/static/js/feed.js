@@ -3,7 +3,7 @@
 // A face match needs two different people to confirm it, each with a reason: it shows the
 // face seen beside the enrolled picture and who confirmed it so far, and stays a candidate
 // until the second confirmation (the server refuses the same person twice).
-import { ApiError, get, post } from "./api.js";
+import { ApiError, errorText, get, post } from "./api.js";
 import { faceMatch, faceSummary, isFaceMatch } from "./faces.js";
 import { hitSummary, hotlistHit, isHotlistHit } from "./hits.js";
 import { confirmationText, decidedBy, needed, ReviewDialog } from "./review.js";
@@ -23,15 +23,17 @@ export class Feed {
   /**
    * list: the <ol>; cameras: Map id -> camera; canReview: from /api/me permissions; me: the
    * user's name (whose confirmations are theirs); onFocus(cameraId) when an item is chosen;
-   * onCounts({open}) when open alerts change.
+   * onCounts({open}) when open alerts change; onIncident(alert), for operators: open the
+   * alert's incident (a promise; its refusal is shown on the alert).
    */
-  constructor(list, { cameras, canReview, me, onFocus, onCounts }) {
+  constructor(list, { cameras, canReview, me, onFocus, onCounts, onIncident = null }) {
     this.list = list;
     this.cameras = cameras;
     this.canReview = canReview;
     this.me = me;
     this.onFocus = onFocus;
     this.onCounts = onCounts;
+    this.onIncident = onIncident;
     this.items = new Map(); // "event:12" / "alert:3" -> {data, node}
     this.open = new Set(); // ids of candidate alerts
     this.filter = "all";
@@ -184,7 +186,10 @@ export class Feed {
     const details = [this.cameraName(a.camera), typeName(a.type), a.label].filter(Boolean).join(" · ");
     let actions = null;
     if (status === "candidate" && this.canReview) actions = this.reviewButtons(a);
-    else if (status !== "candidate") actions = this.reviewedLine(a);
+    else if (status !== "candidate") {
+      const incident = this.incidentButton(a);
+      actions = [this.reviewedLine(a), incident && el("div", { class: "feed-actions" }, incident)];
+    }
     // A hotlist hit shows what it matched, a face match whom, so the reviewer can judge it.
     const face = isFaceMatch(a);
     const hit = isHotlistHit(a) ? hotlistHit(a) : null;
@@ -211,8 +216,27 @@ export class Feed {
         twoPeople ? this.dialog.ask(a, "acknowledge", this.describe(a)) : this.acknowledge(a),
       ),
       button("dismiss", "btn-ghost", "Dismiss", () => this.dialog.ask(a, "dismiss", this.describe(a))),
+      this.incidentButton(a),
       mine ? el("span", { class: "feed-note", role: "note" }, "You confirmed it; a second person must confirm it.") : null,
     );
+  }
+
+  /** "Open incident" (operators), on an alert not dismissed: the panel shows the incident
+   * opened from it (or the one it is in), ready to dispatch. */
+  incidentButton(a) {
+    if (!this.onIncident || a.status === "dismissed") return null;
+    const button = el("button", { type: "button", class: "btn btn-sm btn-ghost", dataset: { action: "incident" }, title: "Open an incident from this alert, to send a unit" }, "Open incident");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await this.onIncident(a);
+      } catch (err) {
+        this.flashError(this.items.get(`alert:${a.id}`)?.node, errorText(err, "Not opened"));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
   }
 
   reviewedLine(a) {

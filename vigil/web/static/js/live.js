@@ -1,11 +1,14 @@
-// The command centre page: map, camera tiles and the live feed, kept current by the
-// WebSocket (/api/ws) and a slow poll of camera health for frame rates.
+// The command centre page: map (cameras, units, incidents), camera tiles, the incident panel
+// and the live feed, kept current by the WebSocket (/api/ws) and a slow poll of camera
+// health for frame rates.
 import { get, me } from "./api.js";
 import { startTopbar } from "./common.js";
 import { Feed } from "./feed.js";
+import { IncidentPanel } from "./incidents.js";
 import { createMap } from "./map.js";
 import { connectLive } from "./socket.js";
 import { DOT_STATES, SKIPPED_TITLE, createTiles } from "./tiles.js";
+import { Units, unitLegend } from "./units.js";
 import { clock, el, fill, fmtFps } from "./util.js";
 
 const HEALTH_POLL_MS = 3000;
@@ -85,7 +88,17 @@ async function main() {
     tiles?.focus(id);
     map?.select(id);
   };
-  map = createMap(document.getElementById("map"), document.getElementById("map-notice"), cameraList, focus);
+  const mapNode = document.getElementById("map");
+  map = createMap(mapNode, document.getElementById("map-notice"), cameraList, focus);
+  // Opening incidents and dispatching are for operators and up, as reviewing alerts is.
+  const canAct = !!who.permissions.review_alerts;
+  let panel = null;
+  const units = new Units(map.overlay, {
+    trailMinutes: Number(mapNode.dataset.trailMinutes) || undefined,
+    onChange: (unit, previous) => panel?.unitChanged(unit, previous),
+  });
+  unitLegend(document.getElementById("unit-legend"));
+  panel = new IncidentPanel(document.getElementById("incidents"), { overlay: map.overlay, units, canAct });
   // ?streams=N changes how many tiles get a live stream (the others refresh a picture).
   const streams = Number(new URLSearchParams(location.search).get("streams")) || undefined;
   tiles = createTiles(document.getElementById("tiles"), cameraList, focus, streams);
@@ -108,6 +121,7 @@ async function main() {
     me: who.user.username,
     onFocus: focus,
     onCounts: ({ open, more }) => setStat("stat-alerts", `${open}${more ? "+" : ""}`, open ? "warn" : "ok"),
+    onIncident: canAct ? (alert) => panel.openForAlert(alert.id) : null,
   });
   for (const btn of document.querySelectorAll(".seg-btn")) {
     btn.addEventListener("click", () => {
@@ -137,6 +151,12 @@ async function main() {
         feed.put("alert", msg, true);
         map.flash(msg.camera);
         break;
+      case "unit":
+        units.put(msg);
+        break;
+      case "incident":
+        panel.put(msg);
+        break;
       case "dropped":
         reload();
         break;
@@ -148,9 +168,10 @@ async function main() {
     if (loading) return;
     loading = true;
     try {
-      await feed.reload();
+      // Units first: the incidents name them by status.
+      await Promise.all([feed.reload(), units.load().then(() => panel.load())]);
     } catch (err) {
-      console.warn("could not load the feed:", err.message);
+      console.warn("could not load the feed, units or incidents:", err.message);
     } finally {
       loading = false;
       const waiting = queue;

@@ -3,35 +3,15 @@
 // (`map.tiles` in vigil.yml, none by default: no third party learns anything) as the street
 // map. A tile server other than this one is named on the map (it learns the operator's
 // address and where the map looks); when its tiles cannot be loaded the map says so and
-// shows the grid. Without Leaflet: a plain SVG grid with the same markers.
-import { clock, el, fmtFps } from "./util.js";
+// shows the grid. Without Leaflet: a plain SVG grid with the same markers (plainmap.js).
+// Both give an overlay on which units and incidents are drawn (units.js, incidents.js).
+import { decimals, flashNode, fmtLat, fmtLon, markerTitle, niceStep, placed, pointNode, setPoint } from "./maputil.js";
+import { plainMap } from "./plainmap.js";
+import { el } from "./util.js";
 
 // No tile at all within this long: the tile server is taken as unreachable (a firewall that
 // drops packets gives no error for minutes).
 const TILE_WAIT_MS = 8000;
-const SVG = "http://www.w3.org/2000/svg";
-
-/** A "nice" step (1, 2 or 5 times a power of ten) near `raw`. */
-export function niceStep(raw) {
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const m = raw / power;
-  return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * power;
-}
-
-const decimals = (step) => Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
-const fmtLat = (v, d) => `${Math.abs(v).toFixed(d)}°${v >= 0 ? "N" : "S"}`;
-const fmtLon = (v, d) => `${Math.abs(v).toFixed(d)}°${v >= 0 ? "E" : "W"}`;
-
-function placed(cameras) {
-  return cameras.filter((c) => typeof c.lat === "number" && typeof c.lon === "number");
-}
-
-function markerTitle(cam, health) {
-  if (!health) return cam.name;
-  if (health.online) return `${cam.name}: online, ${fmtFps(health.fps)} fps`;
-  const since = health.offline_since ? ` since ${clock(health.offline_since)}` : "";
-  return `${cam.name}: OFFLINE${since}${health.error ? ` (${health.error})` : ""}`;
-}
 
 function markerNode(cam) {
   return el(
@@ -49,12 +29,6 @@ function setMarkerState(node, cam, health) {
   const title = markerTitle(cam, health);
   node.title = title;
   return title;
-}
-
-function flashNode(node) {
-  node.classList.remove("flash");
-  void node.offsetWidth; // restart the animation
-  node.classList.add("flash");
 }
 
 /* ---------------------------------------------------------------- Leaflet */
@@ -212,6 +186,53 @@ function streetLayer(L, map, grid, labels, container, notice) {
   return street;
 }
 
+/** Labelled points, lines and rings drawn over the map by key (units, incidents); each call
+ * with a known key changes that shape in place (a moving unit keeps its marker). */
+function leafletOverlay(L, map) {
+  const shapes = new Map(); // key -> {kind, layer, node?}
+  const pane = map.createPane("vigil-points"); // above the cameras, below the controls
+  pane.style.zIndex = 640;
+  const set = (key, kind, make, update) => {
+    const known = shapes.get(key);
+    if (known && known.kind === kind) return update(known);
+    if (known) known.layer.remove();
+    shapes.set(key, { kind, ...make() });
+  };
+  const pathClass = (shape, className) => shape.layer.getElement()?.setAttribute("class", `vigil-path ${className}`);
+  return {
+    point(key, spec) {
+      set(key, "point", () => {
+        const node = pointNode(spec);
+        const icon = L.divIcon({ html: node, className: "point-icon", iconSize: [12, 12], iconAnchor: [6, 6] });
+        return { node, layer: L.marker([spec.lat, spec.lon], { icon, pane: "vigil-points", keyboard: false }).addTo(map) };
+      }, (shape) => {
+        setPoint(shape.node, spec);
+        shape.layer.setLatLng([spec.lat, spec.lon]);
+      });
+    },
+    line(key, spec) {
+      set(key, "line", () => ({ layer: L.polyline(spec.points, { className: `vigil-path ${spec.className}`, interactive: false }).addTo(map) }), (shape) => {
+        shape.layer.setLatLngs(spec.points);
+        pathClass(shape, spec.className);
+      });
+    },
+    ring(key, spec) {
+      const make = () => L.circle([spec.lat, spec.lon], { radius: spec.radiusM, className: `vigil-path ${spec.className}`, interactive: false });
+      set(key, "ring", () => ({ layer: make().addTo(map) }), (shape) => {
+        shape.layer.setLatLng([spec.lat, spec.lon]).setRadius(spec.radiusM);
+        pathClass(shape, spec.className);
+      });
+    },
+    remove(key) {
+      shapes.get(key)?.layer.remove();
+      shapes.delete(key);
+    },
+    show(lat, lon) {
+      map.panTo([lat, lon], { animate: true });
+    },
+  };
+}
+
 function leafletMap(L, container, notice, cameras, onSelect) {
   const onMap = placed(cameras);
   const refLat = onMap.length ? onMap.reduce((s, c) => s + c.lat, 0) / onMap.length : 0;
@@ -259,6 +280,7 @@ function leafletMap(L, container, notice, cameras, onSelect) {
 
   return {
     kind: "leaflet",
+    overlay: leafletOverlay(L, map),
     setHealth(id, health) {
       const m = markers.get(id);
       if (!m) return;
@@ -278,118 +300,12 @@ function leafletMap(L, container, notice, cameras, onSelect) {
   };
 }
 
-/* ---------------------------------------------------------------- fallback */
-
-function svgEl(tag, attrs = {}) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  return node;
-}
-
-function plainMap(container, cameras, onSelect) {
-  const onMap = placed(cameras);
-  const markers = new Map();
-  const svg = svgEl("svg", { class: "plain-map", role: "img", "aria-label": "Camera positions on a coordinate grid" });
-  container.classList.add("plain");
-  container.append(svg);
-  const states = new Map();
-
-  function draw() {
-    const w = container.clientWidth || 300;
-    const h = container.clientHeight || 200;
-    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-    svg.replaceChildren();
-    markers.clear();
-    if (!onMap.length) return;
-    const lats = onMap.map((c) => c.lat);
-    const lons = onMap.map((c) => c.lon);
-    const lat0 = (Math.min(...lats) + Math.max(...lats)) / 2;
-    const lon0 = (Math.min(...lons) + Math.max(...lons)) / 2;
-    const cos = Math.cos((lat0 * Math.PI) / 180) || 1;
-    const spanX = Math.max((Math.max(...lons) - Math.min(...lons)) * cos, 0.0004);
-    const spanY = Math.max(Math.max(...lats) - Math.min(...lats), 0.0004);
-    const scale = Math.min((w * 0.7) / spanX, (h * 0.7) / spanY); // pixels per degree (of latitude)
-    const x = (lon) => w / 2 + (lon - lon0) * cos * scale;
-    const y = (lat) => h / 2 - (lat - lat0) * scale;
-    const lonAt = (px) => lon0 + (px - w / 2) / (cos * scale);
-    const latAt = (py) => lat0 - (py - h / 2) / scale;
-    const step = niceStep(120 / scale);
-    const d = decimals(step);
-    const grid = svgEl("g", { class: "plain-grid" });
-    for (let k = Math.ceil(lonAt(0) / step); k * step <= lonAt(w); k++) {
-      const px = x(k * step);
-      grid.append(svgEl("line", { x1: px, y1: 0, x2: px, y2: h }));
-      const t = svgEl("text", { x: px + 3, y: 12 });
-      t.textContent = fmtLon(k * step, d);
-      grid.append(t);
-    }
-    for (let k = Math.ceil(latAt(h) / step); k * step <= latAt(0); k++) {
-      const py = y(k * step);
-      grid.append(svgEl("line", { x1: 0, y1: py, x2: w, y2: py }));
-      const t = svgEl("text", { x: 3, y: py - 3 });
-      t.textContent = fmtLat(k * step, d);
-      grid.append(t);
-    }
-    svg.append(grid);
-    for (const cam of onMap) {
-      const g = svgEl("g", {
-        class: "plain-marker unknown",
-        transform: `translate(${x(cam.lon)},${y(cam.lat)})`,
-        tabindex: 0,
-        role: "button",
-        "aria-label": `Camera ${cam.name}`,
-        "data-camera": cam.id,
-      });
-      g.append(svgEl("circle", { r: 6 }));
-      const label = svgEl("text", { x: 10, y: 4 });
-      label.textContent = cam.name;
-      const title = svgEl("title");
-      g.append(label, title);
-      g.addEventListener("click", () => onSelect(cam.id));
-      g.addEventListener("keydown", (e) => {
-        if (e.key === "Enter" || e.key === " ") {
-          e.preventDefault();
-          onSelect(cam.id);
-        }
-      });
-      svg.append(g);
-      markers.set(cam.id, { cam, node: g, title });
-      apply(cam.id);
-    }
-  }
-
-  function apply(id) {
-    const m = markers.get(id);
-    if (!m) return;
-    const health = states.get(id);
-    m.node.classList.toggle("online", !!health && health.online);
-    m.node.classList.toggle("offline", !!health && !health.online);
-    m.node.classList.toggle("unknown", !health);
-    m.title.textContent = markerTitle(m.cam, health);
-  }
-
-  new ResizeObserver(draw).observe(container);
-  draw();
-  return {
-    kind: "plain",
-    setHealth(id, health) {
-      states.set(id, health);
-      apply(id);
-    },
-    select(id) {
-      for (const [cid, m] of markers) m.node.classList.toggle("selected", cid === id);
-    },
-    flash(id) {
-      const m = markers.get(id);
-      if (m) flashNode(m.node);
-    },
-  };
-}
-
 /**
  * The map in `container`; `notice` says when Leaflet is missing or map tiles cannot be
- * loaded. Returns
- * {kind, setHealth(cameraId, health), select(cameraId), flash(cameraId)}.
+ * loaded. Returns {kind, setHealth(cameraId, health), select(cameraId), flash(cameraId),
+ * overlay: {point(key, {lat, lon, className, label, title, dataset, onClick}),
+ * line(key, {points: [[lat, lon]], className}), ring(key, {lat, lon, radiusM, className}),
+ * remove(key), show(lat, lon)}}.
  */
 export function createMap(container, notice, cameras, onSelect) {
   const L = window.L;

@@ -140,6 +140,11 @@ class Tile {
 /** Lays the tiles out in the grid that gives each 16:9 picture the most room. */
 function layout(container, count) {
   if (!count) return;
+  // A phone stacks the tiles, each as wide as the screen (vigil.css sets --tiles-flow).
+  if (getComputedStyle(container).getPropertyValue("--tiles-flow").trim() === "stack") {
+    container.style.gridTemplateColumns = container.style.gridTemplateRows = "";
+    return;
+  }
   const w = container.clientWidth;
   const h = container.clientHeight;
   const chrome = 44; // header and footer of a tile, in pixels
