@@ -41,6 +41,13 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.02)
 
 
+def _pytak() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it says aiohttp is missing: not needed here
+        import pytak
+    return pytak
+
+
 def _accepts(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -129,9 +136,7 @@ class Atak:
         return self
 
     async def _connect(self) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pytak
+        pytak = _pytak()
         reader, self._writer = await pytak.protocol_factory(
             {"COT_URL": f"tcp://127.0.0.1:{self.port}"}
         )
@@ -150,7 +155,7 @@ class Atak:
 
     def position_xml(self, lat: float, lon: float, **kw: Any) -> bytes:
         """This user's own position report, as ATAK writes it (pytak's CoT helpers)."""
-        import pytak
+        pytak = _pytak()
 
         detail = pytak.cot_detail(
             ET.Element("takv", device="Pixel", platform="ATAK-CIV", os="34", version="5.1"),
@@ -161,7 +166,7 @@ class Atak:
             flow_tag=False,
         )
         event = pytak.cot_event(
-            lat=lat, lon=lon, ce=kw.pop("ce", 8.0), uid=self.uid,
+            lat=lat, lon=lon, ce=kw.pop("ce", 8.0), uid=kw.pop("uid", self.uid),
             cot_type=kw.pop("type", "a-f-G-U-C"), detail=detail,
             callsign=kw.pop("callsign", self.callsign), stale=60,
         )  # fmt: skip

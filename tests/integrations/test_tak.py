@@ -5,6 +5,9 @@ what it sent is counted in the transparency report and in Prometheus."""
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client import generate_latest
+from sqlalchemy import func, select
 
 from tests.integrations.takyserver import Atak, Taky, need_taky, wait_until
 from tests.sources.conftest import free_port
@@ -24,6 +29,7 @@ from vigil.domain import Alert, AlertStatus, EventType, Position, UnitKind
 from vigil.integrations.tak import STATE_KEY, TakLink
 from vigil.server import VigilServer
 from vigil.store.alerts import Alerts
+from vigil.store.tables import PositionRow, UnitRow
 
 GATE = (52.0116, 4.3571)
 PUBLIC = "https://vigil.example.org"
@@ -187,3 +193,95 @@ def test_a_tak_user_becomes_a_unit_and_sees_what_vigil_sends_through_a_server_re
     assert (
         "| incident | " in report.to_markdown() and report.to_json()["tak_sent"] == report.tak_sent
     )
+
+
+class RawServer:
+    """A TAK server that sends whatever the test gives it (taky itself drops broken XML and
+    rewrites what it relays, so Vigil's own guard is tested against a server that does not)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.conn: socket.socket | None = None
+        self.got = b""
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        self.conn, _ = self.sock.accept()
+        while chunk := self.conn.recv(65536):
+            self.got += chunk
+
+    def send(self, *events: bytes) -> None:
+        assert self.conn is not None
+        for data in events:
+            self.conn.sendall(data)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.sock.close()
+
+
+def test_broken_cot_is_a_logged_rejection_and_nothing_is_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    need_taky()  # the ATAK-like position reports are written with pytak
+    raw = RawServer()
+    user = Atak(0, "ANDROID-77aa", "DELTA-4")  # writes CoT only; never connects
+    future = datetime.now(UTC) + timedelta(hours=1)
+
+    def user_event(**kw: Any) -> bytes:
+        return user.position_xml(52.01, 4.36, **kw)
+
+    no_point = re.sub(rb"<point [^>]*/>", b"", user_event())
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE event [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b'<event uid="x" type="a-f-G-U-C">&b;</event>'
+    )
+    broken: dict[str, list[bytes]] = {
+        "xml": [b"<event uid='x' type='a-f-G'><point lat=</event>", bomb],
+        "point": [no_point, user_event(uid="ANDROID-nan").replace(b'lat="52.01"', b'lat="nan"')],
+        "position": [
+            user_event(uid="ANDROID-95").replace(b'lat="52.01"', b'lat="95.0"'),
+            user_event(time=future.strftime("%Y-%m-%dT%H:%M:%S.000Z")),
+        ],  # fmt: skip
+        "no_fix": [user_event(ce=9999999.0)],
+        "callsign": [user_event(callsign="DELTA\n4 forged line")],
+        "size": [b"<event uid='big' type='a-f-G-U-C'>" + b"x" * 70_000 + b"</event>"],
+    }
+    ignored = [
+        user_event(uid="vigil-unit-99"),  # Vigil's own, come back
+        user_event(uid="ANDROID-h", type="a-h-G"),  # not a friendly unit
+        b'<event version="2.0" uid="takPong" type="t-x-c-t-r" how="h-g-i-g-o"><point/></event>',
+    ]
+    try:
+        with vigil(vigil_config(f"tcp://127.0.0.1:{raw.port}"), tmp_path / "data") as run:
+            link = run.link
+            wait_until(lambda: link.connected and raw.conn is not None, 10, "Vigil connected")
+            with caplog.at_level(logging.WARNING, "vigil.integrations.tak"):
+                raw.send(*(e for events in broken.values() for e in events), *ignored)
+                raw.send(user_event(uid="ANDROID-ok", callsign="ECHO-5"))  # then a good one
+                wait_until(
+                    lambda: (u := run.state.units.of_tak("ANDROID-ok")) and u.position_at,
+                    5,
+                    "the good event after them",
+                )
+            assert dict(link.rejected) == {k: len(v) for k, v in broken.items()}
+            assert link.ignored == len(ignored) and link.connects == 1  # no reconnect needed
+            with run.state.store.session() as s:
+                assert [u.tak_uid for u in s.scalars(select(UnitRow))] == ["ANDROID-ok"]
+                assert s.scalar(select(func.count()).select_from(PositionRow)) == 1
+            refused = [
+                r.getMessage() for r in caplog.records if "refused an event" in r.getMessage()
+            ]
+            assert len(refused) == sum(len(v) for v in broken.values())
+            assert any("(95, 4.36) is not on the Earth" in m for m in refused)
+            assert any("in the future" in m for m in refused)
+            assert any("no position fix" in m for m in refused)
+            assert any("has no <point>" in m for m in refused)
+            forged = next(m for m in refused if "forged line" in m)
+            assert "\n" not in forged and "DELTA\\n4" in forged  # escaped: one log line
+            assert b"vigil-camera-gate" in raw.got  # and Vigil kept sending meanwhile
+    finally:
+        raw.close()
+        user.stop()
