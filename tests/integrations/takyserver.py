@@ -112,13 +112,33 @@ class Taky:
         self.proc = None
 
 
+def make_certificates(where: Path) -> dict[str, dict[str, Path]]:
+    """A CA, a server certificate for 127.0.0.1 and client certificates for Vigil and a TAK
+    user, made with taky's own tools (as `takyctl setup` and `build_client` do)."""
+    from taky.util import anc
+
+    ca = (where / "ca.crt", where / "ca.key")
+    anc.make_ca(str(ca[0]), str(ca[1]))
+    made: dict[str, dict[str, Path]] = {}
+    for name, host, server in (("server", "127.0.0.1", True), ("vigil", "vigil", False),
+                               ("atak", "atak", False)):  # fmt: skip
+        anc.make_cert(
+            path=str(where), f_name=name, hostname=host, cert_pw="atakatak",
+            cert_auth=(str(ca[0]), str(ca[1])), dump_pem=True, is_server_cert=server,
+        )  # fmt: skip
+        made[name] = {"ca": ca[0], "cert": where / f"{name}.crt", "key": where / f"{name}.key"}
+    return made
+
+
 class Atak:
     """A TAK user's client: connects with pytak, sends its own position (pytak's CoT
     helpers, with the <takv>, <contact> and <__group> an ATAK sends) and keeps every event the
     server relays to it (raw bytes and parsed)."""
 
-    def __init__(self, port: int, uid: str, callsign: str) -> None:
-        self.port, self.uid, self.callsign = port, uid, callsign
+    def __init__(
+        self, port: int, uid: str, callsign: str, tls: dict[str, Path] | None = None
+    ) -> None:
+        self.port, self.uid, self.callsign, self.tls = port, uid, callsign, tls
         self.raw: list[bytes] = []
         self.events: list[ET.Element] = []
         self._lock = threading.Lock()
@@ -137,9 +157,17 @@ class Atak:
 
     async def _connect(self) -> None:
         pytak = _pytak()
-        reader, self._writer = await pytak.protocol_factory(
-            {"COT_URL": f"tcp://127.0.0.1:{self.port}"}
-        )
+        settings = {"COT_URL": f"tcp://127.0.0.1:{self.port}"}
+        if self.tls is not None:
+            settings = {
+                "COT_URL": f"tls://127.0.0.1:{self.port}",
+                "PYTAK_TLS_CLIENT_CERT": str(self.tls["cert"]),
+                "PYTAK_TLS_CLIENT_KEY": str(self.tls["key"]),
+                "PYTAK_TLS_CLIENT_CAFILE": str(self.tls["ca"]),
+            }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pytak's own use of deprecated TLS options
+            reader, self._writer = await pytak.protocol_factory(settings)
         self._reading = asyncio.ensure_future(self._read(reader))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:

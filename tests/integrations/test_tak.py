@@ -20,7 +20,7 @@ import pytest
 from prometheus_client import generate_latest
 from sqlalchemy import func, select
 
-from tests.integrations.takyserver import Atak, Taky, need_taky, wait_until
+from tests.integrations.takyserver import Atak, Taky, make_certificates, need_taky, wait_until
 from tests.sources.conftest import free_port
 from vigil.api.deps import AppState, state_of
 from vigil.audit.report import transparency_report
@@ -163,12 +163,12 @@ def test_a_tak_user_becomes_a_unit_and_sees_what_vigil_sends_through_a_server_re
             atak.connect()
             wait_until(lambda: link.connects >= 2, 10, "Vigil reconnected to the new taky")
             wait_until(lambda: len(link.queue) == 0, 5, "the queue sent")
-            received = wait_until(
-                lambda: f"vigil-alert-{alert.id}" in (t := taky.received_from_anonymous()) and t,
+            queued = (f"vigil-alert-{alert.id}", f"vigil-incident-{second.id}")
+            wait_until(
+                lambda: all(uid in taky.received_from_anonymous() for uid in queued),
                 5,
-                "the queued alert at the restarted taky",
+                "the queued alert and incident at the restarted taky",
             )
-            assert f"vigil-incident-{second.id}" in received
             # The TAK user sees the incident: at once if it was back before Vigil, else with
             # the refresh (every stale_s / 2), as anyone joining later does.
             atak.send(atak.position_xml(52.0102, 4.3603))
@@ -248,6 +248,7 @@ def test_broken_cot_is_a_logged_rejection_and_nothing_is_stored(
         "no_fix": [user_event(ce=9999999.0)],
         "callsign": [user_event(callsign="DELTA\n4 forged line")],
         "size": [b"<event uid='big' type='a-f-G-U-C'>" + b"x" * 70_000 + b"</event>"],
+        "unit": [user_event(uid="ANDROID-golf", callsign="GOLF-7")],  # a Vigil unit's callsign
     }
     ignored = [
         user_event(uid="vigil-unit-99"),  # Vigil's own, come back
@@ -258,6 +259,7 @@ def test_broken_cot_is_a_logged_rejection_and_nothing_is_stored(
         with vigil(vigil_config(f"tcp://127.0.0.1:{raw.port}"), tmp_path / "data") as run:
             link = run.link
             wait_until(lambda: link.connected and raw.conn is not None, 10, "Vigil connected")
+            run.state.units.create("GOLF-7", UnitKind.FOOT)
             with caplog.at_level(logging.WARNING, "vigil.integrations.tak"):
                 raw.send(*(e for events in broken.values() for e in events), *ignored)
                 raw.send(user_event(uid="ANDROID-ok", callsign="ECHO-5"))  # then a good one
@@ -269,7 +271,8 @@ def test_broken_cot_is_a_logged_rejection_and_nothing_is_stored(
             assert dict(link.rejected) == {k: len(v) for k, v in broken.items()}
             assert link.ignored == len(ignored) and link.connects == 1  # no reconnect needed
             with run.state.store.session() as s:
-                assert [u.tak_uid for u in s.scalars(select(UnitRow))] == ["ANDROID-ok"]
+                units = {u.callsign: u.tak_uid for u in s.scalars(select(UnitRow))}
+                assert units == {"GOLF-7": None, "ECHO-5": "ANDROID-ok"}
                 assert s.scalar(select(func.count()).select_from(PositionRow)) == 1
             refused = [
                 r.getMessage() for r in caplog.records if "refused an event" in r.getMessage()
@@ -285,3 +288,31 @@ def test_broken_cot_is_a_logged_rejection_and_nothing_is_stored(
     finally:
         raw.close()
         user.stop()
+
+
+def test_over_tls_with_client_certificates(tmp_path: Path) -> None:
+    need_taky()
+    certs = make_certificates(tmp_path)
+    port = free_port()
+    taky = Taky(port, tls=certs["server"]).start()
+    atak = Atak(port, "ANDROID-tls1", "FOXTROT-6", tls=certs["atak"])
+    mine = certs["vigil"]
+    config = vigil_config(
+        f"tls://127.0.0.1:{port}", cert=str(mine["cert"]), key=str(mine["key"]), ca=str(mine["ca"])
+    )
+    try:
+        with vigil(config, tmp_path / "data") as run:
+            wait_until(lambda: run.link.connected, 10, "Vigil connected over TLS")
+            atak.connect()
+            atak.send(atak.position_xml(52.02, 4.37))
+            wait_until(
+                lambda: (u := run.state.units.of_tak("ANDROID-tls1")) and u.position_at,
+                2.0,
+                "the TLS user's position as a unit",
+            )
+            opened = run.state.incidents.open("Smoke", "operator", lat=52.02, lon=4.37)
+            seen = wait_until(lambda: atak.seen(f"vigil-incident-{opened.id}"), 5, "incident")
+            assert seen.get("type") == "b-a-o-opn"
+    finally:
+        atak.stop()
+        taky.kill()
