@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -73,6 +74,7 @@ class TakLink:
         self.queue = OutQueue(cfg.queue_size)
         self.sent: Counter[str] = Counter()  # since start (Prometheus)
         self.unrecorded: Counter[str] = Counter()  # not yet in the audit log
+        self._counting = threading.Lock()  # record_counts runs in a worker thread
         self.window_start = clock()
         self.received = self.ignored = self.connects = 0
         self.rejected: Counter[str] = Counter()
@@ -164,8 +166,9 @@ class TakLink:
             except BaseException:
                 self.queue.put(item, first=True)  # sent again on the next connection
                 raise
-            self.sent[item.kind] += 1
-            self.unrecorded[item.kind] += 1
+            with self._counting:
+                self.sent[item.kind] += 1
+                self.unrecorded[item.kind] += 1
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         skipping = False  # inside an oversized event: up to its end it is thrown away
@@ -207,6 +210,9 @@ class TakLink:
         except CotRejected as rejected:
             self._reject(rejected)
             return None
+        except Exception:  # the database is away: this position is lost, the link stays
+            log.exception("TAK: a position from %s could not be stored", self.cfg.server)
+            return None
         return found
 
     def _store(self, found: TakPosition) -> None:
@@ -240,7 +246,11 @@ class TakLink:
             if message.get("topic") == "dropped":  # fell behind: send the whole picture
                 await self._queue_everything()
                 continue
-            item = await asyncio.to_thread(self.encode, message)
+            try:
+                item = await asyncio.to_thread(self.encode, message)
+            except Exception:  # one message Vigil cannot write must not stop the others
+                log.exception("TAK: a %s message could not be written as CoT", message.get("topic"))
+                continue
             if item is not None:
                 self.queue.put(item)
 
@@ -286,7 +296,12 @@ class TakLink:
         return [item for item in found if item is not None]
 
     async def _queue_everything(self) -> None:
-        for item in await asyncio.to_thread(self.everything):
+        try:
+            items = await asyncio.to_thread(self.everything)
+        except Exception:  # the database is away: the next refresh tries again
+            log.exception("TAK: units, cameras and incidents could not be read to send")
+            return
+        for item in items:
             self.queue.put(item)
 
     async def _refresh(self) -> None:
@@ -305,8 +320,9 @@ class TakLink:
 
     def record_counts(self) -> None:
         """Write the messages sent since the last row to the audit log (no row for none)."""
-        counts, self.unrecorded = self.unrecorded, Counter()
-        since, self.window_start = self.window_start, self.clock()
+        with self._counting:
+            counts, self.unrecorded = self.unrecorded, Counter()
+            since, self.window_start = self.window_start, self.clock()
         if self.audit is None or not sum(counts.values()):
             return
         try:
@@ -318,8 +334,9 @@ class TakLink:
                 },
             )  # fmt: skip
         except Exception:  # the database is away: keep the numbers for the next row
-            self.unrecorded.update(counts)
-            self.window_start = since
+            with self._counting:
+                self.unrecorded.update(counts)
+                self.window_start = since
             log.exception("TAK: the numbers of messages sent could not be written; kept")
 
     def collector(self) -> Collector:

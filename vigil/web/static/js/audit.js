@@ -197,6 +197,7 @@ function renderReport(r) {
     section("Reads of stored data", counts("action", r.data_reads)),
     section("Logins and service", counts("what", r.access || {})),
     section("Alerts", alertTable(r.alerts, r.alert_columns)),
+    section("Sent to TAK servers (Cursor-on-Target)", counts("kind", r.tak_sent || {})),
     section(
       "Exports and retention",
       el(
