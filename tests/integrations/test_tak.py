@@ -180,7 +180,7 @@ def test_a_tak_user_becomes_a_unit_and_sees_what_vigil_sends_through_a_server_re
             metrics = generate_latest(state.registry).decode()
             assert 'vigil_tak_sent_total{kind="incident"}' in metrics
             assert "vigil_tak_connected 1.0" in metrics and "vigil_tak_queue_depth 0.0" in metrics
-            sent = dict(link.sent)
+        sent = dict(run.link.sent)  # all it sent, up to its stop
         report = transparency_report(run.state.store, run.data_dir, started)
     finally:
         atak.stop()
