@@ -158,11 +158,13 @@ def test_two_dispatchers_racing_for_one_unit_leave_one_dispatch(env: Env) -> Non
     second = admin.post("/api/incidents", json={"title": "two", "lat": 52.0, "lon": 4.37}).json()
 
     def send(incident: int) -> int:
-        with TestClient(env.app) as c:
-            c.cookies = admin.cookies
-            c.headers.update(admin.headers)
-            r = c.post(f"/api/incidents/{incident}/dispatch", json={"unit_id": unit})
-            return r.status_code
+        # No `with`: a TestClient's context runs the app's lifespan, whose end closes the
+        # audit log and the bus under the other threads' requests.
+        c = TestClient(env.app)
+        c.cookies = admin.cookies
+        c.headers.update(admin.headers)
+        r = c.post(f"/api/incidents/{incident}/dispatch", json={"unit_id": unit})
+        return r.status_code
 
     with ThreadPoolExecutor(4) as pool:
         codes = list(pool.map(send, [first["id"], second["id"]] * 3))
