@@ -180,33 +180,69 @@ def test_units_move_on_the_map_and_an_alert_is_dispatched_to_the_nearest(
         watched.check_no_errors()
 
 
-def test_an_unconfirmed_face_match_cannot_be_dispatched(
+def test_an_unconfirmed_face_match_cannot_be_dispatched_and_the_incident_is_closed(
     demo: Demo, browser: Any, api: httpx.Client
 ) -> None:
     add_user(demo.base, *OLGA, "operator")
     unit = _unit(api, "Car 7", NEAR)
     alert_id = _seed_match(demo.data_dir)
+    # A checklist for this module's incidents from now on (type "general": from an alert).
+    r = api.put("/api/checklists/general", json={"steps": ["Tell the venue's security"]})
+    assert r.status_code == 200, r.text
     with open_page(browser, allowed=REFUSED) as watched:
         page = watched.page
         log_in(page, demo.base, *OLGA)
         _open_incident_from(page, alert_id)
-        page.locator(
+        detail = page.locator(".incident-detail")
+        send = detail.locator(
             f".inc-suggestions li[data-unit='{unit}'] button[data-action=dispatch]"
-        ).click()
-        error = page.locator(".incident-detail .inc-error")
+        )
+        send.click()
+        error = detail.locator(".inc-error")
         error.wait_for()
         assert error.inner_text() == (
             f"alert {alert_id} is a face_match that 2 people have not confirmed yet; "
             "no unit is sent on it before they have"
         )
-        assert (
-            page.locator(".incident-detail .inc-head .inc-state").get_attribute("data-state")
-            == "open"
+        assert detail.locator(".inc-head .inc-state").get_attribute("data-state") == "open"
+        marker = page.locator(f".unit-marker[data-unit='{unit}']")
+        assert marker.get_attribute("data-status") == "available"
+
+        # The checklist step ticked, a note, then closed: closing asks for a reason first.
+        detail.locator(".inc-checklist button[data-step='1']").click()
+        detail.locator(".inc-checklist li.done").wait_for()
+        assert "olga" in detail.locator(".inc-checklist li.done").inner_text()
+        detail.locator(".inc-note textarea").fill("venue security informed by phone")
+        detail.locator(".inc-note button[type=submit]").click()
+        detail.locator(".inc-timeline li[data-action='note']").wait_for()
+        detail.locator(".inc-steps button[data-state='closed']").click()
+        reason = detail.locator(".inc-reason")
+        reason.wait_for()
+        reason.locator("button[type=submit]").click()
+        page.wait_for_function(
+            "() => document.querySelector('.incident-detail .inc-error')?.textContent"
+            " === 'Say why it becomes closed.'"
         )
-        assert (
-            page.locator(f".unit-marker[data-unit='{unit}']").get_attribute("data-status")
-            == "available"
+        reason.locator("textarea").fill("not the listed person: no unit was needed")
+        reason.locator("button[type=submit]").click()
+        detail.locator(".inc-head .inc-state[data-state='closed']").wait_for()
+        assert reason.is_hidden() and detail.locator(".inc-steps button").count() == 0
+        steps = detail.locator(".inc-timeline li").evaluate_all(
+            "ls => ls.map(l => [l.dataset.action, l.querySelector('.tl-actor').textContent,"
+            " l.querySelector('.tl-text')?.textContent ?? null])"
         )
+        assert steps == [
+            ["opened", "olga", None],
+            ["alert_added", "olga", None],
+            ["checked", "olga", "Tell the venue's security"],
+            ["note", "olga", "venue security informed by phone"],
+            ["state", "olga", "not the listed person: no unit was needed"],
+        ]
+        # No longer under way: off the list and off the map.
+        incident = detail.get_attribute("data-incident")
+        page.locator(".inc-back").click()
+        assert page.locator(f".incident-item[data-incident='{incident}']").count() == 0
+        assert page.locator(f".incident-marker[data-incident='{incident}']").count() == 0
         watched.check_no_errors()
 
 
@@ -274,7 +310,8 @@ def _check_live(page: Any, width: int, height: int) -> None:
     """The live page: the first tile's picture shown, wide, on the first screen and not
     covered; the panels side by side or stacked, never on top of each other."""
     page.wait_for_function(
-        "() => document.querySelector('.tile img')?.naturalWidth > 0", timeout=WAIT_MS
+        "() => [...document.querySelectorAll('.tile img')].every(i => i.naturalWidth > 0)",
+        timeout=WAIT_MS,
     )
     picture = page.evaluate(_PICTURE)
     assert picture["width"] > 300 and picture["height"] > 150, picture

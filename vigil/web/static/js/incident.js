@@ -117,6 +117,7 @@ export class IncidentView {
     const text = el("textarea", { rows: "2", maxlength: "2000", "aria-label": "Note", placeholder: "What you know, what was said" });
     const add = el("button", { type: "submit", class: "btn btn-sm" }, "Add note");
     const form = el("form", { class: "inc-note" }, text, add);
+    this.parts.noteText = text;
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       if (!text.value.trim()) return this.say("Write the note first.");
@@ -132,14 +133,16 @@ export class IncidentView {
   /** The incident as the API gives it (with its timeline). */
   show(incident) {
     const p = this.parts;
-    const moved = this.incident && this.incident.state !== incident.state;
+    const other = this.incident?.id !== incident.id;
+    const moved = other || this.incident.state !== incident.state;
     this.incident = incident;
     this.node.dataset.incident = String(incident.id);
     p.title.textContent = `#${incident.id} ${incident.title}`;
     fill(p.state, stateBadge(incident.state));
     const where = incident.camera ? `camera ${incident.camera}` : incident.lat !== null ? "" : "no position";
     p.facts.textContent = [words(incident.type), where, `opened by ${incident.opened_by} ${shortTime(incident.opened_at)}`].filter(Boolean).join(" · ");
-    if (moved) p.reason.form.hidden = true;
+    if (moved) p.reason.form.hidden = true; // a reason asked for a step it can no longer take
+    if (other && p.noteText) p.noteText.value = "";
     this.stepButtons(incident);
     this.assigned(incident);
     this.checklist(incident);

@@ -125,13 +125,14 @@ export function plainMap(container, cameras, onSelect) {
     svg.replaceChildren();
     markers.clear();
     proj = projection(onMap, w, h);
-    svg.append(drawGrid(proj, w, h), layer);
+    svg.append(drawGrid(proj, w, h));
     for (const cam of onMap) {
       const { g, title } = cameraMarker(cam, proj, onSelect);
       svg.append(g);
       markers.set(cam.id, { cam, node: g, title });
       apply(cam.id);
     }
+    svg.append(layer); // units and incidents over the cameras
     drawShapes();
   }
 
@@ -179,6 +180,7 @@ export function plainMap(container, cameras, onSelect) {
         if (shapes.delete(key)) drawShapes();
       },
       show() {},
+      fit() {}, // the plain grid always shows the cameras
     },
   };
 }
