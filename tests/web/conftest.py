@@ -137,9 +137,13 @@ def browser() -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def open_page(browser: Any, allowed: tuple[str, ...] = EXPECTED_CONSOLE) -> Iterator[Watched]:
-    """A fresh browser context at 1366x768 whose JavaScript errors are collected."""
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="UTC")
+def open_page(
+    browser: Any, allowed: tuple[str, ...] = EXPECTED_CONSOLE, **options: Any
+) -> Iterator[Watched]:
+    """A fresh browser context at 1366x768 (or as `options` for new_context say: a phone)
+    whose JavaScript errors are collected."""
+    settings = {"viewport": VIEWPORT, "locale": "en-GB", "timezone_id": "UTC", **options}
+    context = browser.new_context(**settings)
     page = context.new_page()
     page.set_default_timeout(20_000)
     watched = Watched(page, allowed=allowed)

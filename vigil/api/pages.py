@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -27,6 +27,8 @@ from vigil.api.hotlists import MAX_CSV
 from vigil.api.vocabulary import vocabulary
 from vigil.api.watchlists import MAX_IMAGE_CHARS, MAX_IMAGES
 from vigil.domain import Role
+from vigil.incidents.incidents import FIELD_ACTIONS
+from vigil.incidents.units import MAX_BATCH
 from vigil.store.hotlists import COLUMNS, MAX_TOLERANCE, NAME_RULE
 from vigil.store.users import MIN_PASSWORD
 from vigil.vision.plates.match import PATTERN_HELP, TOLERANCE
@@ -241,4 +243,46 @@ def users(request: Request, user: PageUser) -> Response:
         grantable=[str(r) for r in user.role.grantable()],
         cameras=cameras,
         all_cameras=user.cameras is None,
+    )
+
+
+def _field_denied(request: Request, user: Principal) -> Response | None:
+    """The denied page for a role with no field app (the auditor), else None."""
+    if user.role.operational or user.role is Role.FIELD:
+        return None
+    what = "The field app is for officers in the field and the operational roles"
+    return _page(request, "denied.html", user, status_code=403, page="denied", what=what)
+
+
+@router.get("/field", response_class=HTMLResponse)
+def field(request: Request, user: PageUser) -> Response:
+    """The field app for an officer's phone (an installable PWA): the map around the officer,
+    the incidents they are sent to with one-tap answers, position reports (queued offline).
+    The shell holds no personal data (the service worker keeps it for opening offline); its
+    data comes from /api/field."""
+    denied = _field_denied(request, user)
+    if denied is not None:
+        return denied
+    return _page(
+        request,
+        "field.html",
+        user,
+        page="field",
+        field_actions=",".join(FIELD_ACTIONS),
+        max_batch=MAX_BATCH,
+        report_every_s=state_of(request.app).config.field.report_every_s,
+    )
+
+
+@router.get("/field/sw.js")
+def field_worker(request: Request, user: PageUser) -> Response:
+    """The field app's service worker: it keeps the app shell (never an API answer) so the
+    app opens offline. Served here, not under /static, so that its scope covers /field."""
+    denied = _field_denied(request, user)
+    if denied is not None:
+        return denied
+    return FileResponse(
+        WEB / "static" / "field-sw.js",
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/field", "Cache-Control": "no-cache"},
     )

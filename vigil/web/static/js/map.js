@@ -230,6 +230,9 @@ function leafletOverlay(L, map) {
     show(lat, lon) {
       map.panTo([lat, lon], { animate: true });
     },
+    fit(points) {
+      if (points.length) map.fitBounds(L.latLngBounds(points), { padding: [44, 44], maxZoom: 18 });
+    },
   };
 }
 
@@ -305,7 +308,7 @@ function leafletMap(L, container, notice, cameras, onSelect) {
  * loaded. Returns {kind, setHealth(cameraId, health), select(cameraId), flash(cameraId),
  * overlay: {point(key, {lat, lon, className, label, title, dataset, onClick}),
  * line(key, {points: [[lat, lon]], className}), ring(key, {lat, lon, radiusM, className}),
- * remove(key), show(lat, lon)}}.
+ * remove(key), show(lat, lon), fit([[lat, lon]])}}.
  */
 export function createMap(container, notice, cameras, onSelect) {
   const L = window.L;
