@@ -11,12 +11,13 @@ is). A user without a unit is told so; an auditor gets no field app."""
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,11 @@ def _move(phone: Any, point: tuple[float, float]) -> None:
 
 
 @contextlib.contextmanager
-def _phone(browser: Any, base: str, user: str, where: tuple[float, float]) -> Iterator[Watched]:
-    """A phone that allows this site its location, standing at `where`, logged in at /field."""
+def _phone(
+    browser: Any, base: str, user: str, where: tuple[float, float], allowed: tuple[str, ...] = ()
+) -> Iterator[Watched]:
+    """A phone that allows this site its location, standing at `where`, logged in at /field;
+    its console may also say `allowed`."""
     options = {
         "viewport": PHONE,
         "is_mobile": True,
@@ -138,8 +142,7 @@ def _phone(browser: Any, base: str, user: str, where: tuple[float, float]) -> It
         "permissions": ["geolocation"],
         "geolocation": {"latitude": where[0], "longitude": where[1], "accuracy": 8},
     }
-    allowed = (*PHONE_CONSOLE, "status of 403") if user == CARL else PHONE_CONSOLE
-    with open_page(browser, allowed, **options) as phone:
+    with open_page(browser, (*PHONE_CONSOLE, *allowed), **options) as phone:
         phone.page.set_default_timeout(WAIT_MS)
         log_in(phone.page, base, user, PASSWORD, "/field")
         yield phone
@@ -302,6 +305,8 @@ def _offline_walk(page: Any, admin: httpx.Client, unit: int) -> None:
         _move(page, point)
         page.wait_for_selector(f"#conn[data-queued='{n}']")
     assert conn.inner_text().startswith(f"offline — {len(OFFLINE_WALK)} positions queued")
+    kept = page.evaluate("(k) => localStorage.getItem(k)", f"vigil.field.queue:{ANNA}")
+    assert [(p["lat"], p["lon"]) for p in json.loads(kept)] == OFFLINE_WALK  # hers, in order
     last = max(r["id"] for r in _audit(admin, ANNA, "field.report"))
     page.context.set_offline(False)
     page.wait_for_selector("#conn[data-online='1'][data-queued='0']")
@@ -311,7 +316,9 @@ def _offline_walk(page: Any, admin: httpx.Client, unit: int) -> None:
 
 
 def _shell_is_kept_and_no_api_answer(page: Any) -> None:
-    page.wait_for_function("document.getElementById('field').dataset.offline?.startsWith('kept')")
+    page.wait_for_function(
+        "() => document.getElementById('field').dataset.offline?.startsWith('kept')"
+    )
     kept = page.evaluate(
         """async () => {
           const urls = [];
@@ -341,6 +348,25 @@ def _opens_offline(page: Any) -> None:
     page.wait_for_selector("#conn[data-online='1']")
 
 
+def _refused_batch_is_dropped(page: Any, admin: httpx.Client, unit: int) -> None:
+    """A queued position the server will never take (not on the Earth: a broken phone) is
+    dropped with the server's reason; nothing of it is stored and reporting goes on."""
+    before = len(_history(admin, unit))
+    bad = [{"lat": 95.0, "lon": LOBBY[1], "time": datetime.now(UTC).isoformat()}]
+    key = f"vigil.field.queue:{ANNA}"
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [key, json.dumps(bad)])
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_function("() => document.getElementById('conn').textContent.includes('refused')")
+    assert "not on the Earth" in page.locator("#conn").inner_text()
+    page.wait_for_selector("#conn[data-queued='0']")
+    assert page.evaluate("(k) => localStorage.getItem(k)", key) is None
+    _move(page, WALK[0])
+    _unit_at(admin, unit, WALK[0])  # the next fix goes through
+    history = _history(admin, unit)
+    assert len(history) == before + 1 and all(abs(lat) <= 90 for lat, _ in history)
+
+
 def _people(base: str) -> tuple[httpx.Client, httpx.Client]:
     admin = _client(base, "admin", ADMIN_PASSWORD)
     for name, role in ((ANNA, "field"), (BEN, "field"), (CARL, "field"), (OLGA, "operator")):
@@ -356,7 +382,7 @@ def test_two_officers_an_alert_a_dispatch_and_the_answers_from_the_phone(
     a_unit, b_unit = _unit(admin, "A-1", ANNA), _unit(admin, "B-2", BEN)
     with (
         open_page(browser) as desk_watch,
-        _phone(browser, server.base, ANNA, WALK[0]) as a,
+        _phone(browser, server.base, ANNA, WALK[0], ("status of 422",)) as a,
         _phone(browser, server.base, BEN, FAR) as b,
     ):
         desk = desk_watch.page
@@ -416,6 +442,7 @@ def test_two_officers_an_alert_a_dispatch_and_the_answers_from_the_phone(
         _offline_walk(a.page, admin, a_unit)
         _shell_is_kept_and_no_api_answer(a.page)
         _opens_offline(a.page)
+        _refused_batch_is_dropped(a.page, admin, a_unit)
         a.page.set_viewport_size(TABLET)
         a.page.wait_for_function(_MAP_DRAWN)
         _fits(a.page, TABLET["width"])
@@ -426,7 +453,7 @@ def test_two_officers_an_alert_a_dispatch_and_the_answers_from_the_phone(
 
 def test_no_unit_no_field_app_for_an_auditor(server: Demo, browser: Any) -> None:
     _people(server.base)
-    with _phone(browser, server.base, CARL, FAR) as carl:
+    with _phone(browser, server.base, CARL, FAR, ("status of 403",)) as carl:
         carl.page.wait_for_selector("#notice:not([hidden])")
         assert "no unit is assigned to you" in carl.page.locator("#notice").inner_text()
         assert carl.page.locator("#unit").inner_text() == ""

@@ -36,7 +36,7 @@ const state = {
   map: null,
   mapKey: null, // the cameras the map was made with
   cards: new Map(), // incident id -> FieldIncident
-  resolved: null, // the incident this unit last resolved
+  answered: null, // the incident this unit last resolved or declined: {id, title, action, at}
   busy: false, // a beat (report and refresh) is on its way
 };
 
@@ -92,8 +92,9 @@ function setOwner(owner) {
 
 async function who() {
   try {
-    const user = await me();
-    setOwner({ user: user.username, unit: rememberedOwner()?.user === user.username && rememberedOwner().unit });
+    const { username } = (await me()).user;
+    const last = rememberedOwner();
+    setOwner({ user: username, unit: last?.user === username && last.unit });
   } catch (err) {
     if (err instanceof ApiError) throw err;
     state.reached = false; // offline: the last user's queue goes on
@@ -180,7 +181,7 @@ function ensureMap(cameras) {
   state.map = new FieldMap(container, $("map-notice"), placed, () => {});
   state.mapKey = key;
   try {
-    localStorage.setItem(CAMERAS_KEY, key);
+    if (placed.length) localStorage.setItem(CAMERAS_KEY, key);
   } catch {
     // Not kept: an offline start shows no cameras.
   }
@@ -207,14 +208,15 @@ async function refresh() {
     pic = await get("/api/field");
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    if (err.status === 403 && state.owner) setOwner({ ...state.owner, unit: false });
-    notice(err.message);
+    notice(err.message); // in the server's words
+    if (err.status !== 403) return; // the last picture stays
+    if (state.owner) setOwner({ ...state.owner, unit: false }); // no unit (any more)
     state.picture = null;
     drawPicture({ unit: null, colleagues: [], cameras: [], alerts: [], incidents: [], assigned: [] });
     return;
   }
   notice("");
-  setOwner({ ...state.owner, unit: true });
+  if (state.owner) setOwner({ ...state.owner, unit: true });
   state.picture = pic;
   state.updated = new Date();
   if (pic.settings.report_every_s !== state.everyS) {
@@ -254,9 +256,9 @@ function drawIncidents(pic) {
     const tied = new Set([incident.camera, ...pic.alerts.filter((a) => a.incident === incident.id).map((a) => a.camera)]);
     card.show(incident, { unitId: pic.unit.id, here: here(), cameras: pic.cameras.filter((c) => c.live && tied.has(c.id)) });
   }
-  const done = state.resolved;
+  const done = state.answered;
   $("done").hidden = !done;
-  $("done").textContent = done ? `Incident #${done.id} ${done.title} resolved ${clock(done.at)}.` : "";
+  $("done").textContent = done ? `Incident #${done.id} ${done.title}: ${done.action === "decline" ? "you declined it" : "resolved"} ${clock(done.at)}.` : "";
   $("no-incident").hidden = mine.length > 0 || !pic.unit;
 }
 
@@ -286,14 +288,14 @@ function drawNear(pic) {
 
 async function answer(id, action) {
   const incident = await post(`/api/field/incidents/${id}/answer`, { action });
-  if (action === "resolved") state.resolved = { id, title: incident.title, at: new Date() };
-  await refresh();
+  if (action === "resolved" || action === "decline") state.answered = { id, title: incident.title, action, at: new Date() };
+  await refresh().catch(() => {}); // sent; the next beat brings the picture up to date
   return incident;
 }
 
 async function note(id, text) {
   const incident = await post(`/api/field/incidents/${id}/notes`, { text });
-  await refresh();
+  await refresh().catch(() => {}); // sent; the next beat brings the picture up to date
   return incident;
 }
 

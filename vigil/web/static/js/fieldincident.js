@@ -2,7 +2,7 @@
 // view (incident.js: title, state, units, checklist, timeline; no desk controls), and above
 // its units the distance from here, the answers that fit now as big one-tap buttons, the
 // live picture of the cameras tied to it, and a note box.
-import { sessionIsEnding } from "./api.js";
+import { errorText, sessionIsEnding } from "./api.js";
 import { IncidentView, distance } from "./incident.js";
 import { words } from "./units.js";
 import { clock, el, fill } from "./util.js";
@@ -100,7 +100,7 @@ export class FieldIncident {
       await action();
       return true;
     } catch (err) {
-      this.view.say(err.message);
+      this.view.say(errorText(err, "not sent (no connection?)"));
       return false;
     } finally {
       for (const b of buttons) b.disabled = false;
