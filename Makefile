@@ -78,6 +78,7 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/tracking.py
 	$(PY) bench/audit.py
 	$(PY) bench/latency.py
+	$(PY) bench/field.py
 	$(PY) bench/announce.py
 	$(PY) bench/plates.py
 	$(PY) bench/faces.py

@@ -20,10 +20,13 @@ asyncio task, spread evenly over the period, a keep-alive connection each) POSTs
   writes the audit row and answers, so the answer includes the audit write, the message not.
 - event latency (peer): arrival of an `event` message - its `captured_at`.
 
-Per run and as the median (lowest-highest) over runs: p50/p95/p99/max and counts, the report
-rate achieved, HTTP failures, reports whose message never came, field p95 / event p95, CPU of
-the server, of this client and of other programs, the load average; at the end what the server
-kept (positions, audit rows). Target: field p95 < 300 ms (median over runs) and no report lost.
+Per run and as the median (lowest-highest) over runs: p50/p95/p99/max and counts, the latency
+split at the server's `received_at` (read from the database: phone -> route, route -> socket),
+the report rate achieved, HTTP failures, reports whose message never came, field p95 / event
+p95, the CPU of the server, of this client and of other programs, how many server threads were
+runnable but waiting for a CPU and the machine's CPU pressure (bench/probes.py), the load
+average; at the end what the server kept (positions, audit rows). Target: field p95 < 300 ms
+(median over runs) and no report lost.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ sys.path[:0] = [str(BENCH), str(BENCH.parent)]
 
 import latency  # noqa: E402 - bench/latency.py: its server, CPU and config helpers
 from latency import say  # noqa: E402
+from probes import Snapshot, load_average, spread, summary, usage  # noqa: E402
 
 from vigil.domain import Role, UnitKind  # noqa: E402
 from vigil.store.db import default_db_url  # noqa: E402
@@ -66,30 +70,6 @@ CENTRE = (52.0116, 4.3571)  # where the units walk (any point would do)
 GRACE_S = 3.0  # after the last report, how long messages may still arrive
 DEFAULTS = {"units": 200, "every": 2.0, "seconds": 30.0, "runs": 3, "cameras": 1, "seed": 13}
 COOKIE = "vigil_session"
-
-
-def pct(ordered: list[float], p: float) -> float:
-    """Nearest-rank percentile of sorted values."""
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(p * len(ordered) / 100) - 1))]
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-    out: dict[str, Any] = {"n": len(ordered)}
-    for p in (50, 95, 99):
-        out[f"p{p}_ms"] = round(pct(ordered, p) * 1000, 1)
-    out["max_ms"] = round(ordered[-1] * 1000, 1)
-    out["mean_ms"] = round(statistics.fmean(ordered) * 1000, 1)
-    return out
-
-
-def spread(values: list[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-    middle, low, high = statistics.median(values), min(values), max(values)
-    return {"median": round(middle, 1), "min": round(low, 1), "max": round(high, 1)}
 
 
 # -- the command centre: a process of its own ---------------------------------------------------
@@ -280,11 +260,6 @@ async def on_record(base: str) -> dict[str, int]:
 # -- one run ----------------------------------------------------------------------------------
 
 
-def cpu_now(pid: int) -> tuple[float, float, float, float, float]:
-    busy, total = latency.machine_cpu()
-    return latency.tree_cpu(pid)[0], busy, total, sum(os.times()[:2]), time.monotonic()
-
-
 def received(db_url: str, since: float) -> dict[str, float]:
     """When the server took each report in (`received_at` of its row, read from the database
     while the server runs): splits the latency at that moment."""
@@ -318,10 +293,10 @@ def one_run(
     if not ours.poll(60) or ours.recv() != "hello":
         raise SystemExit("the command-centre client got no hello on /api/ws in 60 s")
     load_before = os.getloadavg()
-    before, since = cpu_now(server_pid), time.time()
+    before, since = Snapshot.now(server_pid), time.time()
     sent = asyncio.run(drive(base, phones, args.every, args.seconds, args.seed + n))
     time.sleep(GRACE_S)
-    after = cpu_now(server_pid)
+    after = Snapshot.now(server_pid)
     ours.send("stop")
     got = ours.recv()
     centre.join(30)
@@ -329,52 +304,31 @@ def one_run(
 
 
 def measure(
-    sent: Sent,
-    got: dict[str, Any],
-    taken: dict[str, float],
-    before: tuple,
-    after: tuple,
-    load: tuple,
+    sent: Sent, got: dict[str, Any], taken: dict[str, float], a: Snapshot, b: Snapshot, load: tuple
 ) -> dict:
     arrivals: dict[str, float] = got["units"]
-    field = [arrivals[k] - t for k, t in sent.at.items() if k in arrivals]
+    field = summary([arrivals[k] - t for k, t in sent.at.items() if k in arrivals])
+    event = summary([e[0] for e in got["events"]])
     both = [k for k in sent.at if k in arrivals and k in taken]
-    events = [e[0] for e in got["events"]]
-    window = after[4] - before[4]
-    server = (after[0] - before[0]) / window
-    client = (after[3] - before[3] + got["cpu"]) / window  # the phones and the listener
-    cores = os.cpu_count() or 1
-    machine = (after[1] - before[1]) / (after[2] - before[2]) * cores
-    field_s, event_s = summary(field), summary(events)
+    ratio = field["p95_ms"] / max(event["p95_ms"], 0.1) if field["n"] and event["n"] else None
     return {
-        "field": field_s,
+        "field": field,
         "sent_to_received_at": summary([taken[k] - sent.at[k] for k in both]),
         "received_at_to_socket": summary([arrivals[k] - taken[k] for k in both]),
         "http_answer": summary(sent.answers),
-        "event": event_s,
+        "event": event,
         "event_bus_to_socket": summary([e[1] for e in got["events"]]),
-        "ratio_p95_field_vs_event": round(field_s["p95_ms"] / max(event_s["p95_ms"], 0.1), 3)
-        if field_s["n"] and event_s["n"]
-        else None,
+        "ratio_p95_field_vs_event": round(ratio, 3) if ratio is not None else None,
         "reports_sent": len(sent.lags),
         "reports_accepted": len(sent.at),
         "reports_per_s": round(len(sent.at) / sent.seconds, 1),
         "failures": dict(sent.failures),
-        "no_message": len(sent.at) - len(field),
+        "no_message": len(sent.at) - field["n"],
         "dropped_on_socket": got["dropped"],
         "send_lag": summary(sent.lags),
-        "cpu_cores": {
-            "server": round(server, 2),
-            "bench_client": round(client, 2),
-            "others": round(max(0.0, machine - server - client), 2),
-            "machine": round(machine, 2),
-        },
-        "loadavg": {"before": [round(x, 2) for x in load], "after": _load()},
+        **usage(a, b, got["cpu"]),
+        "loadavg": {"before": [round(x, 2) for x in load], "after": load_average()},
     }
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 # -- the whole benchmark ----------------------------------------------------------------------
@@ -414,7 +368,7 @@ def start_server(stack: ExitStack, tmp: Path, cameras: int, db: str | None) -> t
 
 def main() -> None:
     args = parse()
-    t0, load = time.monotonic(), _load()
+    t0, load = time.monotonic(), load_average()
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="vigil-field-") as tmp, ExitStack() as stack:
         db = None
@@ -441,6 +395,11 @@ def main() -> None:
 
 def result(args: argparse.Namespace, runs: list[dict], load: list[float], enrol_s: float) -> dict:
     params = {k: getattr(args, k) for k in DEFAULTS}
+
+    def over(part: str, key: str = "p95_ms", digits: int = 1) -> dict[str, float] | None:
+        found = [r[part][key] for r in runs if r[part].get("n", 1) and key in r[part]]
+        return spread(found, digits)
+
     field95 = [r["field"]["p95_ms"] for r in runs if r["field"]["n"]]
     lost = sum(sum(r["failures"].values()) + r["no_message"] for r in runs)
     ratios = [r["ratio_p95_field_vs_event"] for r in runs if r["ratio_p95_field_vs_event"]]
@@ -451,19 +410,15 @@ def result(args: argparse.Namespace, runs: list[dict], load: list[float], enrol_
         "params": {**params, "database": "postgresql" if args.postgres else "sqlite"},
         "defaults": [k for k, v in params.items() if v == DEFAULTS[k]]
         + ([] if args.postgres else ["database"]),
-        "machine": {"cores": os.cpu_count(), "loadavg_start": load, "loadavg_end": _load()},
-        "field_p50_ms": spread([r["field"]["p50_ms"] for r in runs if r["field"]["n"]]),
-        "field_p95_ms": spread(field95),
-        "field_p99_ms": spread([r["field"]["p99_ms"] for r in runs if r["field"]["n"]]),
-        "event_p50_ms": spread([r["event"]["p50_ms"] for r in runs if r["event"]["n"]]),
-        "event_p95_ms": spread([r["event"]["p95_ms"] for r in runs if r["event"]["n"]]),
-        "split_p95_ms": {
-            k: spread([r[k]["p95_ms"] for r in runs if r[k]["n"]])
-            for k in ("sent_to_received_at", "received_at_to_socket")
-        },
-        "http_answer_p95_ms": spread([r["http_answer"]["p95_ms"] for r in runs if r["field"]["n"]]),
+        "machine": {"cores": os.cpu_count(), "loadavg_start": load, "loadavg_end": load_average()},
+        **{f"field_{p}": over("field", p) for p in ("p50_ms", "p95_ms", "p99_ms")},
+        **{f"event_{p}": over("event", p) for p in ("p50_ms", "p95_ms")},
+        "p95_ms_split": {k: over(k) for k in ("sent_to_received_at", "received_at_to_socket")},
+        "http_answer_p95_ms": over("http_answer"),
         "ratio_p95_field_vs_event": spread(ratios),
         "reports_per_s": spread([r["reports_per_s"] for r in runs]),
+        "server_threads_waiting_for_cpu": over("contention", "server_threads_waiting_for_cpu", 2),
+        "machine_cpu_pressure": over("contention", "machine_cpu_pressure", 2),
         "failures": sum(sum(r["failures"].values()) for r in runs),
         "no_message": sum(r["no_message"] for r in runs),
         "target": {"field_p95_ms": TARGET_P95_MS, "lost_reports": 0},
