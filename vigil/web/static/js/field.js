@@ -38,6 +38,8 @@ const state = {
   cards: new Map(), // incident id -> FieldIncident
   answered: null, // the incident this unit last resolved or declined: {id, title, action, at}
   busy: false, // a beat (report and refresh) is on its way
+  asked: 0, // GET /api/field requests made
+  shown: 0, // the one whose answer is shown
 };
 
 /* ------------------------------------------------------------------ the connection line */
@@ -203,9 +205,12 @@ function here() {
 
 async function refresh() {
   if (!navigator.onLine) return;
+  const asked = ++state.asked;
   let pic;
   try {
     pic = await get("/api/field");
+    if (asked < state.shown) return; // a later answer (after a tap) is shown already
+    state.shown = asked;
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     notice(err.message); // in the server's words
@@ -239,6 +244,12 @@ function drawPicture(pic) {
   root.dataset.polled = String(Number(root.dataset.polled || 0) + 1);
 }
 
+/** A unit by id: yours, or a colleague's. */
+function unitOf(id) {
+  const mine = state.picture?.unit;
+  return mine && mine.id === Number(id) ? mine : state.map.colleagues.get(id);
+}
+
 function drawIncidents(pic) {
   const mine = pic.incidents.filter((i) => pic.assigned.includes(i.id));
   for (const [id, card] of state.cards) {
@@ -249,7 +260,7 @@ function drawIncidents(pic) {
   for (const incident of mine) {
     let card = state.cards.get(incident.id);
     if (!card) {
-      card = new FieldIncident({ actions: ACTIONS, colleagues: state.map.colleagues, act: { answer, note } });
+      card = new FieldIncident({ actions: ACTIONS, units: { get: unitOf }, act: { answer, note } });
       state.cards.set(incident.id, card);
       $("incidents").append(card.node);
     }
@@ -266,7 +277,7 @@ function nearItem(kind, id, title, facts, point) {
   const m = point[0] !== null ? metres(here(), point) : null;
   return el(
     "li",
-    { class: `field-near-item field-${kind}`, dataset: { [kind]: id } },
+    { class: `field-near-item near-${kind}`, dataset: { [kind]: id } },
     el("span", { class: "near-title" }, title),
     el("span", { class: "near-facts" }, [...facts, m !== null ? distance(m) : null].filter(Boolean).join(" · ")),
   );

@@ -64,14 +64,14 @@ class LivePicture {
 
 export class FieldIncident {
   /**
-   * actions: the answers the server knows (FIELD_ACTIONS); colleagues: the map's Units;
+   * actions: the answers the server knows (FIELD_ACTIONS); units: {get(id)} of a unit;
    * act: {answer(id, action), note(id, text)}, promises of the incident after the change.
    */
-  constructor({ actions, colleagues, act }) {
+  constructor({ actions, units, act }) {
     this.actions = new Set(actions);
     this.act = act;
     this.node = el("article", { class: "field-incident" });
-    this.view = new IncidentView(this.node, { units: colleagues, canAct: false, act: {}, back: () => {} });
+    this.view = new IncidentView(this.node, { units, canAct: false, act: {}, back: () => {} });
     this.where = el("p", { class: "field-where" });
     this.answers = el("div", { class: "field-answers", role: "group", "aria-label": "Your answer" });
     this.live = el("div", { class: "field-lives" });
