@@ -197,10 +197,15 @@ def _offline_walk(page: Any, admin: httpx.Client, unit: int) -> None:
     assert [r["details"]["positions"] for r in since] == [len(OFFLINE_WALK)]  # one batch
 
 
+# The service worker kept every file of the shell (asked again if the connection went).
+_ALL_KEPT = """() => {
+  const m = /^kept (\\d+) of (\\d+)$/.exec(document.getElementById("field").dataset.offline || "");
+  return m !== null && m[1] === m[2];
+}"""
+
+
 def _shell_is_kept_and_no_api_answer(page: Any) -> None:
-    page.wait_for_function(
-        "() => document.getElementById('field').dataset.offline?.startsWith('kept')"
-    )
+    page.wait_for_function(_ALL_KEPT)
     kept = page.evaluate(
         """async () => {
           const urls = [];

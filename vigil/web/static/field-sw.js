@@ -26,16 +26,15 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-// The page names what it loaded (its shell): keep each, answer "kept" when done.
+// The page names what it loaded (its shell): keep each, answer how many of them were kept.
 self.addEventListener("message", (event) => {
   const urls = (event.data && event.data.keep) || [];
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
+      const shell = urls.map((path) => new URL(path, self.location.origin)).filter(isShell);
       let kept = 0;
-      for (const path of urls) {
-        const url = new URL(path, self.location.origin);
-        if (!isShell(url)) continue;
+      for (const url of shell) {
         try {
           const response = await fetch(url, { cache: "no-cache", credentials: "same-origin" });
           if (keepable(response)) {
@@ -43,10 +42,10 @@ self.addEventListener("message", (event) => {
             kept += 1;
           }
         } catch {
-          // Unreachable now: it is kept the next time it loads.
+          // Unreachable now: the page asks again once it reaches the server.
         }
       }
-      if (event.ports[0]) event.ports[0].postMessage(`kept ${kept}`);
+      if (event.ports[0]) event.ports[0].postMessage({ kept, of: shell.length });
     })(),
   );
 });

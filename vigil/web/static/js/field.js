@@ -38,6 +38,8 @@ const state = {
   cards: new Map(), // incident id -> FieldIncident
   answered: null, // the incident this unit last resolved or declined: {id, title, action, at}
   busy: false, // a beat (report and refresh) is on its way
+  worker: null, // the active service worker
+  shell: null, // keeping the shell offline: "keeping", "partly" or "kept"
   asked: 0, // GET /api/field requests made
   shown: 0, // the one whose answer is shown
 };
@@ -322,6 +324,7 @@ async function tick() {
     await refresh();
     if (queueFix()) await sendQueue(); // the first answer said this user has a unit
     state.reached = true;
+    keepShell(); // if some of it could not be kept yet
   } catch (err) {
     if (!(err instanceof ApiError)) state.reached = false; // unreachable: try again next time
   } finally {
@@ -335,23 +338,34 @@ function schedule() {
   state.timer = setInterval(tick, state.everyS * 1000);
 }
 
-function registerWorker() {
+async function registerWorker() {
   if (!("serviceWorker" in navigator)) return;
-  navigator.serviceWorker
-    .register("/field/sw.js", { scope: "/field" })
-    .then(() => navigator.serviceWorker.ready)
-    .then((registration) => {
-      // What this page loaded from here (the shell: never an API answer) is kept offline.
-      const shell = performance
-        .getEntriesByType("resource")
-        .map((e) => new URL(e.name))
-        .filter((u) => u.origin === location.origin && u.pathname.startsWith("/static/"))
-        .map((u) => u.pathname);
-      const channel = new MessageChannel();
-      channel.port1.onmessage = (e) => (root.dataset.offline = e.data);
-      registration.active.postMessage({ keep: [location.pathname, ...new Set(shell)] }, [channel.port2]);
-    })
-    .catch((err) => (root.dataset.offline = `no: ${err.message}`));
+  try {
+    await navigator.serviceWorker.register("/field/sw.js", { scope: "/field" });
+    state.worker = (await navigator.serviceWorker.ready).active;
+    keepShell();
+  } catch (err) {
+    root.dataset.offline = `no: ${err.message}`;
+  }
+}
+
+/** Hand the service worker what this page loaded from here (the shell: never an API
+ * answer) to keep for opening offline. What it could not fetch (the connection went
+ * meanwhile) is asked for again after the next beat that reaches the server. */
+function keepShell() {
+  if (!state.worker || state.shell === "kept" || state.shell === "keeping") return;
+  state.shell = "keeping";
+  const shell = performance
+    .getEntriesByType("resource")
+    .map((e) => new URL(e.name))
+    .filter((u) => u.origin === location.origin && u.pathname.startsWith("/static/"))
+    .map((u) => u.pathname);
+  const channel = new MessageChannel();
+  channel.port1.onmessage = ({ data }) => {
+    root.dataset.offline = `kept ${data.kept} of ${data.of}`;
+    state.shell = data.kept === data.of ? "kept" : "partly";
+  };
+  state.worker.postMessage({ keep: [location.pathname, ...new Set(shell)] }, [channel.port2]);
 }
 
 async function start() {
