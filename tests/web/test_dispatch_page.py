@@ -177,6 +177,13 @@ def test_units_move_on_the_map_and_an_alert_is_dispatched_to_the_nearest(
         row = page.locator(f".incident-item[data-incident='{incident}']")
         assert row.get_attribute("data-state") == "dispatched"
         assert "Car 12 dispatched" in row.inner_text()
+
+        # The link a TAK client is sent (/?incident=N) opens that incident on the desk.
+        page.goto(f"{demo.base}/?incident={incident}")
+        page.wait_for_selector(
+            f".incident-detail:not([hidden])[data-incident='{incident}'] .inc-timeline li",
+            timeout=WAIT_MS,
+        )
         watched.check_no_errors()
 
 

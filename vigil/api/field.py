@@ -46,6 +46,7 @@ class FieldUser:
 
 
 def field_user(user: UserDep, state: StateDep) -> FieldUser:
+    """The caller and their unit (403 with the fix when they have none or no field app)."""
     if not (user.role.operational or user.role is Role.FIELD):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role has no field app")
     unit = state.units.of_user(user.username)
@@ -234,12 +235,19 @@ async def picture(me: Me, state: StateDep) -> Picture:
 async def report(
     body: PositionsIn,
     note: Annotated[AuditNote, audited("field.report", "unit")],
-    me: Me,
+    user: UserDep,
     state: StateDep,
 ) -> Reported:
     """Your phone's positions (one, or what it queued while offline; all are checked first)."""
-    note.object_id = str(me.unit.id)
-    out = await run_in_threadpool(_report, state, me.unit.id, body, "app")
+
+    def work() -> Reported:
+        # The unit is looked up and the positions stored in one trip to the thread pool: this
+        # is the busiest request of the app (every phone, every few seconds).
+        me = field_user(user, state)
+        note.object_id = str(me.unit.id)
+        return _report(state, me.unit.id, body, "app")
+
+    out = await run_in_threadpool(work)
     note.details["positions"] = out.stored
     return out
 

@@ -196,6 +196,12 @@ async function main() {
     },
   });
   await reload();
+  // Links from elsewhere (a TAK client's CoT, a shared address): /?camera=ID shows that camera,
+  // /?incident=N opens that incident (the server says when it is not there or not yours).
+  const wanted = new URLSearchParams(location.search);
+  if (cameras.has(wanted.get("camera"))) focus(wanted.get("camera"));
+  const incidentId = Number(wanted.get("incident"));
+  if (Number.isInteger(incidentId) && incidentId > 0) await panel.open(incidentId);
   document.body.dataset.ready = "1";
 
   // Frame rates and counters change all the time; the WebSocket only says online / offline.
