@@ -417,6 +417,50 @@ class Incident:
     camera_id: str | None = None
 
 
+class RecordingMode(enum.StrEnum):
+    """What a camera's recorder keeps."""
+
+    OFF = "off"
+    CONTINUOUS = "continuous"  # everything
+    EVENTS = "events"  # only around events: pre-roll before the first, post-roll after the last
+
+
+class SegmentState(enum.StrEnum):
+    """A recorded segment's life."""
+
+    OPEN = "open"  # being written
+    CLOSED = "closed"  # complete; size and SHA-256 known
+    CUT = "cut"  # its recorder stopped mid-segment (crash, kill); playable up to its last fragment
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A short fragmented-MP4 file of one camera's own stream (remuxed, not re-encoded).
+    Times are UNIX times; `path` is relative to the data directory."""
+
+    id: int
+    camera_id: str
+    start: float
+    end: float | None
+    path: str
+    state: SegmentState
+    codec: str
+    frames: int = 0
+    size: int = 0
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A time a camera was meant to be recorded and was not (the stream dropped, the recorder
+    stopped); `end` is None while it lasts."""
+
+    camera_id: str
+    start: float
+    end: float | None
+    reason: str
+
+
 class Role(enum.StrEnum):
     """What a user may do.
 

@@ -20,6 +20,7 @@ from vigil.config.camera import (
     LineConfig,
     MotionConfig,
     ObjectFilterConfig,
+    RecordingConfig,
     TrackerConfig,
     ZoneConfig,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "MapConfig",
     "MotionConfig",
     "ObjectFilterConfig",
+    "RecordingConfig",
     "RelPoint",
     "RetentionConfig",
     "RuleConfig",

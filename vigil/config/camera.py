@@ -71,6 +71,23 @@ class LineConfig(Strict):
         return self
 
 
+class RecordingConfig(Strict):
+    """What a camera's recorder keeps (vigil.recording): its own stream remuxed into short
+    fragmented-MP4 segments, no re-encoding."""
+
+    mode: domain.RecordingMode = domain.RecordingMode.OFF
+    segment_s: float = Field(10.0, ge=2.0, le=600.0, description="seconds per segment file")
+    pre_roll_s: float = Field(
+        5.0, ge=0.0, le=120.0, description="events mode: seconds kept before an event"
+    )
+    post_roll_s: float = Field(
+        10.0, ge=0.0, le=600.0, description="events mode: seconds kept after the last event"
+    )
+    quota_mb: float | None = Field(
+        None, gt=0.0, description="disk kept for this camera; oldest unlocked footage goes first"
+    )
+
+
 class CameraConfig(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     name: str = ""
@@ -90,6 +107,7 @@ class CameraConfig(Strict):
     analyzers: list[AnalyzerConfig] = Field(
         default_factory=list, description="more analyzers of this camera's tracks (by kind)"
     )
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
 
     @field_validator("motion_masks")
     @classmethod

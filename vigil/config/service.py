@@ -25,6 +25,10 @@ class RetentionConfig(Strict):
         365, ge=1, le=36500, description="days reviewed alerts are kept (candidates wait)"
     )
     audit: int = Field(365, ge=1, le=36500, description="days audit rows are kept (>= 183)")
+    recordings: int = Field(7, ge=1, le=36500, description="days continuous footage is kept")
+    event_recordings: int = Field(
+        30, ge=1, le=36500, description="days footage around events and alerts is kept"
+    )
     positions: int = Field(
         7, ge=1, le=36500, description="days units' reported positions are kept (personal data)"
     )

@@ -25,7 +25,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from vigil.domain import AlertStatus, AssignmentStatus, IncidentState, Role, UnitKind, UnitStatus
+from vigil.domain import (
+    AlertStatus,
+    AssignmentStatus,
+    IncidentState,
+    Role,
+    SegmentState,
+    UnitKind,
+    UnitStatus,
+)
 
 
 def one_of(column: str, values: type[enum.StrEnum]) -> str:
@@ -412,6 +420,71 @@ class ChecklistRow(Base):
     steps: Mapped[list[str]] = mapped_column(JSON)
     set_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SegmentRow(Base):
+    """A recorded segment of a camera's stream (vigil.recording). The camera is named, not a
+    foreign key: footage outlives a camera's removal from the configuration."""
+
+    __tablename__ = "recording_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), doc="of its last frame; None while it is written"
+    )
+    path: Mapped[str] = mapped_column(Text, unique=True, doc="relative to the data directory")
+    state: Mapped[str] = mapped_column(String(8), doc=" | ".join(SegmentState))
+    codec: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(Integer, default=0, doc="bytes")
+    sha256: Mapped[str | None] = mapped_column(String(64), doc="of the file once closed")
+
+    __table_args__ = (
+        CheckConstraint(one_of("state", SegmentState), name="ck_recording_segments_state"),
+        Index("ix_recording_segments_camera_start", "camera_id", "start"),
+        Index("ix_recording_segments_start", "start"),
+    )
+
+
+class GapRow(Base):
+    """A time a camera was meant to be recorded and was not, and why."""
+
+    __tablename__ = "recording_gaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), doc="None: it lasts")
+    reason: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_recording_gaps_camera_start", "camera_id", "start"),)
+
+
+class EvidenceLockRow(Base):
+    """Footage of a camera over a time range kept from deletion (retention, quota) until a
+    supervisor unlocks it with a reason. Tied to an incident or an alert, or to neither
+    (a supervisor's own lock). Unlocking fills the unlock columns; the row stays."""
+
+    __tablename__ = "evidence_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    alert_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    locked_by: Mapped[str] = mapped_column(String(100))
+    locked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    unlocked_by: Mapped[str | None] = mapped_column(String(100))
+    unlocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unlock_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_evidence_locks_camera", "camera_id", "start"),)
 
 
 class AuditRow(Base):
