@@ -23,6 +23,7 @@ from vigil.bus import Bus
 from vigil.config import VigilConfig
 from vigil.incidents.incidents import Incidents
 from vigil.incidents.units import Units
+from vigil.recording.locks import camera_window
 from vigil.pipeline.directory import CameraDirectory
 from vigil.rules.engine import AlertService, RuleEngine
 from vigil.store.alerts import Alerts
@@ -105,7 +106,7 @@ def build_state(
             witness=settings.announce if config.audit.anchors_to_log else None,
         ),
         units=units,
-        incidents=Incidents(store, units, bus),
+        incidents=Incidents(store, units, bus, lock_window=camera_window(config.cameras)),
     )
     registry.register(system.LiveCollector(state))
     return state

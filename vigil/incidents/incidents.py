@@ -36,6 +36,7 @@ from vigil.domain import (
 from vigil.errors import Conflict, Invalid, NotFound
 from vigil.geo import haversine_m
 from vigil.incidents.units import Units, rowcount
+from vigil.recording.locks import Window, alert_lock_row, default_window
 from vigil.store.alerts import reviewers_needed
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
@@ -94,8 +95,10 @@ class Incidents:
         bus: Bus | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        lock_window: Window = default_window,
     ) -> None:
         self.store, self.units, self.bus, self.clock = store, units, bus, clock
+        self.lock_window = lock_window  # an alert that joins locks its footage around it
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -260,13 +263,15 @@ class Incidents:
         return IncidentConflict(f"alert {alert_id} is already in incident {other}")
 
     def _link(self, s: Session, row: IncidentRow, alert_id: int, actor: str) -> None:
-        if s.get(AlertRow, alert_id) is None:
+        alert = s.get(AlertRow, alert_id)
+        if alert is None:
             raise IncidentNotFound(f"no alert {alert_id}")
         other = s.get(IncidentAlertRow, alert_id)
         if other is not None:
             raise IncidentConflict(f"alert {alert_id} is already in incident {other.incident_id}")
         s.add(IncidentAlertRow(alert_id=alert_id, incident_id=row.id))
         s.flush()
+        s.add(alert_lock_row(alert, row.id, actor, self.lock_window, self._now()))  # evidence
         self._step(s, row, actor, "alert_added", alert_id=alert_id)
 
     def add_alert(self, incident_id: int, alert_id: int, actor: str) -> IncidentRow:
