@@ -23,8 +23,8 @@ from vigil.bus import Bus
 from vigil.config import VigilConfig
 from vigil.incidents.incidents import Incidents
 from vigil.incidents.units import Units
-from vigil.recording.locks import camera_window
 from vigil.pipeline.directory import CameraDirectory
+from vigil.recording.locks import camera_window
 from vigil.rules.engine import AlertService, RuleEngine
 from vigil.store.alerts import Alerts
 from vigil.store.db import Store
