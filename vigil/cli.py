@@ -302,6 +302,9 @@ def _add_accountability_commands() -> None:
     from vigil.vision.plates.cli import plates_app
 
     faces_app.command("search")(faces_search)
+    from vigil.recording.cli import record
+
+    app.command("record")(user_errors(record))
 
     subs = {
         "audit": audit_app,
