@@ -35,6 +35,8 @@ CHECKED_BEYOND_SCHEMA = {
     ("POST", "/api/hotlists/{hotlist_id}/entries"),
     ("POST", "/api/watchlists"),  # valid_until in the future, after valid_from; a known place
     ("POST", "/api/watchlists/{watchlist_id}/entries"),  # each photo must hold a usable face
+    ("GET", "/api/cameras/{camera_id}/recordings"),  # from before to, at most a day apart
+    ("POST", "/api/recordings/locks"),  # start before end, at most 31 days; the alert's camera
 }
 
 

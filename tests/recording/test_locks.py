@@ -30,7 +30,7 @@ def _alert(store: Store, camera: str = "lobby", t: float = NOW - 600) -> int:
 
 def test_a_lock_keeps_its_reason_and_is_unlocked_once(store: Store) -> None:
     locks = Locks(store, clock=lambda: NOW)
-    lock = locks.lock("lobby", NOW - 100, NOW - 40, "sam", "  case  2026/17 ")
+    lock = locks.lock("lobby", NOW - 100, NOW - 40, "sam", "  case 2026/17 ")
     assert (lock.reason, lock.locked_by, lock.active, lock.locked_at) == (
         "case 2026/17", "sam", True, NOW,
     )  # fmt: skip

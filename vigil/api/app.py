@@ -28,6 +28,7 @@ from vigil.api import (
     hotlists,
     incidents,
     pages,
+    recordings,
     reports,
     system,
     units,
@@ -249,7 +250,7 @@ def create_app(
         max_body_bytes=server.max_body_bytes,
     )
     routers = [auth, camera_routes, events, alerts, hotlists, users, audit, reports, system]
-    routers += [watchlists, units, incidents, field, vocabulary, ws]
+    routers += [watchlists, units, incidents, field, vocabulary, ws, recordings]
     for module in (*routers, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount

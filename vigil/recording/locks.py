@@ -12,6 +12,7 @@ Times in and out are UNIX times.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, select, update
 from vigil.config import CameraConfig
 from vigil.errors import Conflict, Invalid, NotFound
 from vigil.incidents.units import rowcount
+from vigil.logtext import ONE_LINE
 from vigil.recording.index import at, unix
 from vigil.store.db import Store
 from vigil.store.tables import AlertRow, EvidenceLockRow
@@ -30,6 +32,8 @@ from vigil.store.tables import AlertRow, EvidenceLockRow
 MIN_WINDOW = (30.0, 60.0)  # seconds before and after an alert an automatic lock covers at least
 MAX_LOCK_S = 31 * 86400.0  # one lock covers at most a month of one camera's footage
 REASON_MIN, REASON_MAX = 3, 500
+REASON_PATTERN = ONE_LINE  # three or more visible characters on one line
+_REASON = re.compile(REASON_PATTERN)
 Window = Callable[[str], tuple[float, float]]  # camera id -> (seconds before, seconds after)
 
 
@@ -103,13 +107,14 @@ def lock_of(row: EvidenceLockRow) -> Lock:
 
 
 def reason_text(reason: str | None, what: str = "a lock") -> str:
-    text = " ".join((reason or "").split())
-    if not REASON_MIN <= len(text) <= REASON_MAX:
+    """A reason on one line (vigil.logtext.ONE_LINE), spaces and tabs around it trimmed."""
+    text = reason or ""
+    if len(text) > REASON_MAX or not _REASON.fullmatch(text):
         raise Invalid(
-            f"{what} needs a reason of {REASON_MIN} to {REASON_MAX} characters "
+            f"{what} needs a reason of {REASON_MIN} to {REASON_MAX} characters on one line "
             "(a case number or why); it is kept with the lock"
         )
-    return text
+    return text.strip(" \t")
 
 
 def holds(camera: Any, start: Any, end: Any) -> ColumnElement[bool]:
