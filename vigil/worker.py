@@ -22,6 +22,7 @@ from vigil.errors import VigilError
 from vigil.logtext import configure_logging
 from vigil.pipeline.directory import LocalDirectory
 from vigil.pipeline.live import LiveRunner, LiveSettings
+from vigil.recording.service import CameraRecorders
 from vigil.rules.engine import AlertService, RuleEngine
 from vigil.store.alerts import Alerts
 from vigil.store.db import Store, default_db_url
@@ -66,18 +67,28 @@ class CameraService:
         live: LiveSettings | None = None,
     ) -> None:
         self.runner = LiveRunner(config, store, bus, data_dir, alerts=alerts, settings=live)
+        # Cameras with `recording.mode` on: a recorder thread next to each live pipeline, its
+        # events mode triggered by the camera's stored events.
+        self.recorders = CameraRecorders(config, store, data_dir)
+        for camera_id, worker in self.runner.workers.items():
+            trigger = self.recorders.trigger_for(camera_id)
+            if trigger is not None:
+                worker.outputs.event_listeners.append(trigger)
         self.directory = LocalDirectory(self.runner)
         self.server = DirectoryServer(bus, self.directory) if isinstance(bus, NatsBus) else None
 
     def start(self) -> None:
         self.runner.start()
+        self.recorders.start()
         if self.server is not None:
             self.server.start()
 
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        self.recorders.request_stop()  # they end meanwhile
         self.runner.stop()  # their last tracks are stored and published
+        self.recorders.stop()  # each current segment closed cleanly
 
 
 class WorkerProcess:

@@ -20,8 +20,9 @@ from tests.sources.conftest import free_port, wait_until
 from tests.test_cli import assert_clear_error, vigil
 from vigil.config.camera import RecordingConfig
 from vigil.domain import RecordingMode, SegmentState
+from vigil.recording.cut import CUT_REASON
 from vigil.recording.index import Recordings
-from vigil.recording.recorder import CUT_REASON, Recorder
+from vigil.recording.recorder import Recorder
 from vigil.recording.segment import inspect, sha256_of
 from vigil.store.db import Store
 from vigil.store.tables import AuditRow

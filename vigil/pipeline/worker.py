@@ -33,6 +33,7 @@ from vigil.pipeline.sinks import EventPublisher, StoreSink, face_blur
 from vigil.pipeline.supervisor import DecoderSupervisor, SupervisorSettings
 from vigil.rules.engine import AlertService
 from vigil.store.db import Store
+from vigil.store.queries import as_utc
 from vigil.vision.base import Detector
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class CameraOutputs:
         self.alerts = alerts
         self.events: Counter[str] = Counter()
         self.alerts_raised = 0
+        # Called with the UNIX time of each stored event (the recorder's events mode).
+        self.event_listeners: list[Callable[[float], None]] = []
         self._sink: StoreSink | None = None
 
     def start_stream(self, origin: float) -> None:
@@ -98,6 +101,9 @@ class CameraOutputs:
             self.publisher.publish(saved, captured)
         if self.alerts is not None:
             self.alerts_raised += len(self.alerts.raise_for(saved))
+        for listener in self.event_listeners:
+            for _event, row in saved:
+                listener(as_utc(row.time).timestamp())
 
     def end_stream(self) -> None:
         if self._sink is not None:

@@ -17,8 +17,9 @@ from vigil.config.camera import RecordingConfig
 from vigil.datadir import private_data_dir
 from vigil.domain import RecordingMode
 from vigil.logtext import shown
+from vigil.recording.checks import check_camera_id, check_duration
 from vigil.recording.index import Recordings
-from vigil.recording.recorder import Recorder, RecorderStats, check_camera_id, check_duration
+from vigil.recording.recorder import Recorder, RecorderStats
 from vigil.sources.network import redact
 from vigil.store.db import Store, default_db_url
 
@@ -59,6 +60,7 @@ def record(
         recorder = Recorder(
             camera, source, data, Recordings(store), config,
             loop=loop, realtime=realtime, for_s=for_s, give_up_after=max_wait,
+            log_failures=False,
         )  # fmt: skip
         where = shown(redact(source))
         cli_record(

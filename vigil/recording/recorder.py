@@ -19,9 +19,7 @@ pre-roll from memory); the rest is not a gap, as nothing failed.
 from __future__ import annotations
 
 import logging
-import math
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -33,39 +31,19 @@ import av
 import av.container
 import av.video
 
-from vigil.config.camera import CameraConfig, RecordingConfig
-from vigil.datadir import inside
-from vigil.domain import RecordingMode, Segment, SegmentState
+from vigil.config.camera import RecordingConfig
+from vigil.domain import RecordingMode, Segment
 from vigil.errors import SourceError, VigilError
-from vigil.logtext import shown
+from vigil.recording.checks import check_camera_id, check_duration
+from vigil.recording.cut import CUT_REASON, mark_cut
 from vigil.recording.index import Recordings
 from vigil.recording.preroll import PreRoll, wanted
-from vigil.recording.segment import SegmentWriter, inspect, sha256_of
+from vigil.recording.segment import SegmentWriter, sha256_of
 from vigil.recording.timeline import Placed, Timeline
 from vigil.sources import FileSource, NetworkSource, open_source
 from vigil.sources.network import _STREAM_ERRORS, describe, redact
 
 log = logging.getLogger(__name__)
-
-CUT_REASON = "the recorder stopped mid-segment (a crash or a kill)"
-
-
-def check_camera_id(camera_id: str) -> str:
-    """A camera id as vigil.yml allows it (it names the recordings' folder)."""
-    pattern = CameraConfig.model_json_schema()["properties"]["id"]["pattern"]
-    if not re.fullmatch(pattern, camera_id) or set(camera_id) == {"."}:
-        raise VigilError(
-            f"'{shown(camera_id)}' is not a camera id; use 1 to 64 letters, digits, '_', "
-            "'.' or '-' (not only dots)"
-        )
-    return camera_id
-
-
-def check_duration(for_s: float | None) -> None:
-    if for_s is not None and not (math.isfinite(for_s) and for_s > 0):
-        raise VigilError(
-            f"the recording time (--for) must be a number of seconds above 0, not {for_s}"
-        )
 
 
 @dataclass(slots=True)
@@ -112,6 +90,7 @@ class Recorder:
         backoff_max: float = 10.0,
         clock: Callable[[], float] = time.time,
         on_segment: Callable[[Segment], None] | None = None,
+        log_failures: bool = True,
     ) -> None:
         check_camera_id(camera_id)
         if config.mode == RecordingMode.OFF:
@@ -125,6 +104,7 @@ class Recorder:
         self.give_up_after, self.clock, self.on_segment = give_up_after, clock, on_segment
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.backoff_initial, self.backoff_max = backoff_initial, max(backoff_max, backoff_initial)
+        self.log_failures = log_failures  # off where the caller reports it (the CLI)
         self.stats = RecorderStats()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -146,6 +126,10 @@ class Recorder:
             target=self._run_caught, name=f"vigil-record-{self.camera_id}", daemon=True
         )
         self._thread.start()
+
+    def request_stop(self) -> None:
+        """Ask the recorder to stop, without waiting (stop() waits)."""
+        self._stop.set()
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop recording: the current segment is closed cleanly. Raises what ended the
@@ -178,6 +162,8 @@ class Recorder:
             self._failure = exc
             if not isinstance(exc, VigilError):
                 log.exception("camera '%s': the recorder stopped", self.camera_id)
+            elif self.log_failures:
+                log.error("camera '%s': the recorder stopped: %s", self.camera_id, exc)
 
     def run(self, stop: threading.Event | None = None) -> RecorderStats:
         """Record until stopped (this or `stop`), the source ends or `for_s` is reached."""
@@ -209,23 +195,9 @@ class Recorder:
     def recover(self) -> list[Segment]:
         """Segments of this camera left `open` (by a crash or a kill) marked `cut` with what
         their files hold; a gap opens from the last one's end."""
-        cut = []
-        for seg in self.recordings.open_segments(self.camera_id):
-            path = inside(self.data_dir, seg.path)
-            facts = inspect(path) if path is not None else inspect(self.data_dir / "-missing-")
-            end = seg.start + facts.duration
-            cut.append(
-                self.recordings.close_segment(
-                    seg.id, end, facts.frames, facts.size, facts.sha256, SegmentState.CUT
-                )
-            )
-            log.warning(
-                "camera '%s': segment %s was cut (%d frames kept)", self.camera_id, seg.path,
-                facts.frames,
-            )  # fmt: skip
+        cut = mark_cut(self.recordings, self.data_dir, self.camera_id)
         if cut:
-            last = max(s.end or s.start for s in cut)
-            self._open_gap(CUT_REASON, last)
+            self._open_gap(CUT_REASON, max(s.end or s.start for s in cut))
         return cut
 
     def _failed(self, reason: str) -> None:
