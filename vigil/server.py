@@ -179,7 +179,11 @@ class VigilServer:
             private_data_dir(data_dir, say)
             self.store = Store(db_url or default_db_url(data_dir))
             self.retention = RetentionJob(
-                self.store, data_dir, config.retention, interval=retention_interval
+                self.store,
+                data_dir,
+                config.retention,
+                interval=retention_interval,
+                cameras=config.cameras,
             )
             self.bus = open_bus(config.bus, consumer=web_consumer(data_dir, self.port))
             alerts = alert_service(config, self.store, self.bus, data_dir)

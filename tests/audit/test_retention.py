@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from vigil.audit.log import AuditLog
-from vigil.audit.retention import SYSTEM_ACTOR, RetentionJob, purge
+from vigil.audit.retention import SYSTEM_ACTOR, PurgeReport, RetentionJob, purge
 from vigil.audit.verify import PURGE_ACTION, verify_chain
 from vigil.cli import app
 from vigil.config import RetentionConfig, parse_config
@@ -284,3 +284,156 @@ def test_units_positions_go_after_their_own_days_and_the_purge_records_it(world:
     with store.session() as s:
         rows = list(s.scalars(select(AuditRow).where(AuditRow.action == PURGE_ACTION)))
     assert [r.details["counts"]["positions"] for r in rows] == [1, 1]
+
+
+# --- recorded footage: tiers, quotas, evidence locks --------------------------------------
+
+
+@dataclass
+class Reel:
+    store: Store
+    data: Path
+    body: bytes  # one real fMP4 segment's bytes; every segment here holds a copy
+    ids: dict[str, int]
+
+
+def _segment(reel: Reel, camera: str, name: str, end: float, length: float = 10.0) -> int:
+    """A closed segment of `camera` of `length` seconds that ended at `end`."""
+    from vigil.recording.index import Recordings
+
+    rel = f"recordings/{camera}/day/{name}.mp4"
+    (reel.data / rel).parent.mkdir(parents=True, exist_ok=True)
+    (reel.data / rel).write_bytes(reel.body)
+    index = Recordings(reel.store)
+    seg = index.open_segment(camera, end - length, rel, "h264")
+    index.close_segment(seg.id, end, 100, len(reel.body), "0" * 64)
+    reel.ids[name] = seg.id
+    return seg.id
+
+
+def _event_at(store: Store, camera: str, t: float) -> None:
+    store.save_results(camera, t, [], [Event(EventType.OBJECT, camera, 0.0, 1, "person")], [None])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def reel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reel]:
+    from tests.conftest import PERSON_CLIP
+    from tests.recording.segments import remux
+
+    url = (
+        f"sqlite:///{tmp_path / 'vigil.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    store = Store(url)
+    for cam in ("cam", "full"):
+        store.save_camera(Camera(cam, cam, f"{cam}.mp4"))
+    remux(PERSON_CLIP, tmp_path / "one.mp4", 0.0, 1.0)
+    yield Reel(store, tmp_path, (tmp_path / "one.mp4").read_bytes(), {})
+    store.close()
+
+
+CAMERAS = parse_config(
+    "cameras:\n"
+    "  - {id: cam, source: cam.mp4, recording: {pre_roll_s: 5, post_roll_s: 10}}\n"
+    "  - {id: full, source: full.mp4, recording: {quota_mb: 0.1}}\n"
+).cameras
+
+
+def _kept(reel: Reel) -> set[str]:
+    from vigil.store.tables import SegmentRow
+
+    with reel.store.session() as s:
+        ids = set(s.scalars(select(SegmentRow.id)))
+    on_disk = {p.stem for p in (reel.data / "recordings").rglob("*.mp4")}
+    rows = {name for name, i in reel.ids.items() if i in ids}
+    assert rows == on_disk, "every row names a file and every file has its row"
+    return rows
+
+
+def _purge(reel: Reel, dry_run: bool = False, now: datetime = NOW) -> PurgeReport:
+    log = AuditLog(reel.store, reel.data)
+    return purge(reel.store, reel.data, RetentionConfig(), log, now, dry_run, cameras=CAMERAS)
+
+
+def test_footage_goes_by_its_tier_and_a_lock_holds_it(reel: Reel) -> None:
+    """recordings 7 days, event_recordings 30 (the defaults); the camera's roll 5 s / 10 s."""
+    from vigil.recording.locks import Locks
+
+    old, ten = NOW.timestamp() - 40 * DAY, NOW.timestamp() - 10 * DAY
+    ends = {"old": old, "old-event": old - 3600, "locked": old - 7200, "young": NOW.timestamp()
+            - 2 * DAY, "plain": ten, "inside": ten - 3600, "pre-roll": ten - 7200,
+            "too-far": ten - 3 * 3600, "alerted": ten - 4 * 3600}  # fmt: skip
+    for name, end in ends.items():
+        _segment(reel, "cam", name, end)
+    _event_at(reel.store, "cam", ends["inside"] - 7)
+    _event_at(reel.store, "cam", ends["pre-roll"] + 4)  # its footage starts 5 s before it
+    _event_at(reel.store, "cam", ends["too-far"] + 7)
+    alert = Alert("r", "cam", EventType.OBJECT, ends["alerted"] - 10 - 9, "person")
+    Alerts(reel.store).create(alert)  # its footage runs 10 s after it
+    _event_at(reel.store, "cam", ends["old-event"] - 5)  # past event_recordings
+    locks = Locks(reel.store, clock=lambda: NOW.timestamp())
+    lock = locks.lock("cam", ends["locked"] - 3, ends["locked"] + 60, "sue", "case 77")
+    dry = _purge(reel, dry_run=True)
+    assert (dry.recording_segments, dry.recordings_held, dry.recording_quota) == (4, 1, 0)
+    assert dry.recording_bytes == 4 * len(reel.body) and dry.total >= 4
+    assert len(_kept(reel)) == len(ends)  # a dry run deletes nothing
+    report = _purge(reel)
+    assert (report.recording_segments, report.recordings_held) == (4, 1)
+    assert _kept(reel) == {"locked", "young", "inside", "pre-roll", "alerted"}
+    with reel.store.session() as s:
+        row = s.scalars(select(AuditRow).where(AuditRow.action == PURGE_ACTION)).one()
+    counts = row.details["counts"]
+    assert (counts["recording_segments"], counts["recordings_held"]) == (4, 1)
+    assert counts["recording_bytes"] == 4 * len(reel.body)
+    locks.unlock(lock.id, "sue", "the case is closed")
+    assert _purge(reel).recording_segments == 1 and "locked" not in _kept(reel)
+    later = NOW + timedelta(days=25)  # the event tier has passed too
+    assert _purge(reel, now=later).recording_segments == 4 and _kept(reel) == set()
+    assert verify_chain(reel.store, reel.data).ok
+
+
+def test_a_camera_over_its_quota_loses_its_oldest_unlocked_footage(reel: Reel) -> None:
+    from vigil.recording.index import Recordings
+    from vigil.recording.locks import Locks
+
+    size = len(reel.body)
+    fits = int(0.1 * 1_000_000) // size  # segments of this size within 0.1 MB
+    t = NOW.timestamp() - 3600
+    names = [f"s{i:02d}" for i in range(fits + 3)]
+    for i, name in enumerate(names):
+        _segment(reel, "full", name, t + 10 * i)
+    rel = "recordings/full/day/open.mp4"
+    open_one = Recordings(reel.store).open_segment("full", t + 1000, rel, "h264")
+    (reel.data / rel).write_bytes(reel.body)
+    reel.ids["open"] = open_one.id
+    Locks(reel.store).lock("full", t - 5, t - 1, "sue", "the first one")  # holds s00
+    _segment(reel, "cam", "other", t)  # another camera's footage counts for it, not here
+    report = _purge(reel)
+    assert (report.recording_quota, report.recording_segments) == (3, 0)
+    assert report.recording_bytes == 3 * size
+    kept = _kept(reel)
+    assert {"s01", "s02", "s03"}.isdisjoint(kept) and {"s00", "s04", "other", "open"} <= kept
+    assert Recordings(reel.store).get(open_one.id).state == "open"
+    assert _purge(reel).recording_quota == 0  # it fits now
+
+
+def test_a_crash_between_rows_and_files_leaves_no_lie(reel: Reel) -> None:
+    """The journal names the files a purge deletes; rows go before files, so a crash in
+    between leaves files no row names, and the next run removes them."""
+    from vigil.recording.footage import JOURNAL
+    from vigil.store.tables import SegmentRow
+
+    old = NOW.timestamp() - 40 * DAY
+    for name in ("a", "b", "c"):
+        _segment(reel, "cam", name, old - 100 * ord(name))
+    paths = [f"recordings/cam/day/{n}.mp4" for n in ("a", "b")]
+    (reel.data / JOURNAL).write_text("\n".join(paths) + "\n", encoding="utf-8")
+    with reel.store.session() as s, s.begin():  # the crashed run deleted a's row, not b's
+        s.execute(delete(SegmentRow).where(SegmentRow.id == reel.ids["a"]))
+    assert (reel.data / paths[0]).is_file()  # a file no row names: disk, not a lie
+    report = _purge(reel, now=datetime.fromtimestamp(old - 86400, tz=UTC))  # nothing is old
+    assert report.recording_segments == 0
+    assert not (reel.data / paths[0]).exists() and not (reel.data / JOURNAL).exists()
+    assert _kept(reel) == {"b", "c"}  # b's row was still there: its file stays
+    assert _purge(reel).recording_segments == 2 and _kept(reel) == set()

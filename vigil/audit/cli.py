@@ -287,7 +287,15 @@ def retention_run(
     days = config.retention
     store = open_store(data, db)
     try:
-        report = purge(store, data, days, AuditLog(store, data), dry_run=dry_run, actor=cli_actor())
+        report = purge(
+            store,
+            data,
+            days,
+            AuditLog(store, data),
+            dry_run=dry_run,
+            actor=cli_actor(),
+            cameras=config.cameras,
+        )
     finally:
         store.close()
     verb = "would delete" if dry_run else "deleted"
@@ -302,6 +310,13 @@ def retention_run(
     table.add_row("alerts (reviewed)", str(days.alerts), str(report.alerts))
     held = f"0 ({report.alerts_held} kept)"
     table.add_row("alerts held (awaiting review)", str(days.alerts), held)
+    footage = f"{days.recordings} / {days.event_recordings} around events"
+    table.add_row("recorded segments", footage, str(report.recording_segments))
+    freed = f"{report.recording_quota} ({report.recording_bytes / 1e6:.1f} MB in all)"
+    table.add_row("recorded segments over a camera's quota", "quota", freed)
+    table.add_row(
+        "recorded segments held by evidence locks", "locked", f"0 ({report.recordings_held} kept)"
+    )
     table.add_row("audit rows", str(days.audit), str(report.audit_rows))
     out.print(table)
 

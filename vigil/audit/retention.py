@@ -19,6 +19,9 @@ Classes and what "older" means:
   templates (it stopped matching then).
 - positions: units' reported positions older than `positions` days (personal data: where a
   person was), and a unit's last position with them.
+- recordings: recorded footage by its tiers (continuous `recordings` days, around events and
+  alerts `event_recordings` days), each camera's disk quota, never what an evidence lock holds
+  (vigil.recording.footage).
 - audit: audit rows older than `audit` days (at least 183). The purge appends one `audit.purge`
   row that names the id and hash of the last purged row (`through_id`, `through_hash`), so
   `vigil audit verify` accepts a chain that starts after it (see verify.py). The same row
@@ -30,7 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,10 +44,11 @@ from sqlalchemy.orm import Session
 
 from vigil.audit.log import AuditLog, utc_text
 from vigil.audit.verify import PURGE_ACTION
-from vigil.config import RetentionConfig
+from vigil.config import CameraConfig, RetentionConfig
 from vigil.datadir import inside
 from vigil.domain import EventType
 from vigil.incidents.units import purge_positions
+from vigil.recording.footage import purge_footage
 from vigil.store.db import Store
 from vigil.store.hotlists import purge_expired as purge_hotlists
 from vigil.store.queries import as_utc
@@ -77,6 +81,10 @@ class PurgeReport:
     watchlists: int = 0  # watchlists past valid_until, deleted with entries and templates
     face_templates: int = 0
     positions: int = 0  # units' reported positions
+    recording_segments: int = 0  # footage past its tier (continuous, or around events)
+    recording_quota: int = 0  # footage over its camera's quota, oldest first
+    recording_bytes: int = 0  # bytes of footage freed
+    recordings_held: int = 0  # footage past its tier kept by an evidence lock
 
     @property
     def total(self) -> int:
@@ -93,6 +101,8 @@ class PurgeReport:
             + self.watchlists
             + self.face_templates
             + self.positions
+            + self.recording_segments
+            + self.recording_quota
         )
 
     def counts(self) -> dict[str, int]:
@@ -291,6 +301,7 @@ def purge(
     dry_run: bool = False,
     actor: str = SYSTEM_ACTOR,
     record_empty: bool = True,
+    cameras: Sequence[CameraConfig] = (),
 ) -> PurgeReport:
     """Delete (or with `dry_run` only count) what is older than its class's limit at `now`.
 
@@ -299,6 +310,7 @@ def purge(
     now = now or datetime.now(UTC)
     c = _Cutoffs.of(retention, now)
     counts = _purge_data(store, data_dir, c, dry_run)
+    counts |= purge_footage(store, data_dir, retention, cameras, c.now, dry_run)  # quotas
     horizon = _audit_horizon(store, c.audit)
     counts["audit_rows"] = horizon[2] if horizon else 0
     report = PurgeReport(
@@ -335,8 +347,10 @@ class RetentionJob:
         *,
         interval: float = 3600.0,
         clock: Callable[[], datetime] | None = None,
+        cameras: Sequence[CameraConfig] = (),
     ) -> None:
         self.store, self.data_dir, self.retention = store, data_dir, retention
+        self.cameras = cameras  # their recording quotas and pre/post roll
         self.interval = interval
         self.clock = clock or (lambda: datetime.now(UTC))
         self.audit = AuditLog(store, data_dir)
@@ -356,6 +370,7 @@ class RetentionJob:
                 self.audit,
                 self.clock(),
                 record_empty=False,
+                cameras=self.cameras,
             )
         except Exception:  # noqa: BLE001 - the server keeps running; the next run tries again
             log.exception("retention purge failed")
