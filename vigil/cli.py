@@ -296,6 +296,7 @@ def _add_accountability_commands() -> None:
     from vigil.audit.cli import audit_app, events_app, report_app, retention_app
     from vigil.audit.users_cli import users_app
     from vigil.incidents.cli import incidents_app, units_app
+    from vigil.recording.export_cli import export_app
     from vigil.rules.hotlist_cli import hotlist_app
     from vigil.rules.watchlist_cli import faces_search, watchlist_app
     from vigil.vision.faces.cli import faces_app
@@ -318,11 +319,15 @@ def _add_accountability_commands() -> None:
         "faces": faces_app,
         "units": units_app,
         "incidents": incidents_app,
+        "export": export_app,
     }
     for sub in subs.values():
         for cmd in sub.registered_commands:
             assert cmd.callback is not None
             cmd.callback = user_errors(cmd.callback)
+        group = sub.registered_callback  # `vigil export ...` itself runs in its group's callback
+        if group is not None and group.callback is not None:
+            group.callback = user_errors(group.callback)
     for name, sub in subs.items():
         app.add_typer(sub, name=name)
 
