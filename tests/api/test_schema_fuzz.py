@@ -37,6 +37,7 @@ CHECKED_BEYOND_SCHEMA = {
     ("POST", "/api/watchlists/{watchlist_id}/entries"),  # each photo must hold a usable face
     ("GET", "/api/cameras/{camera_id}/recordings"),  # from before to, at most a day apart
     ("POST", "/api/recordings/locks"),  # start before end, at most 31 days; the alert's camera
+    ("POST", "/api/exports"),  # start before end, at most a day; a reason to export unblurred
 }
 
 

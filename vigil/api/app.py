@@ -24,6 +24,7 @@ from vigil.api import (
     audit,
     auth,
     events,
+    exports,
     field,
     hotlists,
     incidents,
@@ -250,7 +251,7 @@ def create_app(
         max_body_bytes=server.max_body_bytes,
     )
     routers = [auth, camera_routes, events, alerts, hotlists, users, audit, reports, system]
-    routers += [watchlists, units, incidents, field, vocabulary, ws, recordings]
+    routers += [watchlists, units, incidents, field, vocabulary, ws, recordings, exports]
     for module in (*routers, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount
