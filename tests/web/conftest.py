@@ -57,6 +57,11 @@ class Demo:
     base: str
     process: subprocess.Popen[str]
     data_dir: Path
+    output: list[str] = field(default_factory=list)  # what the server wrote to stderr
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The server's last lines of output, for an assertion's message."""
+        return "".join(self.output[-lines:])
 
 
 @dataclass
@@ -92,11 +97,14 @@ def serving(code: str, data: Path) -> Iterator[Demo]:
     drain: threading.Thread | None = None
     try:
         read_until(proc, "Vigil is running at", 60)
-        # Keep reading what the server says, so a full pipe never blocks it.
+        # Keep reading what the server says, so a full pipe never blocks it; kept for the
+        # messages of failing tests (a traceback in the server says why a page went wrong).
         assert proc.stderr is not None
-        drain = threading.Thread(target=proc.stderr.read, daemon=True)
+        server = Demo(f"http://127.0.0.1:{port}", proc, data)
+        stream = proc.stderr
+        drain = threading.Thread(target=lambda: server.output.extend(stream), daemon=True)
         drain.start()
-        yield Demo(f"http://127.0.0.1:{port}", proc, data)
+        yield server
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     finally:

@@ -197,7 +197,8 @@ def test_a_stalled_camera_shows_offline_within_10_s_and_recovers_by_itself(
         assert tile.locator(".badge").inner_text() == "OFFLINE"
         since = tile.locator("strong").inner_text()
         assert re.fullmatch(r"OFFLINE since \d\d:\d\d:\d\d UTC", since)  # the browser's zone
-        assert "no frames" in tile.locator(".tile-error").inner_text()
+        error = tile.locator(".tile-error").inner_text()
+        assert "no frames" in error, f"{error}; the server said:\n{demo.log_tail()}"
         page.wait_for_selector(f".cam-marker.offline[data-camera='{camera}']")
         assert page.locator("#stat-cameras .stat-v").inner_text() == "1/2"
         page.screenshot(path=str(tmp_path / "camera-offline.png"))

@@ -45,10 +45,15 @@ class FieldUser:
         self.user, self.unit = user, unit
 
 
-def field_user(user: UserDep, state: StateDep) -> FieldUser:
-    """The caller and their unit (403 with the fix when they have none or no field app)."""
+def field_role(user: UserDep) -> Principal:
+    """The caller, when their role has the field app (checked before the request's body)."""
     if not (user.role.operational or user.role is Role.FIELD):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role has no field app")
+    return user
+
+
+def field_user(user: Annotated[Principal, Depends(field_role)], state: StateDep) -> FieldUser:
+    """The caller and their unit (403 with the fix when they have none or no field app)."""
     unit = state.units.of_user(user.username)
     if unit is None:
         raise HTTPException(
@@ -235,7 +240,7 @@ async def picture(me: Me, state: StateDep) -> Picture:
 async def report(
     body: PositionsIn,
     note: Annotated[AuditNote, audited("field.report", "unit")],
-    user: UserDep,
+    user: Annotated[Principal, Depends(field_role)],
     state: StateDep,
 ) -> Reported:
     """Your phone's positions (one, or what it queued while offline; all are checked first)."""

@@ -12,6 +12,7 @@ const LIVE_MS = 3000; // how often a live picture is fetched again
 // The answers that fit the unit's part in the incident now (Incidents.respond refuses the
 // others): sent, it accepts or declines; on its way, it arrives (or declines); on scene, it
 // resolves the incident once the incident may become resolved.
+const ENDS = new Set(["decline", "resolved"]); // answers after which the unit is no longer sent
 const ANSWERS = { dispatched: ["accept", "decline"], accepted: ["on_scene", "decline"], on_scene: ["resolved"] };
 const PRIMARY = new Set(["accept", "on_scene", "resolved"]);
 
@@ -23,7 +24,9 @@ export function metres(a, b) {
   return window.L && a && b ? window.L.latLng(a).distanceTo(b) : null;
 }
 
-/** The live picture of one camera, fetched again every few seconds while it is shown. */
+/** The live picture of one camera, fetched again every few seconds while it is shown. A
+ * fetch (not an <img> load) so that stop() can call back one on its way: the picture is no
+ * longer ours the moment the unit declines or resolves, and its answer would be a refusal. */
 class LivePicture {
   constructor(camera) {
     this.camera = camera;
@@ -31,7 +34,8 @@ class LivePicture {
     this.state = el("figcaption", {}, `${camera.name} · live · waiting for a picture`);
     this.node = el("figure", { class: "field-live", dataset: { camera: camera.id } }, this.img, this.state);
     this.timer = null;
-    this.loading = false;
+    this.pending = null; // the AbortController of the fetch on its way
+    this.url = null; // the object URL shown
   }
 
   start() {
@@ -42,23 +46,37 @@ class LivePicture {
   stop() {
     clearInterval(this.timer);
     this.timer = null;
+    this.pending?.abort();
+    this.pending = null;
   }
 
-  load() {
-    if (this.loading || !navigator.onLine || sessionIsEnding()) return;
-    this.loading = true;
-    const next = new Image();
-    next.onload = () => {
-      this.loading = false;
-      this.img.src = next.src;
+  async load() {
+    if (this.pending || !navigator.onLine || sessionIsEnding()) return;
+    const pending = new AbortController();
+    this.pending = pending;
+    try {
+      const r = await fetch(`/api/field/cameras/${encodeURIComponent(this.camera.id)}/live.jpg?at=${Date.now()}`, {
+        signal: pending.signal,
+        credentials: "same-origin",
+      });
+      if (!r.ok) throw new Error(String(r.status));
+      const url = URL.createObjectURL(await r.blob());
+      if (this.url) URL.revokeObjectURL(this.url);
+      this.url = url;
+      this.img.src = url;
       this.state.textContent = `${this.camera.name} · live · ${clock(new Date())}`;
       this.node.dataset.loaded = "1";
-    };
-    next.onerror = () => {
-      this.loading = false;
-      this.state.textContent = `${this.camera.name} · no picture right now`;
-    };
-    next.src = `/api/field/cameras/${encodeURIComponent(this.camera.id)}/live.jpg?at=${Date.now()}`;
+    } catch {
+      if (!pending.signal.aborted) this.state.textContent = `${this.camera.name} · no picture right now`;
+    } finally {
+      if (this.pending === pending) this.pending = null;
+    }
+  }
+
+  remove() {
+    this.stop();
+    if (this.url) URL.revokeObjectURL(this.url);
+    this.node.remove();
   }
 }
 
@@ -129,7 +147,12 @@ export class FieldIncident {
       el("button", { type: "button", class: `btn field-answer${PRIMARY.has(action) ? " btn-primary" : ""}`, dataset: { action } }, label(action)),
     );
     for (const b of buttons) {
-      b.addEventListener("click", () => this.run(buttons, () => this.act.answer(this.incident.id, b.dataset.action)));
+      b.addEventListener("click", async () => {
+        const ends = ENDS.has(b.dataset.action); // the live pictures stop being ours
+        if (ends) for (const picture of this.pictures.values()) picture.stop();
+        const sent = await this.run(buttons, () => this.act.answer(this.incident.id, b.dataset.action));
+        if (ends && !sent) for (const picture of this.pictures.values()) picture.start();
+      });
     }
     fill(this.answers, buttons);
   }
@@ -138,8 +161,7 @@ export class FieldIncident {
     const ids = new Set(cameras.map((c) => c.id));
     for (const [id, picture] of this.pictures) {
       if (ids.has(id)) continue;
-      picture.stop();
-      picture.node.remove();
+      picture.remove();
       this.pictures.delete(id);
     }
     for (const camera of cameras) {
@@ -152,7 +174,7 @@ export class FieldIncident {
   }
 
   remove() {
-    for (const picture of this.pictures.values()) picture.stop();
+    for (const picture of this.pictures.values()) picture.remove();
     this.node.remove();
   }
 }
