@@ -49,6 +49,7 @@ class Timeline:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.tb = time_base
+        self._tb = float(time_base)  # per packet: float arithmetic, not Fraction's
         self.live = live
         self.clock = clock
         rate = fps if fps and fps > 0 else 25.0
@@ -88,7 +89,7 @@ class Timeline:
         if self._first is None:
             self._first = dts
             self._origin = self.clock()
-        media = float((dts - self._first) * self.tb)
+        media = (dts - self._first) * self._tb
         t = self._origin + media
         if self.live and abs(t - self.clock()) > DRIFT_S:
             self._origin = self.clock() - media  # the camera's clock ran off: follow the wall
@@ -98,4 +99,4 @@ class Timeline:
         return Placed(packet, dts, pts, duration, t, media, bool(packet.is_keyframe))
 
     def seconds(self, ticks: int) -> float:
-        return float(ticks * self.tb)
+        return ticks * self._tb
