@@ -79,7 +79,7 @@ def test_cli_report_counts_what_happened(env: Env, client: TestClient) -> None:
     md = runner.invoke(app, ["report", "transparency", "--since", "2023-01-01", "--data", data])
     assert md.exit_code == 0, md.output
     assert "| case number | 1 |" in md.stdout and "chain: verified" in md.stdout
-    assert "exports are not built yet" in md.stdout
+    assert "0 evidence export(s) made" in md.stdout
     assert "## Logins and service" in md.stdout and "| failed logins | 1 |" in md.stdout
     with env.store.session() as s:
         actions = list(s.scalars(select(AuditRow.action)))

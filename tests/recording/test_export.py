@@ -172,6 +172,12 @@ def test_an_export_holds_the_footage_the_events_and_the_record(
     assert m["audit"]["head"]["id"] == row.id - 1
     code, said = verify(out)
     assert code == 0 and "export verified" in said and "NOT ESTABLISHED" in said
+    # The chain still verifies; the transparency report counts the export (unblurred).
+    assert runner.invoke(app, ["audit", "verify", "--data", str(footage.data)]).exit_code == 0
+    r = runner.invoke(app, ["report", "transparency", "--since", "2023-01-01", "--format",
+                            "json", "--data", str(footage.data)])  # fmt: skip
+    report = json.loads(r.stdout)
+    assert (report["exports"], report["exports_unblurred"]) == (1, 1)
 
 
 def test_several_cameras_one_range_and_both_forms_of_verify(
@@ -383,3 +389,24 @@ def test_the_key_is_made_once_and_kept(tmp_path: Path) -> None:
     (tmp_path / KEY_FILE).write_text("damaged")
     with pytest.raises(VigilError, match="is damaged; restore it from a backup"):
         signing_key(tmp_path)
+
+
+def test_an_export_from_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """The same export with the index, events and audit log on PostgreSQL (--db)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    store = Store(pg_url)
+    try:
+        _record(data, Recordings(store), "gate", T0)
+        out = tmp_path / "pg"
+        args = ["export", "--camera", "gate", "--from", iso(T0 + 3), "--to", iso(T0 + 4),
+                "--purpose", PURPOSE, "--out", str(out), "--data", str(data), "--db", pg_url,
+                "--unblurred", "--reason", "court order 17/2026"]  # fmt: skip
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+        assert verify(out)[0] == 0
+        with store.session() as s:
+            row = s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(1)).one()
+        assert row.action == "exports.create" and row.details["cameras"] == ["gate"]
+    finally:
+        store.close()

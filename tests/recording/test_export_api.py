@@ -5,6 +5,7 @@ of tests/api's app (a snapshot-bearing zone_enter at T0 + 11)."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,31 @@ def test_what_cannot_be_exported_is_said(env: Env) -> None:  # noqa: F811
     assert olga.get("/api/exports/20260101T000000Z-00000000.zip").status_code == 404
     exports = env.data_dir / "exports"
     assert not exports.exists() or not any(exports.iterdir())  # nothing half made is left
+
+
+def test_the_manifest_holds_the_playback_of_this_footage(env: Env, tmp_path: Path) -> None:  # noqa: F811
+    """Who looked at this footage before it was exported: the timeline searched and the
+    segments played (with their purposes) are in the manifest, with their hashes."""
+    _record(env)
+    sam = as_user(env, "sam", Role.SUPERVISOR)
+    span = {"from": START, "to": START + 9, "purpose": "incident 7 review"}
+    timeline = sam.get("/api/cameras/lobby/recordings", params=span)
+    assert timeline.status_code == 200, timeline.text
+    first = timeline.json()["segments"][0]
+    assert sam.get(first["url"]).status_code == 200
+    elsewhere = {"from": START + 3600, "to": START + 3700, "purpose": "another case"}
+    assert sam.get("/api/cameras/lobby/recordings", params=elsewhere).status_code == 200
+    r = sam.post("/api/exports", json=_body(unblurred=True, reason=REASON))
+    assert r.status_code == 201, r.text
+    manifest = json.loads(
+        (env.data_dir / "exports" / r.json()["id"] / "manifest.json").read_bytes()
+    )
+    rows = manifest["audit"]["rows"]
+    assert [(x["action"], x["purpose"]) for x in rows] == [
+        ("recordings.search", "incident 7 review"),
+        ("recordings.play", "incident 7 review"),
+    ]
+    with env.store.session() as s:
+        stored = {a.id: a.hash for a in s.scalars(select(AuditRow))}
+    assert all(stored[x["id"]] == x["hash"] for x in rows)
+    assert manifest["audit"]["head"]["id"] == max(stored) - 1  # the export's own row follows

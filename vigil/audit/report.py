@@ -34,7 +34,7 @@ from vigil.store.tables import (
 
 CASE_NUMBER = re.compile(r"(?i)\b(case|incident|ref)\s*[-:/#]?\s*\d|#\s*\d+|\b\d+[-/]\d+\b")
 READ_PREFIXES = ("events.", "tracks.", "alerts.read", "alerts.snapshot", "live.")
-EXPORTS_NOTE = "exports are not built yet; none can have been made"
+EXPORT_ACTION = "exports.create"  # vigil.recording.export: one row per export made
 ACCESS_ACTIONS = {
     "auth.login": "successful logins",
     "auth.login_failed": "failed logins",
@@ -77,7 +77,8 @@ class TransparencyReport:
     purged: dict[str, int]
     purge_runs: int
     audit: dict[str, Any]  # chain status: ok, rows, head id and hash, problem
-    exports: int = 0
+    exports: int = 0  # evidence exports made
+    exports_unblurred: int = 0  # of which with faces not blurred (each with its reason)
     access: dict[str, int] = field(default_factory=dict)  # logins by outcome, service starts
     # Watchlists and hotlists in force at some time in the period (names; no one on them).
     lists: dict[str, list[str]] = field(default_factory=dict)
@@ -149,7 +150,8 @@ class TransparencyReport:
             "",
             "## Exports",
             "",
-            f"{self.exports} ({EXPORTS_NOTE})",
+            f"{self.exports} evidence export(s) made, {self.exports_unblurred} of them with "
+            "faces not blurred (each with a stated reason, in the audit log).",
             "",
             "## Data purged (retention)",
             "",
@@ -193,7 +195,7 @@ def transparency_report(
     reads: Counter[str] = Counter()
     purged: Counter[str] = Counter()
     access: Counter[str] = Counter()
-    runs = 0
+    runs = exports = unblurred = 0
     tak: Counter[str] = Counter()
     with store.session() as s:
         rows = s.execute(
@@ -214,6 +216,9 @@ def transparency_report(
                 for k, v in ((details or {}).get("counts") or {}).items():
                     if isinstance(v, int) and k != "alerts_held":
                         purged[k] += v
+            elif action == EXPORT_ACTION and (details or {}).get("outcome") == "ok":
+                exports += 1
+                unblurred += (details or {}).get("redacted") is False
             elif action == SENT_ACTION:
                 for k, v in ((details or {}).get("counts") or {}).items():
                     if isinstance(v, int) and k in CotKind.__members__.values():
@@ -266,11 +271,12 @@ def transparency_report(
         purged=dict(purged),
         purge_runs=runs,
         audit=verdict.to_json(),
+        exports=exports,
+        exports_unblurred=unblurred,
         access=dict(access),
         lists=lists,
         tak_sent={str(k): tak.get(k, 0) for k in CotKind},
         notes=[
-            EXPORTS_NOTE,
             "alerts and events deleted by retention before this report are not counted",
             "lists deleted (expired and purged, or deleted by hand) before this report are not "
             "listed",
