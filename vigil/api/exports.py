@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import zipfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -153,7 +154,7 @@ def _zip(folder: Path) -> Path:
     target = folder.with_suffix(".zip")
     if target.is_file():
         return target
-    tmp = folder.parent / f".{folder.name}.{os.getpid()}.zip"
+    tmp = folder.parent / f".{folder.name}.{os.getpid()}.{threading.get_ident()}.zip"
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             zf.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")

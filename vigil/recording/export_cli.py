@@ -23,6 +23,7 @@ from vigil.store.queries import as_utc
 export_app = typer.Typer(
     help="Signed evidence export of recorded footage (audited), and its verification.",
     invoke_without_command=True,
+    no_args_is_help=True,
 )
 CLI_AUTHORITY = "operator of this machine (CLI)"
 
