@@ -96,6 +96,37 @@ class Box:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """Where a moving camera (drone, body camera, aircraft sensor) was and where it looked, at
+    `t` seconds from the start of its video. Angles in degrees; positions WGS 84; altitude in
+    metres (`alt`: the sensor's, above mean sea level where the format says so). Platform
+    attitude: heading clockwise from true north, pitch up positive, roll right-wing-down
+    positive. Sensor angles are relative to the platform (MISB ST 0601): azimuth clockwise,
+    elevation up positive (looking down is negative). A value the format does not carry is
+    None. `frame_center` and `corners` are what the source itself encoded (KLV), not computed."""
+
+    t: float
+    lat: float | None = None
+    lon: float | None = None
+    alt: float | None = None
+    heading: float | None = None
+    pitch: float | None = None
+    roll: float | None = None
+    sensor_azimuth: float | None = None
+    sensor_elevation: float | None = None
+    sensor_roll: float | None = None
+    hfov: float | None = None
+    vfov: float | None = None
+    slant_range: float | None = None
+    speed_mps: float | None = None
+    fix: int | None = None  # GPS fix: 0 none, 2 2-D, 3 3-D
+    frame_center: tuple[float, float] | None = None
+    corners: tuple[tuple[float, float], ...] | None = None
+    wallclock: float | None = None  # UNIX time the sample was taken, where the format says
+    source: str = ""  # gpmf | dji-srt | klv
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Frame:
     """One decoded picture from a camera.
