@@ -310,6 +310,12 @@ def test_faces_are_blurred_by_default_and_unblurred_is_the_remux_bit_for_bit(
         pa = [bytes(p) for p in a.demux(a.streams.video[0]) if p.size]
         pb = [bytes(p) for p in b.demux(b.streams.video[0]) if p.size]
     assert pa == pb  # the same packets as the segments hold (chapters aside)
+    with (
+        av.open(str(blurred / "clips" / "lobby.mp4")) as a,
+        av.open(str(raw / "clips" / "lobby.mp4")) as b,
+    ):
+        assert a.chapters() == b.chapters() and len(a.chapters()) == 2  # its start, the event
+        assert a.streams.video[0].codec_context.name == "h264"
     assert verify(blurred)[0] == 0
 
 
