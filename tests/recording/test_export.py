@@ -416,3 +416,32 @@ def test_an_export_from_postgresql(pg_url: str, tmp_path: Path) -> None:
         assert row.action == "exports.create" and row.details["cameras"] == ["gate"]
     finally:
         store.close()
+
+
+def test_a_stream_with_b_frames_is_cut_at_keyframes_and_decodes_whole(tmp_path: Path) -> None:
+    """The bundled person clip reorders frames (pts != dts): cut mid-segment and across
+    segments, every packet copied still decodes, from the keyframe before 'from'."""
+    from tests.conftest import PERSON_CLIP
+
+    data = tmp_path / "data"
+    data.mkdir()
+    store = Store(f"sqlite:///{data / 'vigil.db'}")
+    try:
+        config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=10)
+        Recorder("hall", str(PERSON_CLIP), data, Recordings(store), config,
+                 clock=lambda: T0).run()  # fmt: skip
+        out = tmp_path / "hall"
+        args = ["export", "--camera", "hall", "--from", iso(T0 + 33.3), "--to", iso(T0 + 52.5),
+                "--purpose", PURPOSE, "--out", str(out), "--data", str(data), "--unblurred",
+                "--reason", "court order 17/2026"]  # fmt: skip
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+    finally:
+        store.close()
+    m = json.loads((out / MANIFEST).read_bytes())
+    clip = m["clips"][0]
+    assert len(clip["segments"]) == 3 and T0 + 30 <= clip["start_unix"] <= T0 + 33.3
+    with av.open(str(out / "clips" / "hall.mp4")) as c:
+        times = [f.time for f in c.decode(video=0)]
+    assert len(times) == clip["frames"] and times[0] == 0.0
+    assert times == sorted(times) and times[-1] >= 52.4 - (clip["start_unix"] - T0)
