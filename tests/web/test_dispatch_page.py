@@ -33,7 +33,7 @@ LOBBY = (52.00232, 4.37336)  # the demo's lobby camera (vigil/assets/demo-server
 NEAR = (52.00200, 4.37300)  # about 43 m from the lobby
 FAR = (52.00120, 4.37200)  # about 155 m
 WAIT_MS = 30_000
-DESK_PAGES = ("/", "/search", "/plates", "/watchlists", "/users", "/audit")
+DESK_PAGES = ("/", "/search", "/playback", "/plates", "/watchlists", "/users", "/audit")
 # A dispatch refused (409) is logged by Chromium as a failed resource.
 REFUSED = (*EXPECTED_CONSOLE, "status of 409")
 

@@ -45,6 +45,7 @@ _CHECKOUT_LEAFLET = _NODE_MODULES / "leaflet" / "dist"
 _LEAFLET_KEY = "leaflet_dir"
 SWAGGER_URL = "/static/vendor/swagger-ui"  # Swagger UI for /api/docs, from swagger-ui-dist
 SWAGGER_KEY = "swagger_dir"
+PLAY_LEAD_S = 5  # a link to an event's moment plays from this many seconds before it
 
 
 class LoginRequired(Exception):
@@ -168,6 +169,25 @@ def search(request: Request, user: PageUser) -> Response:
     if not user.can_see_operations:
         return _elsewhere(user)
     return _page(request, "search.html", user, page="search", **vocabulary())
+
+
+@router.get("/playback", response_class=HTMLResponse)
+def playback(request: Request, user: PageUser) -> Response:
+    """Playback: a camera's timeline (recorded spans, gaps, events, alerts, locks) and the
+    player; `?camera=ID&t=ISO` plays from a few seconds before that moment. Locking footage
+    as evidence is for operators and above; the export for those the export API lets."""
+    if not user.can_see_operations:
+        return _elsewhere(user)
+    exports = any(getattr(r, "path", None) == "/api/exports" for r in request.app.routes)
+    return _page(
+        request,
+        "playback.html",
+        user,
+        page="playback",
+        can_lock=user.can(Role.OPERATOR),
+        can_export=exports and user.can(Role.OPERATOR),
+        lead_s=PLAY_LEAD_S,
+    )
 
 
 @router.get("/plates", response_class=HTMLResponse)

@@ -154,6 +154,7 @@ export class Feed {
           "div",
           { class: "feed-row2" },
           el("span", { class: "feed-details", title: details || null }, details),
+          this.playLink(data),
           el("time", { datetime: data.time, title: stamp(data.time) }, shortTime(data.time)),
         ),
         actions,
@@ -161,12 +162,18 @@ export class Feed {
     );
     const focus = () => this.onFocus(data.camera);
     node.addEventListener("click", (e) => {
-      if (!e.target.closest("button")) focus();
+      if (!e.target.closest("button, a")) focus();
     });
     node.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && e.target === node) focus();
     });
     return node;
+  }
+
+  /** A link to the moment in playback (which asks for the purpose of watching). */
+  playLink(data) {
+    const href = `/playback?${new URLSearchParams({ camera: data.camera, t: data.time })}`;
+    return el("a", { class: "feed-play", href, title: "Play the recording from just before it" }, "Play");
   }
 
   eventNode(ev) {

@@ -30,6 +30,13 @@ function labelCell(ev) {
   return el("td", {}, ev.label || "–", plate && [" ", el("span", { class: "plate plate-sm" }, plate)]);
 }
 
+/** A link to the event's moment in playback (from a few seconds before it), with this
+ * search's purpose: the playback is audited for the same reason. */
+function playLink(ev) {
+  const href = `/playback${query({ camera: ev.camera, t: ev.time, purpose: form.elements.purpose.value.trim() })}`;
+  return el("a", { class: "play", href, title: "Play the recording from just before it" }, "Play");
+}
+
 function row(ev) {
   const thumb = ev.snapshot_url
     ? el("img", { src: ev.snapshot_url, alt: "", loading: "lazy", decoding: "async" })
@@ -46,6 +53,7 @@ function row(ev) {
     el("td", {}, ev.direction || "–"),
     el("td", { class: "num" }, ev.track_id ?? "–"),
     el("td", { class: "num" }, typeof ev.score === "number" ? ev.score.toFixed(2) : "–"),
+    el("td", { class: "c-play" }, playLink(ev)),
   );
   tr.addEventListener("click", () => choose(tr, ev));
   tr.addEventListener("keydown", (e) => {
@@ -105,7 +113,7 @@ async function load() {
     nextCursor = result.next_cursor;
     tbody.replaceChildren(...result.items.map(row));
     if (!result.items.length) {
-      tbody.append(el("tr", {}, el("td", { colspan: "9", class: "muted empty" }, "No events match these filters.")));
+      tbody.append(el("tr", {}, el("td", { colspan: "10", class: "muted empty" }, "No events match these filters.")));
     }
     const first = page * Number(filters.limit || 50);
     info.textContent = result.items.length
@@ -169,7 +177,7 @@ async function main() {
   else {
     info.textContent = "";
     tbody.replaceChildren(
-      el("tr", {}, el("td", { colspan: "9", class: "muted empty" }, "State the purpose of your search, choose filters, then Search.")),
+      el("tr", {}, el("td", { colspan: "10", class: "muted empty" }, "State the purpose of your search, choose filters, then Search.")),
     );
     form.elements.purpose.focus();
   }

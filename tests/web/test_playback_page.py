@@ -1,0 +1,207 @@
+"""Playback in a real browser (Debian's Chromium through Playwright) against the running demo,
+with recorded segments of the lobby camera (fragmented MP4 remuxed from the bundled clip with
+PyAV, indexed as a recorder indexes them) and a gap between two of them: a link to an event's
+moment plays from a few seconds before it in the right segment (`video.currentTime` at the
+seek against the event's offset in its segment, within two frames), clicking an event on the
+timeline does the same, the timeline shows the gap with its reason, the end of one segment
+goes on to the next across the gap (named), footage is locked as evidence, and the search
+results link each event to its moment in playback. Chromium plays the demo's H.264."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from tests.conftest import PERSON_CLIP
+from tests.recording.segments import Made, record
+from tests.web.conftest import ADMIN_PASSWORD, Demo, log_in, open_page
+from vigil.domain import Event, EventType
+from vigil.recording.index import Recordings
+from vigil.store.db import Store, default_db_url
+
+pytestmark = pytest.mark.slow
+
+PURPOSE = "case 2026/0314 playback"
+LEAD_S = 5.0  # vigil.api.pages.PLAY_LEAD_S
+GAP_REASON = "camera stopped sending"
+# Every seek the page makes, with the segment it was in (media events do not bubble: capture).
+SEEKS = """window.__seeks = [];
+document.addEventListener('seeked', (e) => window.__seeks.push(
+  {t: e.target.currentTime, segment: e.target.dataset.segment}), true);"""
+
+
+@dataclass
+class Reel:
+    a: Made
+    b: Made
+    in_a: float  # UNIX times of the events stored
+    in_b: float
+    ids: dict[str, int]
+
+
+def _event(store: Store, t: float, label: str) -> int:
+    (row,) = store.save_results(
+        "lobby", t, [], [Event(EventType.OBJECT, "lobby", 0.0, 99, label)], [None]
+    )
+    return row.id
+
+
+@pytest.fixture(scope="module")
+def reel(demo: Demo) -> Iterator[Reel]:
+    store = Store(default_db_url(demo.data_dir))
+    try:
+        index = Recordings(store)
+        base = round(time.time()) - 900.0
+        a = record(demo.data_dir, index, "lobby", PERSON_CLIP, base, 10.0)
+        assert a.duration < 19, a
+        gap = index.open_gap("lobby", base + a.duration, GAP_REASON)
+        index.close_gap(gap, base + 30)
+        b = record(demo.data_dir, index, "lobby", PERSON_CLIP, base + 30, 10.0, skip_s=20)
+        times = {"in_a": base + a.duration - 3.6, "in_b": base + 30 + 7.3}
+        ids = {k: _event(store, t, k.replace("_", " ")) for k, t in times.items()}
+        yield Reel(a, b, times["in_a"], times["in_b"], ids)
+    finally:
+        store.close()
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def _seek(page: Any, count: int) -> dict[str, Any]:
+    """The page's `count`-th seek (from 1)."""
+    page.wait_for_function(f"() => window.__seeks.length >= {count}", timeout=20_000)
+    seek: dict[str, Any] = page.evaluate(f"window.__seeks[{count - 1}]")
+    return seek
+
+
+def _check_moment(seek: dict[str, Any], made: Made, t: float) -> None:
+    """The seek lands `t` - LEAD_S into `made`, within two frames."""
+    assert seek["segment"] == str(made.segment.id), seek
+    expected = t - LEAD_S - made.segment.start
+    assert abs(seek["t"] - expected) <= 2 / made.fps, (seek, expected)
+
+
+def test_chromium_plays_the_demo_clips_h264(demo: Demo, browser: Any) -> None:
+    with open_page(browser) as watched:
+        watched.page.goto(demo.base + "/login")
+        kinds = watched.page.evaluate(
+            "() => ['avc1.42E01E', 'avc1.4D401E', 'avc1.64001F'].map(c =>"
+            " document.createElement('video').canPlayType(`video/mp4; codecs=\"${c}\"`))"
+        )
+        assert kinds == ["probably"] * 3, kinds  # Baseline, Main (the demo clips), High
+
+
+def _screenshot(page: Any, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / name))
+    if os.environ.get("VIGIL_SCREENSHOT_DIR"):
+        target = Path(os.environ["VIGIL_SCREENSHOT_DIR"])
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(folder / name, target / name)
+
+
+def test_an_event_plays_from_just_before_it_and_the_timeline_shows_the_gap(
+    demo: Demo, browser: Any, reel: Reel, tmp_path: Path
+) -> None:
+    with open_page(browser) as watched:
+        page = watched.page
+        page.add_init_script(SEEKS)
+        log_in(page, demo.base, "admin", ADMIN_PASSWORD, "/playback")
+        q = {"camera": "lobby", "t": _iso(reel.in_b), "purpose": PURPOSE, "span": 900}
+        page.goto(f"{demo.base}/playback?{urlencode(q)}")
+        page.wait_for_selector("body[data-ready='1']")
+        _check_moment(_seek(page, 1), reel.b, reel.in_b)  # the link: 5 s before the event
+        page.wait_for_function(  # and it plays on
+            f"() => document.getElementById('video').currentTime > {_seek(page, 1)['t'] + 0.5}",
+            timeout=20_000,
+        )
+        chosen = page.locator(f".mark[data-kind='event'][data-id='{reel.ids['in_b']}']")
+        assert chosen.get_attribute("aria-current") == "true"
+        # The gap: marked between the two segments, with its reason on hover.
+        gap = page.locator(".tl-gap")
+        assert gap.count() == 1 and gap.get_attribute("data-reason") == GAP_REASON
+        assert GAP_REASON in (gap.get_attribute("title") or "")
+        box = {n: page.locator(s).bounding_box() for n, s in (
+            ("a", f".tl-seg[data-id='{reel.a.segment.id}']"),
+            ("b", f".tl-seg[data-id='{reel.b.segment.id}']"), ("gap", ".tl-gap"))}  # fmt: skip
+        assert all(box.values()), box
+        a, b, g = box["a"], box["b"], box["gap"]
+        assert abs(g["x"] - (a["x"] + a["width"])) < 2 and abs(g["x"] + g["width"] - b["x"]) < 2
+        # A click on an event's mark on the timeline plays from 5 s before it.
+        page.locator(f".tl-event[data-id='{reel.ids['in_a']}']").click()
+        _check_moment(_seek(page, 2), reel.a, reel.in_a)
+        watched.check_no_errors()
+        _screenshot(page, tmp_path, "playback-1366.png")
+        page.set_viewport_size({"width": 390, "height": 844})
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the playback page lays out {width} px wide on a phone"
+        _screenshot(page, tmp_path, "playback-390.png")
+
+
+def test_playback_goes_on_across_the_gap_and_footage_is_locked(
+    demo: Demo, browser: Any, reel: Reel
+) -> None:
+    with open_page(browser) as watched:
+        page = watched.page
+        page.add_init_script(SEEKS)
+        log_in(page, demo.base, "admin", ADMIN_PASSWORD, "/playback")
+        start = _iso(reel.a.segment.start + 60)
+        q = {"camera": "lobby", "t": start, "purpose": PURPOSE, "span": 900}
+        page.goto(f"{demo.base}/playback?{urlencode(q)}")
+        page.wait_for_selector("body[data-ready='1']")
+        seeks = page.evaluate("window.__seeks.length")
+        mark = page.locator(f".mark[data-kind='event'][data-id='{reel.ids['in_a']}']")
+        mark.locator("button").click()  # from the list: 5 s before it, near the end of a
+        _check_moment(_seek(page, seeks + 1), reel.a, reel.in_a)
+        page.wait_for_function(  # a ends; b follows from its start, the gap named
+            f"() => document.getElementById('video').dataset.segment === '{reel.b.segment.id}'"
+            " && document.getElementById('video').currentTime > 0.3",
+            timeout=30_000,
+        )
+        assert "Gap of" in page.inner_text("#player-note")
+        assert GAP_REASON in page.inner_text("#player-note")
+        page.click("#lock-open")
+        page.fill("#lock-reason", "case 2026/0314: keep it")
+        page.click("#lock-submit")
+        page.wait_for_selector(".tl-lock")
+        assert "keep it" in (page.locator(".tl-lock").first.get_attribute("title") or "")
+        watched.check_no_errors()
+    with httpx.Client(base_url=demo.base, timeout=10) as http:
+        assert (
+            http.post(
+                "/api/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+            ).status_code
+            == 200
+        )
+        rows = http.get("/api/audit", params={"action": "recordings.play", "limit": 500})
+        plays = rows.json()["items"]
+        assert plays and {p["purpose"] for p in plays} == {PURPOSE}
+        segments = {p["object_id"] for p in plays}
+        assert {str(reel.a.segment.id), str(reel.b.segment.id)} <= segments
+
+
+def test_search_results_link_to_their_moment(demo: Demo, browser: Any, reel: Reel) -> None:
+    with open_page(browser) as watched:
+        page = watched.page
+        log_in(page, demo.base, "admin", ADMIN_PASSWORD, "/search")
+        q = {"purpose": PURPOSE, "camera": "lobby", "label": "in b"}
+        page.goto(f"{demo.base}/search?{urlencode(q)}")
+        page.wait_for_selector("body[data-ready='1']")
+        link = page.locator(f"tr[data-id='{reel.ids['in_b']}'] a.play")
+        href = link.get_attribute("href") or ""
+        assert href.startswith("/playback?") and "camera=lobby" in href
+        page.add_init_script(SEEKS)
+        link.click()
+        page.wait_for_selector("body[data-ready='1']")
+        _check_moment(_seek(page, 1), reel.b, reel.in_b)
+        watched.check_no_errors()
