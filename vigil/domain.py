@@ -119,6 +119,8 @@ class Telemetry:
     hfov: float | None = None
     vfov: float | None = None
     slant_range: float | None = None
+    # The ground's elevation at the frame centre (KLV tag 25): the plane a projection meets.
+    frame_center_alt: float | None = None
     speed_mps: float | None = None
     fix: int | None = None  # GPS fix: 0 none, 2 2-D, 3 3-D
     frame_center: tuple[float, float] | None = None
