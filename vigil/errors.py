@@ -33,3 +33,8 @@ class Conflict(VigilError):
 class Invalid(VigilError):
     """The request is well formed but cannot be done as asked: a bad line, a missing reason
     (422)."""
+
+
+class GeometryError(VigilError):
+    """A camera's position, attitude or ground reference cannot place what it sees on the
+    ground: no field of view, a line of sight above the horizon, a camera below its ground."""

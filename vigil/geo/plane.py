@@ -1,4 +1,4 @@
-"""From a camera's image to the ground: metres on a flat ground plane.
+"""From a camera's image to the ground: metres on a flat ground plane (no place on Earth).
 
 Two ways to say where the ground is, both from measurements a user can make on site:
 - `UniformScale`: two image points a known distance apart; every pixel is the same size on
@@ -86,27 +86,3 @@ class Homography:
         if w * self._side <= 1e-12:
             return (math.inf, math.inf)
         return (float(x / w), float(y / w))
-
-
-EARTH_RADIUS_M = 6_371_008.8  # the mean radius (IUGG)
-
-
-def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance in metres between two (latitude, longitude) points."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
-def in_polygon(point: tuple[float, float], polygon: Sequence[tuple[float, float]]) -> bool:
-    """Whether a (latitude, longitude) point lies inside a polygon of such points (a geofence
-    of a few kilometres at most: treated as flat)."""
-    from shapely.geometry import Point as ShapelyPoint
-    from shapely.geometry import Polygon
-
-    return bool(
-        Polygon([(lon, lat) for lat, lon in polygon]).covers(ShapelyPoint(point[1], point[0]))
-    )

@@ -1,0 +1,38 @@
+"""From a camera's image to the ground and the map.
+
+- `plane`: image pixels to metres on a flat ground plane (a known scale, a homography).
+- `earth`: distances and geofences on Earth; WGS 84 positions to and from local metres.
+- `camera`: a moving camera's pose (position, platform attitude, sensor angles, field of view)
+  to its frame centre, footprint and each pixel's latitude/longitude on a flat ground.
+- `fixed`: a fixed camera's configured ground homography, image to latitude/longitude.
+"""
+
+from vigil.geo.camera import CORNERS, CameraPose, CameraView, projected_centre
+from vigil.geo.earth import (
+    EARTH_RADIUS_M,
+    LatLon,
+    LocalFrame,
+    ecef_to_geodetic,
+    geodetic_to_ecef,
+    haversine_m,
+    in_polygon,
+)
+from vigil.geo.plane import GroundPlane, Homography, UniformScale, distance
+
+__all__ = [
+    "CORNERS",
+    "EARTH_RADIUS_M",
+    "CameraPose",
+    "CameraView",
+    "GroundPlane",
+    "Homography",
+    "LatLon",
+    "LocalFrame",
+    "UniformScale",
+    "distance",
+    "ecef_to_geodetic",
+    "geodetic_to_ecef",
+    "haversine_m",
+    "in_polygon",
+    "projected_centre",
+]
