@@ -445,3 +445,29 @@ def test_a_stream_with_b_frames_is_cut_at_keyframes_and_decodes_whole(tmp_path: 
         times = [f.time for f in c.decode(video=0)]
     assert len(times) == clip["frames"] and times[0] == 0.0
     assert times == sorted(times) and times[-1] >= 52.4 - (clip["start_unix"] - T0)
+
+
+def test_a_segment_gone_or_altered_since_it_was_recorded_is_said(
+    footage: Footage, tmp_path: Path
+) -> None:
+    """A segment file deleted is a gap with that reason; one whose bytes are not those the
+    recorder hashed is exported and named in the warnings (and on the console)."""
+    first, second, *_ = Recordings(footage.store).segments("lobby", T0, T0 + 9)
+    (footage.data / second.path).unlink()
+    path = footage.data / first.path
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0x01
+    path.write_bytes(bytes(data))
+    out = tmp_path / "damaged"
+    code, said = export(footage, out, "--unblurred", "--reason", "court order 17/2026",
+                        start=T0 + 0.5, end=T0 + 9.0)  # fmt: skip
+    assert code == 0, said
+    m = json.loads((out / MANIFEST).read_bytes())
+    assert f"recorded segment {second.id}: file missing" in [g["reason"] for g in m["gaps"]]
+    assert m["warnings"] == [
+        f"lobby: recorded segment {first.id} ({first.path}): file differs from the hash the "
+        "recorder indexed when it closed it",
+        f"lobby: recorded segment {second.id} ({second.path}): file missing",
+    ]
+    assert "warning:" in said and "file missing" in said
+    assert verify(out)[0] == 0  # the export itself is intact: it says what it holds

@@ -98,6 +98,9 @@ class ExportOut(Model):
     redacted: bool
     clips: list[ClipOut]
     gaps: list[GapOut] = Field(description="where in the range no footage is, and why")
+    warnings: list[str] = Field(
+        description="recorded segments whose file is missing or differs from what was recorded"
+    )
     download_url: str = Field(description="the zip; add ?purpose=")
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from vigil import __version__
 from vigil.audit.log import AuditLog
+from vigil.domain import Gap, Segment
 from vigil.errors import Conflict, Invalid, NotFound
 from vigil.recording.export_contents import collect, footage_audit
 from vigil.recording.index import Recordings
@@ -74,12 +75,13 @@ class ExportResult:
     clips: list[dict[str, Any]] = field(default_factory=list)
     gaps: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)  # its audit row's
+    warnings: list[str] = field(default_factory=list)  # segments missing or not as recorded
 
     def record(self) -> dict[str, Any]:
         return {
             "id": self.id, "manifest_sha256": self.manifest_sha256,
             "fingerprint": self.fingerprint, "files": self.files, "size": self.size,
-            "clips": self.clips, "gaps": self.gaps,
+            "clips": self.clips, "gaps": self.gaps, "warnings": self.warnings,
         }  # fmt: skip
 
 
@@ -116,18 +118,38 @@ def new_id(now: datetime | None = None) -> str:
     return f"{(now or datetime.now(UTC)).astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
+def _unreadable(
+    runs: list[list[tuple[Segment, Path | None, dict[str, Any]]]], end: float
+) -> tuple[list[Gap], list[str]]:
+    """Segments whose file is gone, unreadable or not what was recorded: warnings, and the
+    missing ones as gaps (their reason is why the footage is not there)."""
+    gaps, warnings = [], []
+    for run in runs:
+        for seg, path, rec in run:
+            if "problem" not in rec:
+                continue
+            warnings.append(f"{seg.camera_id}: recorded segment {seg.id} ({seg.path}): "
+                            f"{rec['problem']}")  # fmt: skip
+            if path is None:
+                why = f"recorded segment {seg.id}: {rec['problem']}"
+                gaps.append(Gap(seg.camera_id, seg.start, seg.end or end, why))
+    return gaps, warnings
+
+
 def _clips(
     recordings: Recordings, data_dir: Path, req: ExportRequest, work: Path, marks: dict[str, Any]
-) -> list[Clip]:
+) -> tuple[list[Clip], list[str]]:
     clips: list[Clip] = []
+    warnings: list[str] = []
     (work / "clips").mkdir()
     for camera in req.cameras:
         runs = parts(data_dir, recordings.segments(camera, req.start, req.end))
-        gaps = recordings.gaps(camera, req.start, req.end)
+        lost, said = _unreadable(runs, req.end)
+        warnings += said
+        gaps = [*recordings.gaps(camera, req.start, req.end), *lost]
         made: list[Clip] = []
         for run in runs:
-            n = len(made) + 1
-            name = f"{camera}.mp4" if n == 1 else f"{camera}-part{n}.mp4"
+            name = f"{camera}.mp4" if not made else f"{camera}-part{len(made) + 1}.mp4"
             clip = write_clip(run, req.start, req.end, work / "clips" / name, marks[camera], gaps)
             if clip is not None:
                 made.append(clip)
@@ -137,7 +159,7 @@ def _clips(
                 "check the camera id and the range (its recorded spans are on the playback page)"
             )
         clips.extend(made)
-    return clips
+    return clips, warnings
 
 
 def _redact(clips: list[Clip], req: ExportRequest, blur: FaceBlur | None) -> list[dict[str, Any]]:
@@ -193,7 +215,7 @@ def _build(
     """Everything into `work`; the manifest's bytes, signed."""
     blur = None if req.unblurred else FaceBlur()
     contents = collect(store, data_dir, req.cameras, req.start, req.end, work, blur)
-    clips = _clips(Recordings(store), data_dir, req, work, contents.marks)
+    clips, warnings = _clips(Recordings(store), data_dir, req, work, contents.marks)
     clip_records = _redact(clips, req, blur)
     _write_json(work / "events.json", contents.events)
     _write_json(work / "alerts.json", contents.alerts)
@@ -206,6 +228,7 @@ def _build(
         "range": {"from": iso(req.start), "to": iso(req.end),
                   "from_unix": req.start, "to_unix": req.end},
         "redacted": not req.unblurred, "reason": req.reason, "clips": clip_records,
+        "warnings": warnings,
         "gaps": [{"camera": c["camera"], **g} for c in clip_records for g in c["gaps"]],
         "events": {"file": "events.json", "count": len(contents.events)},
         "alerts": {"file": "alerts.json", "count": len(contents.alerts)},
@@ -272,7 +295,7 @@ def create_export(
         export_id, out, digest, manifest["key"]["fingerprint"], len(files),
         sum(f["size"] for f in files.values()),
         [{k: c[k] for k in CLIP_FIELDS} for c in manifest["clips"]],
-        manifest["gaps"], audit_details(req, manifest),
+        manifest["gaps"], audit_details(req, manifest), manifest["warnings"],
     )  # fmt: skip
 
 

@@ -70,6 +70,10 @@ def _say_result(result_path: Path, record: dict[str, object]) -> None:
             highlight=False,
             soft_wrap=True,
         )
+    warnings = record["warnings"]
+    assert isinstance(warnings, list)
+    for w in warnings:
+        err.print(f"  [bold yellow]warning:[/] {shown(w)}", highlight=False, soft_wrap=True)
     out.print(
         f"  check it with: vigil export verify {shown(result_path)} "
         f"--fingerprint {record['fingerprint']}",

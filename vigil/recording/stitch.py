@@ -161,7 +161,7 @@ def parts(
         if fmt is not None:
             current = fmt
         runs[-1].append((seg, path, rec))
-    return [run for run in runs if any(p is not None for _, p, _ in run)] or runs[:0]
+    return runs
 
 
 def _trimmed(
@@ -201,9 +201,9 @@ def write_clip(
 
     Two passes over the packets (demuxing only): the first times them, because MP4 chapters
     (the gaps among them) are declared before the first packet is written."""
-    first_path = next(p for _, p, _ in run if p is not None)
+    first_path = next((p for _, p, _ in run if p is not None), None)
     times = [(t.pts, t.pts + t.duration) for t in _trimmed(run, start, end)]
-    if not times:
+    if first_path is None or not times:
         return None
     codec, width, height = _format(first_path)
     clip = Clip(run[0][0].camera_id, out, times[0][0], max(e for _, e in times), len(times),
