@@ -82,6 +82,7 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/announce.py
 	$(PY) bench/plates.py
 	$(PY) bench/faces.py
+	$(PY) bench/recording.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench
