@@ -206,8 +206,11 @@ class CameraView:
         if self.pose.hfov is None or self.pose.vfov is None:
             self.ray(0.5, 0.5)  # the same error as for any other pixel
         assert self.pose.hfov is not None and self.pose.vfov is not None
-        east, north, _ = self.frame.to_enu(lat, lon, self.ground_alt)
-        cam = self.rotation.T @ np.array([east, north, -self.depth])
+        # The point of the flat ground whose own vertical passes through (lat, lon): along
+        # that vertical (ECEF is linear in height) from the ellipsoid height up to the plane.
+        low = self.frame.to_enu(lat, lon, self.ground_alt)
+        vertical = self.frame.to_enu(lat, lon, self.ground_alt + 1.0) - low
+        cam = self.rotation.T @ (low + vertical * ((-self.depth - low[2]) / vertical[2]))
         if cam[0] <= 1e-9:
             return None
         return (
