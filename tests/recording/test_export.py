@@ -471,3 +471,16 @@ def test_a_segment_gone_or_altered_since_it_was_recorded_is_said(
     ]
     assert "warning:" in said and "file missing" in said
     assert verify(out)[0] == 0  # the export itself is intact: it says what it holds
+
+
+def test_blurring_reports_its_progress(footage: Footage, tmp_path: Path) -> None:
+    from vigil.audit.log import AuditLog
+    from vigil.recording.export import ExportRequest, create_export
+
+    seen: list[tuple[int, int]] = []
+    req = ExportRequest(("lobby",), T0 + 4.0, T0 + 4.3, PURPOSE, "cli:test", "test")
+    result = create_export(footage.store, footage.data, req, tmp_path / "p",
+                           AuditLog(footage.store, footage.data),
+                           progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    frames = result.clips[0]["frames"]
+    assert seen == [(n, frames) for n in range(1, frames + 1)] and frames >= 9

@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,9 +162,22 @@ def _clips(
     return clips, warnings
 
 
-def _redact(clips: list[Clip], req: ExportRequest, blur: FaceBlur | None) -> list[dict[str, Any]]:
+Progress = Callable[[int, int], None]  # frames blurred so far, frames to blur
+
+
+def _redact(
+    clips: list[Clip], req: ExportRequest, blur: FaceBlur | None, progress: Progress | None
+) -> list[dict[str, Any]]:
     """Each clip blurred in place (or, unblurred, left as the remux: bit for bit)."""
     records = []
+    total, done = sum(c.frames for c in clips), 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
     for clip in clips:
         remux_hash = sha256_of(clip.path)
         rec = {"file": f"clips/{clip.path.name}", **clip.record(), "remux_sha256": remux_hash}
@@ -178,7 +191,7 @@ def _redact(clips: list[Clip], req: ExportRequest, blur: FaceBlur | None) -> lis
         else:
             raw = clip.path.with_suffix(".remux.mp4")
             clip.path.rename(raw)
-            report = blur_clip(raw, clip.path, blur, req.subject)
+            report = blur_clip(raw, clip.path, blur, req.subject, step)
             raw.unlink()
             rec["redaction"] = report.record(blur)
         records.append(rec)
@@ -211,12 +224,13 @@ def _build(
     audit: AuditLog,
     export_id: str,
     now: datetime,
+    progress: Progress | None,
 ) -> bytes:
     """Everything into `work`; the manifest's bytes, signed."""
     blur = None if req.unblurred else FaceBlur()
     contents = collect(store, data_dir, req.cameras, req.start, req.end, work, blur)
     clips, warnings = _clips(Recordings(store), data_dir, req, work, contents.marks)
-    clip_records = _redact(clips, req, blur)
+    clip_records = _redact(clips, req, blur, progress)
     _write_json(work / "events.json", contents.events)
     _write_json(work / "alerts.json", contents.alerts)
     key = signing_key(data_dir)
@@ -262,6 +276,7 @@ def create_export(
     export_id: str | None = None,
     now: datetime | None = None,
     record: bool = True,
+    progress: Progress | None = None,
 ) -> ExportResult:
     """Build the export of `req` into the folder `out` (new, or empty), signed and audited
     (`record=False`: the caller writes the audit row, as an API route's `audited` does)."""
@@ -272,7 +287,7 @@ def create_export(
     work = out.parent / f".{out.name}.partial-{export_id}"
     work.mkdir(mode=0o700)
     try:
-        data = _build(store, data_dir, req, work, audit, export_id, now)
+        data = _build(store, data_dir, req, work, audit, export_id, now, progress)
         if out.exists():
             out.rmdir()
         os.rename(work, out)

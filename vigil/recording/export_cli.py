@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vigil.audit.cli import DEFAULT_DATA, DataOpt, DbOpt, err, open_store, out, stated_purpose
 from vigil.audit.log import AuditLog, cli_actor
@@ -82,6 +83,20 @@ def _say_result(result_path: Path, record: dict[str, object]) -> None:
     )
 
 
+def _progress() -> Progress:
+    """Frames blurred so far (blurring is the long part: every frame is searched for faces)."""
+    return Progress(
+        TextColumn("blurring faces"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
 @export_app.callback()
 def export(
     ctx: typer.Context,
@@ -122,7 +137,14 @@ def export(
     store = open_store(data, db)
     try:
         private_data_dir(data)
-        result = create_export(store, data, req, out_dir, AuditLog(store, data))
+        with _progress() as bar:
+            task = bar.add_task("blur", total=None)
+
+            def show(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = create_export(store, data, req, out_dir, AuditLog(store, data),
+                                   progress=show)  # fmt: skip
     finally:
         store.close()
     _say_result(out_dir, result.record())

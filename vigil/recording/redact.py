@@ -13,7 +13,7 @@ anyone else who passes through it stay unblurred too, which the manifest says.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -114,8 +114,15 @@ def _blurred(
         ready += 1
 
 
-def blur_clip(src: Path, dst: Path, blur: FaceBlur, subject: Region | None = None) -> Redaction:
-    """Re-encode `src` into `dst` with faces blurred; chapters and frame timing carried over."""
+def blur_clip(
+    src: Path,
+    dst: Path,
+    blur: FaceBlur,
+    subject: Region | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Redaction:
+    """Re-encode `src` into `dst` with faces blurred; chapters and frame timing carried over.
+    `progress` is told each frame written."""
     report = Redaction(subject=subject)
     with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
         vin = inp.streams.video[0]
@@ -131,5 +138,7 @@ def blur_clip(src: Path, dst: Path, blur: FaceBlur, subject: Region | None = Non
             new = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
             new.pts, new.time_base = frame.pts, tb
             out.mux(vout.encode(new))
+            if progress is not None:
+                progress(1)
         out.mux(vout.encode(None))
     return report
