@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 from tests.api.conftest import Env, login
 from vigil.api import pages
 
-PUBLIC = {"/login", "/api/login", "/healthz"}
+PUBLIC = {"/login", "/api/login", "/healthz", "/api/keys"}  # keys: to verify an export
 PUBLIC_PREFIXES = ("/static",)
 # HTML pages answer anonymous browsers with a redirect to /login.
 PAGES = {r.path for r in pages.router.routes if r.path != "/login"}  # type: ignore[attr-defined]
@@ -123,3 +123,6 @@ def test_public_routes_say_nothing_private(env: Env) -> None:
     assert r.status_code == 200 and r.text == "ok"
     assert client.get("/static/vigil.css").status_code == 200
     assert client.get("/login").status_code == 200
+    [key] = client.get("/api/keys").json()["keys"]  # the public half only
+    assert set(key) == {"algorithm", "fingerprint", "public_key"}
+    assert "PRIVATE" not in key["public_key"] and key["public_key"].startswith("-----BEGIN PUBLIC")
