@@ -28,6 +28,7 @@ AUDITOR_ALLOWED = {
     ("GET", "/api/docs"),
     ("GET", "/api/vocabulary"),  # the names of event types, statuses and roles: no data
     ("GET", "/healthz"),
+    ("GET", "/api/keys"),  # public: the key to verify an export's signature with
     ("GET", "/login"),
     ("GET", "/"),  # a redirect to /audit
     ("GET", "/search"),  # a redirect to /audit
