@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,7 +312,3 @@ def create_export(
         [{k: c[k] for k in CLIP_FIELDS} for c in manifest["clips"]],
         manifest["gaps"], audit_details(req, manifest), manifest["warnings"],
     )  # fmt: skip
-
-
-def cameras_of(manifest: dict[str, Any]) -> Sequence[str]:
-    return [str(c) for c in manifest.get("cameras", [])]
