@@ -8,6 +8,8 @@ from pydantic import Field, field_validator, model_validator
 
 from vigil import domain
 from vigil.analyzers.registry import AnalyzerConfig
+from vigil.geo.earth import haversine_m
+from vigil.geo.fixed import MAX_SPREAD_M, GroundReferenceConfig
 from vigil.sections import Anchor, RelPoint, Strict
 from vigil.vision.registry import DetectorConfig
 
@@ -108,6 +110,9 @@ class CameraConfig(Strict):
         default_factory=list, description="more analyzers of this camera's tracks (by kind)"
     )
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    ground: GroundReferenceConfig | None = Field(
+        None, description="image points with their lat/lon: tracks placed on the map"
+    )
 
     @field_validator("motion_masks")
     @classmethod
@@ -125,6 +130,17 @@ class CameraConfig(Strict):
             if dupes:
                 raise ValueError(
                     f"{kind} names must be unique on a camera; repeated: {', '.join(dupes)}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _ground_near_camera(self) -> CameraConfig:
+        if self.ground is not None and self.lat is not None and self.lon is not None:
+            km = haversine_m((self.lat, self.lon), self.ground.centre()) / 1000
+            if km > MAX_SPREAD_M / 1000:
+                raise ValueError(
+                    f"the ground points lie {km:.1f} km from the camera's lat/lon; a camera sees "
+                    "ground near it: check the points' and the camera's coordinates"
                 )
         return self
 

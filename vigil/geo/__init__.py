@@ -17,6 +17,7 @@ from vigil.geo.earth import (
     haversine_m,
     in_polygon,
 )
+from vigil.geo.fixed import GroundMap, GroundReferenceConfig
 from vigil.geo.plane import GroundPlane, Homography, UniformScale, distance
 
 __all__ = [
@@ -24,7 +25,9 @@ __all__ = [
     "EARTH_RADIUS_M",
     "CameraPose",
     "CameraView",
+    "GroundMap",
     "GroundPlane",
+    "GroundReferenceConfig",
     "Homography",
     "LatLon",
     "LocalFrame",

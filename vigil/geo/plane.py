@@ -9,6 +9,7 @@ Two ways to say where the ground is, both from measurements a user can make on s
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Protocol
@@ -61,22 +62,46 @@ def _collinear_triple(points: Sequence[Point]) -> bool:
     return False
 
 
+def _spans_area(points: Sequence[Point]) -> bool:
+    """Whether some four of the points have no three (nearly) on one line."""
+    return any(
+        not _collinear_triple([points[i] for i in four])
+        for four in itertools.combinations(range(len(points)), 4)
+    )
+
+
 class Homography:
-    """The perspective map from image pixels to ground metres fixed by four point pairs."""
+    """The perspective map from image pixels to ground metres fixed by four point pairs, or
+    fitted (least squares) to more."""
 
     def __init__(self, image: Sequence[Point], ground: Sequence[Point]) -> None:
-        if len(image) != 4 or len(ground) != 4:
-            raise ValueError("a ground homography needs exactly four image and four ground points")
+        n = len(image)
+        if n < 4 or len(ground) != n:
+            raise ValueError(
+                "a ground homography needs four (or more) image points and as many ground "
+                f"points; got {len(image)} and {len(ground)}"
+            )
         for name, pts in (("image", image), ("ground", ground)):
-            if _collinear_triple(pts):
+            if n == 4 and _collinear_triple(pts):
                 raise ValueError(
                     f"three of the four {name} points lie on one line; choose four points "
                     "that span an area (the corners of a marked rectangle, say)"
                 )
-        src = np.array(image, np.float64).astype(np.float32)
-        dst = np.array(ground, np.float64).astype(np.float32)
-        self.matrix = cv2.getPerspectiveTransform(src, dst).astype(np.float64)
-        centre = np.mean(np.array(image, np.float64), axis=0)
+            if n > 4 and not _spans_area(pts):
+                raise ValueError(
+                    f"the {n} {name} points lie (nearly) on one line; include four points "
+                    "that span an area (the corners of a marked rectangle, say)"
+                )
+        src = np.array(image, np.float64)
+        dst = np.array(ground, np.float64)
+        if n == 4:
+            matrix = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+        else:
+            matrix, _ = cv2.findHomography(src, dst, 0)  # least squares over every pair
+            if matrix is None:
+                raise ValueError(f"no homography fits these {n} point pairs; check them")
+        self.matrix = np.asarray(matrix, np.float64)
+        centre = np.mean(src, axis=0)
         # The ground's side of the horizon: where the reference points are.
         self._side = math.copysign(1.0, float(self.matrix[2] @ [centre[0], centre[1], 1.0]))
 
