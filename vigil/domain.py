@@ -110,6 +110,7 @@ class Telemetry:
     lat: float | None = None
     lon: float | None = None
     alt: float | None = None
+    rel_alt: float | None = None  # metres above the take-off point (DJI's H / BAROMETER)
     heading: float | None = None
     pitch: float | None = None
     roll: float | None = None

@@ -48,10 +48,10 @@ def test_realflight_reads_every_packet_in_time_order() -> None:
 def test_every_realflight_checksum_verifies_and_one_changed_byte_does_not() -> None:
     for packet in _packets(REALFLIGHT):
         assert checksum(packet[:-2]) == int.from_bytes(packet[-2:], "big")
-    packet = bytearray(_packets(REALFLIGHT)[0])
-    packet[40] ^= 0x01
+    changed = bytearray(_packets(REALFLIGHT)[0])
+    changed[40] ^= 0x01
     with pytest.raises(ValueError, match="bad checksum"):
-        decode_packet(bytes(packet))
+        decode_packet(bytes(changed))
 
 
 def test_spec_sample_values_match_the_published_table() -> None:
