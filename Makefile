@@ -83,6 +83,7 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/plates.py
 	$(PY) bench/faces.py
 	$(PY) bench/recording.py
+	$(PY) bench/geo.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench

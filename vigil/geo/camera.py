@@ -224,7 +224,7 @@ def projected_centre(t: Telemetry, ground_alt: float | None = None) -> LatLon | 
     (default: the sample's `frame_center_alt`), or None where that cannot be worked out
     (something missing, a view above the horizon)."""
     if ground_alt is None:
-        ground_alt = getattr(t, "frame_center_alt", None)
+        ground_alt = t.frame_center_alt
     if ground_alt is None:
         return None
     try:
