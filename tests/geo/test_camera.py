@@ -4,6 +4,7 @@ an independent rotation (scipy's intrinsic Euler angles), round trips, and nonse
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ from scipy.spatial.transform import Rotation
 
 from vigil.domain import Telemetry
 from vigil.errors import GeometryError
-from vigil.geo import CameraPose, CameraView, LocalFrame, projected_centre
+from vigil.geo import CameraPose, CameraView, LocalFrame, haversine_m, projected_centre
+from vigil.sources.telemetry.klv import read_klv
 
 LAT, LON, GROUND, UP = 41.14, -104.8, 1850.0, 1000.0
 
@@ -197,6 +199,26 @@ def test_nonsense_is_refused_with_its_reason() -> None:
         CameraView(CameraPose(LAT, LON, 1800.0, 0.0, sensor_elevation=-45.0), GROUND)
     with pytest.raises(GeometryError, match="no such place"):
         CameraPose(95.0, LON, 3000.0, 0.0)
+    with pytest.raises(GeometryError, match="camera's roll is nan"):
+        CameraPose(LAT, LON, 3000.0, 0.0, roll=math.nan)
+    with pytest.raises(GeometryError, match="camera's alt is inf"):
+        CameraPose(LAT, LON, math.inf, 0.0)
+
+
+def test_a_real_drone_on_the_ground_looking_along_its_axis() -> None:
+    """realflight.bin (MIT, tests/fixtures/telemetry): a Tekever AR5 before take-off, no
+    sensor elevation, nose 1.5 deg up: its camera sees no ground, and says so."""
+    t = next(read_klv(Path(__file__).parents[1] / "fixtures" / "telemetry" / "realflight.bin"))
+    assert t.sensor_elevation is None and t.pitch is not None and t.pitch > 0
+    v = CameraView(CameraPose.from_telemetry(t), ground_alt=t.alt - 2.0)
+    with pytest.raises(GeometryError, match=r"deg above the horizontal from 2 m up"):
+        v.centre()
+    # Its sensor roll is 180: mounted upside down, the top of its picture is the ground some
+    # 80 m ahead (a 3 deg half field of view, 2 m up), the bottom the sky.
+    tl, tr, br, bl = v.footprint()
+    assert br is None and bl is None
+    assert tl is not None and 50 < haversine_m((t.lat, t.lon), tl) < 150
+    assert projected_centre(t, t.alt - 2.0) is None
 
 
 def test_pose_from_telemetry() -> None:

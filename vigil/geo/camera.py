@@ -71,6 +71,10 @@ class CameraPose:
     vfov: float | None = None
 
     def __post_init__(self) -> None:
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise GeometryError(f"the camera's {name} is {value}, not a number it can have")
         if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):
             raise GeometryError(f"no such place: latitude {self.lat}, longitude {self.lon}")
         for name in ("hfov", "vfov"):
