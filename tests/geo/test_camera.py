@@ -4,6 +4,7 @@ an independent rotation (scipy's intrinsic Euler angles), round trips, and nonse
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,15 @@ from scipy.spatial.transform import Rotation
 
 from vigil.domain import Telemetry
 from vigil.errors import GeometryError
-from vigil.geo import CameraPose, CameraView, LocalFrame, haversine_m, projected_centre
+from vigil.geo import (
+    CameraPose,
+    CameraView,
+    LocalFrame,
+    camera_view,
+    ground_alt_of,
+    haversine_m,
+    projected_centre,
+)
 from vigil.sources.telemetry.klv import read_klv
 
 LAT, LON, GROUND, UP = 41.14, -104.8, 1850.0, 1000.0
@@ -247,6 +256,15 @@ def test_projected_centre_of_telemetry() -> None:
     t = Telemetry(t=0.0, lat=LAT, lon=LON, alt=GROUND + UP, heading=0.0, sensor_elevation=-45.0)
     assert en(projected_centre(t, GROUND)) == pytest.approx((0.0, UP), abs=0.05)
     assert projected_centre(t) is None  # no ground elevation: nothing to meet
+    with pytest.raises(GeometryError, match="nothing of the ground's elevation"):
+        camera_view(t)
+    # A drone 1000 m above where it took off: the ground is the take-off point's height.
+    drone = replace(t, alt=GROUND + UP + 30.0, rel_alt=UP)
+    assert ground_alt_of(drone) == pytest.approx(GROUND + 30.0)
+    assert en(projected_centre(drone)) == pytest.approx((0.0, UP), abs=0.05)
+    # An encoded frame-centre elevation comes first.
+    klv = replace(drone, frame_center_alt=GROUND - 100.0)
+    assert camera_view(klv).ground_alt == GROUND - 100.0
     up = Telemetry(t=0.0, lat=LAT, lon=LON, alt=GROUND + UP, heading=0.0, sensor_elevation=5.0)
     assert projected_centre(up, GROUND) is None
     assert projected_centre(Telemetry(t=0.0), GROUND) is None

@@ -7,7 +7,14 @@
 - `fixed`: a fixed camera's configured ground homography, image to latitude/longitude.
 """
 
-from vigil.geo.camera import CORNERS, CameraPose, CameraView, projected_centre
+from vigil.geo.camera import (
+    CORNERS,
+    CameraPose,
+    CameraView,
+    camera_view,
+    ground_alt_of,
+    projected_centre,
+)
 from vigil.geo.earth import (
     EARTH_RADIUS_M,
     LatLon,
@@ -32,9 +39,11 @@ __all__ = [
     "LatLon",
     "LocalFrame",
     "UniformScale",
+    "camera_view",
     "distance",
     "ecef_to_geodetic",
     "geodetic_to_ecef",
+    "ground_alt_of",
     "haversine_m",
     "in_polygon",
     "projected_centre",

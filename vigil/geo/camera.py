@@ -223,15 +223,35 @@ class CameraView:
         )
 
 
+def ground_alt_of(t: Telemetry) -> float | None:
+    """The ground elevation a sample gives, on its altitude's datum: the encoded frame
+    centre's elevation (KLV tag 25), else the take-off point's (alt - rel_alt: a drone over
+    ground as high as where it started), else None."""
+    if t.frame_center_alt is not None:
+        return t.frame_center_alt
+    if t.alt is not None and t.rel_alt is not None:
+        return t.alt - t.rel_alt
+    return None
+
+
+def camera_view(t: Telemetry, ground_alt: float | None = None) -> CameraView:
+    """The view of a telemetry sample over a ground `ground_alt` high (default: what the sample
+    says, `ground_alt_of`); GeometryError when something it needs is missing."""
+    if ground_alt is None:
+        ground_alt = ground_alt_of(t)
+    if ground_alt is None:
+        raise GeometryError(
+            f"the telemetry at t={t.t:.3f} s says nothing of the ground's elevation (no frame "
+            "centre elevation, no height above take-off): give the ground's elevation"
+        )
+    return CameraView(CameraPose.from_telemetry(t), ground_alt)
+
+
 def projected_centre(t: Telemetry, ground_alt: float | None = None) -> LatLon | None:
     """The frame centre a telemetry sample's pose projects onto a ground `ground_alt` high
-    (default: the sample's `frame_center_alt`), or None where that cannot be worked out
-    (something missing, a view above the horizon)."""
-    if ground_alt is None:
-        ground_alt = t.frame_center_alt
-    if ground_alt is None:
-        return None
+    (default: `ground_alt_of`), or None where that cannot be worked out (something missing, a
+    view above the horizon)."""
     try:
-        return CameraView(CameraPose.from_telemetry(t), ground_alt).centre()
+        return camera_view(t, ground_alt).centre()
     except GeometryError:
         return None
