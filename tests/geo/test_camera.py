@@ -268,3 +268,22 @@ def test_projected_centre_of_telemetry() -> None:
     up = Telemetry(t=0.0, lat=LAT, lon=LON, alt=GROUND + UP, heading=0.0, sensor_elevation=5.0)
     assert projected_centre(up, GROUND) is None
     assert projected_centre(Telemetry(t=0.0), GROUND) is None
+
+
+def test_a_gimbal_given_against_the_earth_looks_where_it_says() -> None:
+    """DJI logs its gimbal's pitch and yaw against the earth; the reader turns them into
+    angles relative to the aircraft. Put back through the platform, the line of sight must
+    point where the gimbal said: the same convention on both sides."""
+    from vigil.sources.telemetry.dji_srt import relative_sensor_angles
+
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        aircraft = tuple(rng.uniform([-20, -30, 0], [20, 30, 360]))  # pitch, roll, yaw
+        gimbal_pitch, gimbal_yaw = rng.uniform(-89, -5), rng.uniform(0, 360)
+        az, el, sroll = relative_sensor_angles(aircraft, (gimbal_pitch, 0.0, gimbal_yaw))
+        pose = CameraPose(LAT, LON, GROUND + UP, aircraft[2], aircraft[0], aircraft[1], az, el,
+                          sroll)  # fmt: skip
+        east, north, up = CameraView(pose, GROUND).line_of_sight()
+        assert math.degrees(math.asin(up)) == pytest.approx(gimbal_pitch, abs=1e-9)
+        heading = math.degrees(math.atan2(east, north)) % 360
+        assert min(abs(heading - gimbal_yaw), 360 - abs(heading - gimbal_yaw)) < 1e-9
