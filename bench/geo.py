@@ -58,7 +58,7 @@ KLV = DATA / "telemetry" / "klv" / "Cheyenne.bin"
 CHEYENNE_AIRPORT_M = 1877.0  # KCYS field elevation, 6,159 ft above mean sea level
 
 from vigil.domain import Telemetry  # noqa: E402
-from vigil.errors import GeometryError  # noqa: E402
+from vigil.errors import GeometryError, VigilError  # noqa: E402
 from vigil.geo import CameraPose, CameraView, LatLon, haversine_m  # noqa: E402
 from vigil.sources.telemetry.klv import read_klv  # noqa: E402
 
@@ -124,7 +124,11 @@ def main() -> None:
     args = parser.parse_args()
     if not args.klv.is_file():
         raise SystemExit(f"no KLV file at {args.klv}; set VIGIL_DATA or give --klv")
-    samples = [t for t in read_klv(args.klv) if t.frame_center is not None and t.frame_center_alt]
+    try:
+        packets = list(read_klv(args.klv))
+    except VigilError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    samples = [t for t in packets if t.frame_center is not None and t.frame_center_alt]
     if not samples:
         raise SystemExit(f"{args.klv} has no packet with an encoded frame centre and elevation")
     grounds = [float(t.frame_center_alt) for t in samples]  # type: ignore[arg-type]
