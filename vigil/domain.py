@@ -145,7 +145,7 @@ class Frame:
     timestamp: float
     image: np.ndarray
     wallclock: float = 0.0
-    telemetry: Mapping[str, Any] | None = None
+    telemetry: Telemetry | None = None  # where the camera was and looked at `timestamp`
 
     @property
     def width(self) -> int:

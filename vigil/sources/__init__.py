@@ -14,7 +14,7 @@ from vigil.sources.network import NetworkSource
 
 __all__ = ["FileSource", "NetworkSource", "Source", "open_source", "SUPPORTED_SCHEMES"]
 
-NETWORK_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp")
+NETWORK_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp", "udp")  # udp: MPEG-TS (drones)
 SUPPORTED_SCHEMES = ("file", *NETWORK_SCHEMES)
 
 

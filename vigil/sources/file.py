@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from vigil.domain import CameraHealth, Frame
 from vigil.errors import SourceError
+from vigil.sources.telemetry.load import load_track
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +39,19 @@ class FileSource:
     `realtime` paces frames to their timestamps (a file pretending to be a live camera);
     `loop` starts again at the end, with `index` and `timestamp` continuing to increase.
     Construction opens the file once, so a missing or unreadable file fails early with a
-    SourceError rather than at the first frame.
+    SourceError rather than at the first frame. Frames carry the telemetry at their time
+    (`Frame.telemetry`) when the file has it (GoPro GPMF, a KLV data stream) or `telemetry`
+    names a sidecar; unreadable telemetry is a warning, and the video is read without it.
     """
 
     def __init__(
-        self, camera_id: str, path: str | Path, *, realtime: bool = False, loop: bool = False
+        self,
+        camera_id: str,
+        path: str | Path,
+        *,
+        realtime: bool = False,
+        loop: bool = False,
+        telemetry: str | Path | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.path = Path(path)
@@ -51,6 +61,8 @@ class FileSource:
         self._last_frame_time: float | None = None
         self._error: str | None = None
         self._fps, self._total_frames = self._probe()
+        # `telemetry`: a sidecar (DJI .SRT, raw KLV); without one, what the file carries.
+        self.telemetry = load_track(camera_id, self.path, telemetry)
 
     @property
     def fps(self) -> float | None:
@@ -93,7 +105,12 @@ class FileSource:
                         if delay > 0 and self._closed.wait(delay):
                             return
                     self._last_frame_time = time.time()
-                    yield Frame(self.camera_id, index, timestamp, image, self._last_frame_time)
+                    where = self.telemetry.at(ts) if self.telemetry else None
+                    if where is not None:
+                        where = replace(where, t=timestamp)
+                    yield Frame(
+                        self.camera_id, index, timestamp, image, self._last_frame_time, where
+                    )
                     index += 1
                     last_ts = timestamp
             if not self.loop or last_ts is None:

@@ -8,6 +8,8 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from fractions import Fraction
 from typing import TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,8 +17,9 @@ import av
 import av.container
 import numpy as np
 
-from vigil.domain import CameraHealth, Frame
+from vigil.domain import CameraHealth, Frame, Telemetry
 from vigil.errors import SourceError
+from vigil.sources.telemetry.stream import KlvStream
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ class NetworkSource:
     seconds without a frame and without a working connection; otherwise it retries forever.
     A stream with a known duration (a recording served over HTTP) is read whole, with media
     timestamps, and ends. Call frames() from one thread at a time; close() from any thread.
+    A stream that carries MISB ST 0601 KLV in a data stream (a drone's MPEG-TS) gives each
+    frame the sample nearest its presentation time, if within `telemetry_max_age` seconds.
     """
 
     def __init__(
@@ -83,6 +88,7 @@ class NetworkSource:
         give_up_after: float | None = None,
         buffer: int = 4,
         av_options: Mapping[str, str] | None = None,
+        telemetry_max_age: float = 0.5,
     ) -> None:
         for name, value in (
             ("connect_timeout", connect_timeout),
@@ -102,6 +108,7 @@ class NetworkSource:
         self.backoff_max = max(backoff_max, backoff_initial)
         self.give_up_after = give_up_after
         self.buffer = max(1, buffer)
+        self.telemetry_max_age = telemetry_max_age
         scheme = urlsplit(url).scheme.lower()
         # TCP: over UDP a lossy network shows up as smeared frames instead of a clean error.
         options = {"rtsp_transport": "tcp"} if scheme in ("rtsp", "rtsps") else {}
@@ -236,11 +243,16 @@ class NetworkSource:
             self._recorded = bool(container.duration and container.duration > 0)
             if self._t0 is None:
                 self._t0 = time.monotonic()
-            for packet in container.demux(stream):
+            data = [s for s in container.streams if s.type == "data"]
+            klv = KlvStream(self._safe_url)
+            for packet in container.demux(stream, *data):
                 if stop.is_set():
                     return "closed"
+                if packet.stream.type == "data":
+                    klv.add(packet)
+                    continue
                 try:
-                    decoded = packet.decode()
+                    decoded = stream.decode(packet)
                 except av.FFmpegError:
                     continue  # one damaged packet (lost data); the next keyframe recovers
                 for frame in decoded:
@@ -253,14 +265,24 @@ class NetworkSource:
                             continue  # delivered before a reconnect started it over
                         self._last_media_time = media_time
                     image = frame.to_ndarray(format="bgr24")
-                    self._put(out, self._make_frame(image, media_time), stop)
+                    where = self._telemetry(klv, frame, stream.time_base)
+                    self._put(out, self._make_frame(image, media_time, where), stop)
             return None if self._recorded else "the stream ended"
         except _STREAM_ERRORS as exc:
             return describe(exc, self.read_timeout)
         finally:
             container.close()
 
-    def _make_frame(self, image: np.ndarray, media_time: float | None) -> Frame:
+    def _telemetry(
+        self, klv: KlvStream, frame: av.VideoFrame, time_base: Fraction | None
+    ) -> Telemetry | None:
+        if not klv.count or frame.pts is None or time_base is None:
+            return None
+        return klv.at(float(frame.pts * time_base), self.telemetry_max_age)
+
+    def _make_frame(
+        self, image: np.ndarray, media_time: float | None, where: Telemetry | None = None
+    ) -> Frame:
         assert self._t0 is not None
         if media_time is not None:
             if self._first_media_time is None:
@@ -272,7 +294,9 @@ class NetworkSource:
         ts = max(ts, self._last_ts + 1e-6)
         self._last_ts = ts
         now = time.time()
-        frame = Frame(self.camera_id, self._index, ts, image, now)
+        if where is not None:
+            where = replace(where, t=ts)
+        frame = Frame(self.camera_id, self._index, ts, image, now, where)
         self._index += 1
         with self._lock:
             self._online = True

@@ -24,6 +24,10 @@ class TelemetryError(SourceError):
     """A telemetry file or stream that cannot be read: missing, empty, malformed."""
 
 
+class NoTelemetry(TelemetryError):
+    """A readable video that carries no telemetry of the kind asked for."""
+
+
 def log_problem(message: str) -> None:
     """The default report: a warning (messages escape the user text they quote)."""
     log.warning("%s", message)

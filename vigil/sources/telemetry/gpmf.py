@@ -37,7 +37,13 @@ import numpy as np
 
 from vigil.domain import Telemetry
 from vigil.logtext import escape
-from vigil.sources.telemetry.common import Problem, TelemetryError, check_file, log_problem
+from vigil.sources.telemetry.common import (
+    NoTelemetry,
+    Problem,
+    TelemetryError,
+    check_file,
+    log_problem,
+)
 from vigil.sources.telemetry.gpmf_klv import Item, streams
 
 _GPS2000 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp()
@@ -171,7 +177,7 @@ def _find_track(container: av.container.InputContainer, path: Path) -> av.stream
                     return stream
                 break
         container.seek(0)
-    raise TelemetryError(
+    raise NoTelemetry(
         f"'{escape(path)}' carries no GoPro GPMF telemetry (no 'gpmd' track); for a DJI video "
         "give its .SRT with --sidecar, for KLV an MPEG-TS or .bin file"
     )
