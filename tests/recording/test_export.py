@@ -31,10 +31,13 @@ from vigil.recording.export import MANIFEST, SIGNATURE, manifest_bytes
 from vigil.recording.index import Recordings
 from vigil.recording.keys import KEY_FILE, published
 from vigil.recording.recorder import Recorder
+from vigil.recording.redact import EXPORT_FACE_SCORE
 from vigil.recording.stitch import parts, sha256_of, write_clip
+from vigil.recording.subject import SubjectFace, follow, iou
 from vigil.store.db import Store
 from vigil.store.tables import AuditRow
 from vigil.vision.faces.detect import CenterFace
+from vigil.vision.faces.redact import FaceBlur
 
 HAMILTON = Path(__file__).resolve().parents[1] / "fixtures" / "video" / "short_hamilton_clip.mp4"
 T0 = 1_800_000_000.0  # the first recording starts here (a file's times follow the clock)
@@ -290,8 +293,8 @@ def test_faces_are_blurred_by_default_and_unblurred_is_the_remux_bit_for_bit(
     mb = json.loads((blurred / MANIFEST).read_bytes())
     assert mb["redacted"] is True and mb["clips"][0]["redaction"]["faces"] == "blurred"
     assert mb["clips"][0]["redaction"]["faces_found"] > 0
-    looked, faces = _faces(blurred / "clips" / "lobby.mp4")
-    assert looked >= 8 and faces == 0
+    looked, faces = _faces(blurred / "clips" / "lobby.mp4", every=1)
+    assert looked >= 24 and faces == 0
     assert _faces(raw / "clips" / "lobby.mp4")[1] >= looked  # two people in view
     # The event's snapshot is blurred too; unblurred, it is the stored file itself.
     shot = cv2.imread(str(blurred / "snapshots" / "event-1.jpg"))
@@ -484,3 +487,52 @@ def test_blurring_reports_its_progress(footage: Footage, tmp_path: Path) -> None
                            progress=lambda done, total: seen.append((done, total)))  # fmt: skip
     frames = result.clips[0]["frames"]
     assert seen == [(n, frames) for n in range(1, frames + 1)] and frames >= 9
+
+
+def test_the_subjects_face_is_followed_and_every_other_blurred(
+    footage: Footage, tmp_path: Path
+) -> None:
+    """Named by a point on the face at one moment, the person on the right stays visible
+    through the clip; the one on the left is blurred in every frame."""
+    raw = tmp_path / "raw"
+    unblurred(footage, raw, start=T0 + 2.1, end=T0 + 2.9)
+    clip = json.loads((raw / MANIFEST).read_bytes())["clips"][0]
+    at = T0 + 2.5
+    with av.open(str(raw / "clips" / "lobby.mp4")) as c:
+        frame = min(c.decode(video=0), key=lambda f: abs(clip["start_unix"] + f.time - at))
+        image = frame.to_ndarray(format="bgr24")
+    h, w = image.shape[:2]
+    right = max(CenterFace().detect(image), key=lambda f: f.box[0]).box
+    point = f"{(right[0] + right[2] / 2) / w:.3f},{(right[1] + right[3] / 2) / h:.3f}"
+    out = tmp_path / "subject-face"
+    code, said = export(footage, out, "--subject-face", f"{iso(at)},{point}",
+                        start=T0 + 2.1, end=T0 + 2.9)  # fmt: skip
+    assert code == 0, said
+    # The subject's track, as the export follows it, on the unblurred frames.
+    blur = FaceBlur(min_score=EXPORT_FACE_SCORE)
+    with av.open(str(raw / "clips" / "lobby.mp4")) as c:
+        decoded = [(f.time, blur.find(f.to_ndarray(format="bgr24"))) for f in c.decode(video=0)]
+    who = SubjectFace(at - clip["start_unix"], *(float(v) for v in point.split(",")))
+    track = follow([f for _, f in decoded], [t for t, _ in decoded], who, (w, h))
+    assert sum(b is not None for b in track) >= 15  # until the shot changes
+    detector = CenterFace()
+    seen = 0
+    with av.open(str(out / "clips" / "lobby.mp4")) as c:
+        for n, frame in enumerate(c.decode(video=0)):
+            for face in detector.detect(frame.to_ndarray(format="bgr24")):
+                subject = track[n]
+                assert subject is not None and iou(face.box, subject) >= 0.3, (n, face.box)
+                seen += 1
+    # The subject stays visible, though the detector loses them in some frames: in this dark
+    # crowd a neighbour's face (pixelated, with its margin) touches theirs.
+    assert seen >= 0.5 * sum(b is not None for b in track)
+    red = json.loads((out / MANIFEST).read_bytes())["clips"][0]["redaction"]
+    assert red["subject_face"]["frames_kept"] == sum(b is not None for b in track)
+    # Named where no face is: every face blurred, and the export says so.
+    nobody = tmp_path / "nobody"
+    code, said = export(footage, nobody, "--subject-face", f"{iso(at)},0.02,0.02",
+                        start=T0 + 2.1, end=T0 + 2.5)  # fmt: skip
+    assert code == 0 and "no face was found under the subject's point" in said
+    assert _faces(nobody / "clips" / "lobby.mp4", every=1)[1] == 0
+    code, said = export(footage, tmp_path / "x", "--subject-face", f"{iso(T0 + 60)},0.5,0.5")
+    assert code == 2 and "must be named at a time in the range" in said

@@ -53,6 +53,12 @@ class KeysOut(Model):
     keys: list[KeyOut] = Field(description="the keys this installation signs exports with")
 
 
+class SubjectFaceIn(Model):
+    at: When = Field(description="a time the subject is in view")
+    x: Fraction = Field(description="a point on the subject's face then (fraction of the width)")
+    y: Fraction = Field(description="(fraction of the height)")
+
+
 class ExportIn(Model):
     cameras: list[CameraId] = Field(min_length=1, max_length=MAX_CAMERAS)
     start: When = Field(description="from this time (ISO 8601 or UNIX seconds)")
@@ -69,6 +75,9 @@ class ExportIn(Model):
         min_length=4,
         max_length=4,
         description="x, y, w, h (fractions of the frame): faces inside stay unblurred",
+    )
+    subject_face: SubjectFaceIn | None = Field(
+        None, description="the one face left unblurred, followed through the clip (one camera)"
     )
 
 
@@ -138,6 +147,7 @@ def create(
         tuple(body.cameras), body.start.timestamp(), body.end.timestamp(), note.purpose or "",
         user.username, f"role {user.role}", body.unblurred, body.reason,
         subject,  # type: ignore[arg-type]  # four floats, checked by the schema
+        subject_face=(face.at.timestamp(), face.x, face.y) if (face := body.subject_face) else None,
     )  # fmt: skip
     folder = state.data_dir / EXPORTS
     folder.mkdir(mode=0o700, exist_ok=True)

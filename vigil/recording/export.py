@@ -37,8 +37,9 @@ from vigil.errors import Conflict, Invalid, NotFound
 from vigil.recording.export_contents import collect, footage_audit
 from vigil.recording.index import Recordings
 from vigil.recording.keys import published, signing_key
-from vigil.recording.redact import Region, blur_clip
+from vigil.recording.redact import EXPORT_FACE_SCORE, Region, blur_clip
 from vigil.recording.stitch import Clip, iso, parts, sha256_of, write_clip
+from vigil.recording.subject import SubjectFace
 from vigil.store.db import Store
 from vigil.vision.faces.redact import FaceBlur
 
@@ -62,6 +63,7 @@ class ExportRequest:
     reason: str | None = None
     subject: Region | None = None
     client: str | None = None
+    subject_face: tuple[float, float, float] | None = None  # UNIX time, x, y (fractions)
 
 
 @dataclass
@@ -103,8 +105,16 @@ def check_request(req: ExportRequest) -> None:
     if req.unblurred and len((req.reason or "").strip()) < REASON_MIN:
         raise Invalid("an unblurred export needs a reason (why faces must be seen), e.g. a "
                       "court order's number")  # fmt: skip
-    if req.subject is not None and req.unblurred:
+    if (req.subject is not None or req.subject_face is not None) and req.unblurred:
         raise Invalid("a subject is kept unblurred in a blurred export; leave out one of the two")
+    if req.subject_face is not None:
+        at, x, y = req.subject_face
+        if len(req.cameras) != 1:
+            raise Invalid("a subject's face is followed in one camera's footage; export that "
+                          "camera on its own")  # fmt: skip
+        if not (req.start <= at <= req.end and 0 <= x <= 1 and 0 <= y <= 1):
+            raise Invalid("the subject's face must be named at a time in the range and a point "
+                          "in the frame (x, y from 0 to 1)")  # fmt: skip
 
 
 def check_out_dir(out: Path) -> None:
@@ -165,10 +175,26 @@ def _clips(
 Progress = Callable[[int, int], None]  # frames blurred so far, frames to blur
 
 
+def _face(clip: Clip, req: ExportRequest) -> SubjectFace | None:
+    if req.subject_face is None:
+        return None
+    at, x, y = req.subject_face
+    return SubjectFace(at - clip.start, x, y) if clip.start <= at <= clip.end else None
+
+
+def _check_face(clips: list[Clip], req: ExportRequest) -> None:
+    if req.subject_face is not None and all(_face(c, req) is None for c in clips):
+        raise Invalid(
+            f"there is no footage at {iso(req.subject_face[0])}, where the subject's face is "
+            "named; name it at a time the camera recorded"
+        )
+
+
 def _redact(
     clips: list[Clip], req: ExportRequest, blur: FaceBlur | None, progress: Progress | None
 ) -> list[dict[str, Any]]:
     """Each clip blurred in place (or, unblurred, left as the remux: bit for bit)."""
+    _check_face(clips, req)
     records = []
     total, done = sum(c.frames for c in clips), 0
 
@@ -191,7 +217,7 @@ def _redact(
         else:
             raw = clip.path.with_suffix(".remux.mp4")
             clip.path.rename(raw)
-            report = blur_clip(raw, clip.path, blur, req.subject, step)
+            report = blur_clip(raw, clip.path, blur, req.subject, step, _face(clip, req))
             raw.unlink()
             rec["redaction"] = report.record(blur)
         records.append(rec)
@@ -227,10 +253,12 @@ def _build(
     progress: Progress | None,
 ) -> bytes:
     """Everything into `work`; the manifest's bytes, signed."""
-    blur = None if req.unblurred else FaceBlur()
+    blur = None if req.unblurred else FaceBlur(min_score=EXPORT_FACE_SCORE)
     contents = collect(store, data_dir, req.cameras, req.start, req.end, work, blur)
     clips, warnings = _clips(Recordings(store), data_dir, req, work, contents.marks)
     clip_records = _redact(clips, req, blur, progress)
+    warnings += [f"{c['camera']}: {note}" for c in clip_records
+                 for note in c["redaction"].get("notes", [])]  # fmt: skip
     _write_json(work / "events.json", contents.events)
     _write_json(work / "alerts.json", contents.alerts)
     key = signing_key(data_dir)

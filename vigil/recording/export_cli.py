@@ -52,6 +52,19 @@ def parse_region(value: str) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
+def parse_face(value: str) -> tuple[float, float, float]:
+    """--subject-face T,X,Y: the face under (X, Y) (fractions of the frame) at time T."""
+    parts = value.rsplit(",", 2)
+    try:
+        x, y = float(parts[1]), float(parts[2])
+    except (IndexError, ValueError):
+        raise VigilError(
+            f"--subject-face '{shown(value)}' is not TIME,X,Y; give e.g. "
+            "2026-01-31T08:00:03Z,0.62,0.35 (the face under that point of the frame then)"
+        ) from None
+    return parse_iso(parts[0], "--subject-face's time"), x, y
+
+
 def _say_result(result_path: Path, record: dict[str, object]) -> None:
     out.print(
         f"export {record['id']} written to {shown(result_path)}", highlight=False, soft_wrap=True
@@ -114,6 +127,13 @@ def export(
     subject: Annotated[
         str | None, typer.Option(help="X,Y,W,H (fractions): faces inside stay unblurred")
     ] = None,
+    subject_face: Annotated[
+        str | None,
+        typer.Option(
+            help="T,X,Y: the face under point X,Y (fractions) at time T stays "
+            "unblurred, followed through the clip (one camera)"
+        ),  # fmt: skip
+    ] = None,
 ) -> None:
     """Export cameras' footage over [--from, --to] with events, alerts, snapshots and a signed
     manifest; faces blurred unless --unblurred --reason TEXT."""
@@ -133,6 +153,7 @@ def export(
         tuple(camera), parse_iso(start, "--from"), parse_iso(end, "--to"),
         stated_purpose(purpose), cli_actor(), CLI_AUTHORITY, unblurred,
         reason.strip() if reason else None, parse_region(subject) if subject else None, "cli",
+        parse_face(subject_face) if subject_face else None,
     )  # fmt: skip
     store = open_store(data, db)
     try:
