@@ -14,6 +14,7 @@ from tests.conftest import PERSON_CLIP
 from tests.sources.conftest import RtspServer, rtsp_server, rtsp_tools, wait_until  # noqa: F401
 from vigil.config.camera import RecordingConfig
 from vigil.domain import RecordingMode, Segment, SegmentState
+from vigil.errors import Conflict
 from vigil.recording.index import Recordings
 from vigil.recording.recorder import Recorder
 from vigil.recording.segment import inspect, sha256_of
@@ -134,7 +135,7 @@ def test_events_mode_with_no_trigger_writes_nothing(tmp_path: Path) -> None:
     config = RecordingConfig(mode=RecordingMode.EVENTS)
     Recorder("lobby", str(PERSON_CLIP), tmp_path, rec, config, clock=fixed_clock()).run()
     assert everything(rec, "lobby") == [] and rec.gaps("lobby", 0, 4e9) == []
-    assert not (tmp_path / "recordings").exists()
+    assert not list(tmp_path.rglob("*.mp4"))
     store.close()
 
 
@@ -195,4 +196,25 @@ def test_recorders_run_in_threads_and_stop_cleanly(tmp_path: Path) -> None:
     assert segment.state == SegmentState.CLOSED
     assert segment.sha256 == sha256_of(tmp_path / segment.path)
     assert decoded_frames(tmp_path / segment.path) == segment.frames >= 5
+    store.close()
+
+
+def test_a_second_recorder_of_the_same_camera_is_refused(tmp_path: Path) -> None:
+    """It would mark the first one's open segment cut: one recorder per camera and data dir."""
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    rec = Recordings(store)
+    config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=60)
+    first = Recorder("hall", str(PERSON_CLIP), tmp_path, rec, config, realtime=True)
+    first.start()
+    try:
+        wait_until(lambda: first.stats.frames >= 1, 30, "the first recorder writing")
+        second = Recorder("hall", str(PERSON_CLIP), tmp_path, rec, config)
+        with pytest.raises(Conflict, match="being recorded into"):
+            second.run()
+        assert len(rec.open_segments("hall")) == 1, "the first one's segment is left alone"
+        other = Recorder("porch", str(PERSON_CLIP), tmp_path, rec, config, for_s=1.0)
+        assert other.run().segments == 1  # another camera records meanwhile
+    finally:
+        first.stop()
+    assert rec.get(rec.segments("hall", 0, 4e9)[0].id).state == SegmentState.CLOSED
     store.close()

@@ -170,3 +170,20 @@ def test_a_file_with_no_video_is_refused(tmp_path: Path) -> None:
             out.mux(packet)
     proc = vigil("record", str(audio), "--camera", "desk", "--data", str(tmp_path / "d"))
     assert_clear_error(proc, "no video stream")
+
+
+def test_a_camera_being_recorded_already_is_refused(data: Path) -> None:
+    store = Store(f"sqlite:///{data / 'vigil.db'}")
+    rec = Recordings(store)
+    config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=60)
+    running = Recorder("desk", str(PERSON_CLIP), data, rec, config, realtime=True)
+    running.start()
+    try:
+        wait_until(lambda: running.stats.frames >= 1, 30, "a recorder writing")
+        proc = vigil("record", str(PERSON_CLIP), "--camera", "desk", "--data", str(data))
+        assert_clear_error(proc, "is being recorded into", "already")
+        assert len(rec.open_segments("desk")) == 1
+    finally:
+        running.stop()
+    assert [s.state for s in rec.segments("desk", 0, 4e9)] == [SegmentState.CLOSED]
+    store.close()

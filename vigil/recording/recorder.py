@@ -35,7 +35,7 @@ from vigil.config.camera import RecordingConfig
 from vigil.domain import RecordingMode, Segment
 from vigil.errors import SourceError, VigilError
 from vigil.recording.checks import check_camera_id, check_duration
-from vigil.recording.cut import CUT_REASON, mark_cut
+from vigil.recording.cut import CUT_REASON, mark_cut, owning
 from vigil.recording.index import Recordings
 from vigil.recording.preroll import PreRoll, wanted
 from vigil.recording.segment import SegmentWriter, sha256_of
@@ -170,7 +170,12 @@ class Recorder:
         if stop is not None:
             self._stop = stop
         self._started_mono = time.monotonic()
-        self.recover()
+        with owning(self.data_dir, self.camera_id):
+            self.recover()
+            self._record_until_done()
+        return self.stats
+
+    def _record_until_done(self) -> None:
         backoff = self.backoff_initial
         try:
             while not self._stop.is_set():
@@ -190,7 +195,6 @@ class Recorder:
             if self._gap is not None:  # stopped while the camera was away
                 self.recordings.close_gap(self._gap, self.clock())
                 self._gap = None
-        return self.stats
 
     def recover(self) -> list[Segment]:
         """Segments of this camera left `open` (by a crash or a kill) marked `cut` with what
