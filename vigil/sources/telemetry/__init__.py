@@ -50,7 +50,7 @@ def read_telemetry(
     """The telemetry of a video (GPMF in an MP4, a KLV data stream) or of its sidecar (a DJI
     .SRT, a raw KLV file); TelemetryError when there is none or it cannot be read."""
     source = Path(sidecar if sidecar is not None else path)
-    check_file(source, "telemetry" if sidecar is not None else "video")
+    check_file(source, "telemetry" if sidecar is not None else "video or telemetry")
     with source.open("rb") as f:
         head = f.read(512)
     if head.startswith(UAS_LS_KEY[:4]):
