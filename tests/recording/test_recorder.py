@@ -218,3 +218,48 @@ def test_a_second_recorder_of_the_same_camera_is_refused(tmp_path: Path) -> None
         first.stop()
     assert rec.get(rec.segments("hall", 0, 4e9)[0].id).state == SegmentState.CLOSED
     store.close()
+
+
+def test_the_index_going_away_is_a_gap_and_recording_resumes(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL refuses connections for a while: the recorder keeps its files, says why,
+    and once the database is back marks its unindexed segment cut, records the gap and goes
+    on."""
+    import sqlalchemy
+
+    from tests.conftest import PG_ADMIN_URL
+
+    name = pg_url.rsplit("/", 1)[1]
+    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    store = Store(pg_url)
+    rec = Recordings(store)
+    config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=2)
+    recorder = Recorder(
+        "hall", str(PERSON_CLIP), tmp_path, rec, config, realtime=True, loop=True,
+        backoff_initial=0.2, backoff_max=0.5,
+    )  # fmt: skip
+    recorder.start()
+    try:
+        wait_until(lambda: recorder.stats.segments >= 1, 30, "a first segment")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            conn.exec_driver_sql(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            )
+        wait_until(lambda: "index" in (recorder.stats.error or ""), 30, "the loss seen")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        resumed = recorder.stats.segments
+        wait_until(lambda: recorder.stats.segments >= resumed + 2, 30, "segments again")
+    finally:
+        recorder.stop()
+        admin.dispose()
+    assert recorder.running is False and rec.open_segments("hall") == []
+    segments = everything(rec, "hall")
+    gaps = rec.gaps("hall", 0, 4e9)
+    assert [g.end is not None for g in gaps] == [True] * len(gaps) and gaps
+    assert any("recording index cannot be written" in g.reason for g in gaps)
+    assert SegmentState.CUT in {s.state for s in segments}  # the one it could not close
+    for s in segments:
+        assert s.sha256 == sha256_of(tmp_path / s.path), s
+        assert s.frames == inspect(tmp_path / s.path).frames
+    store.close()

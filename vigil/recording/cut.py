@@ -54,6 +54,13 @@ def owning(data_dir: Path, camera_id: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def index_reason(exc: BaseException) -> str:
+    """Why footage could not be indexed (a gap's reason): the database's first line."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]
+    return f"the recording index cannot be written ({first})"
+
+
 def mark_cut(recordings: Recordings, data_dir: Path, camera_id: str) -> list[Segment]:
     """The camera's open segments closed as `cut`: frames (demuxed, not decoded), the end
     of the last complete frame, size and SHA-256 of the file as it is now. Call it only

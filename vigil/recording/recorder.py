@@ -30,15 +30,16 @@ from pathlib import Path
 import av
 import av.container
 import av.video
+from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.config.camera import RecordingConfig
 from vigil.domain import RecordingMode, Segment
 from vigil.errors import SourceError, VigilError
 from vigil.recording.checks import check_camera_id, check_duration
-from vigil.recording.cut import CUT_REASON, mark_cut, owning
+from vigil.recording.cut import CUT_REASON, index_reason, mark_cut, owning
 from vigil.recording.index import Recordings
 from vigil.recording.preroll import PreRoll, wanted
-from vigil.recording.segment import SegmentWriter, sha256_of
+from vigil.recording.segment import OpenSegment, SegmentWriter, new_path, sha256_of
 from vigil.recording.timeline import Placed, Timeline
 from vigil.sources import FileSource, NetworkSource, open_source
 from vigil.sources.network import _STREAM_ERRORS, describe, redact
@@ -57,15 +58,6 @@ class RecorderStats:
     gaps: int = 0
     recording: bool = False  # a segment is open now
     error: str | None = None  # why the camera cannot be recorded now
-
-
-@dataclass(slots=True)
-class _Open:
-    segment: Segment
-    writer: SegmentWriter
-    path: Path
-    base: int  # the first packet's DTS: the file's time 0
-    end: float  # UNIX time the last written frame ends
 
 
 class Recorder:
@@ -109,13 +101,14 @@ class Recorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
-        self._open: _Open | None = None
+        self._open: OpenSegment | None = None
         self._gap: int | None = None
         self._triggers: queue.SimpleQueue[float] = queue.SimpleQueue()
         self._windows: list[tuple[float, float]] = []
         self._preroll = PreRoll(config.pre_roll_s)
         self._first_seen: float | None = None  # UNIX time of the first packet received
         self._last_seen: float | None = None  # and the end of the last one
+        self._lost_at: float | None = None  # where the index was lost (a gap starts there)
         self._started_mono = time.monotonic()
         self._packets = 0  # ever received, over every connection
 
@@ -177,32 +170,58 @@ class Recorder:
 
     def _record_until_done(self) -> None:
         backoff = self.backoff_initial
+        lost: str | None = None  # why the index cannot be written, until it can again
         try:
             while not self._stop.is_set():
                 before = self._packets
-                reason = self._record_connection()
-                self._end_segment()
+                try:
+                    if lost is not None:
+                        self.recover(lost)  # its own segment, left open when the index went
+                        lost = None
+                    reason = self._record_connection()
+                    self._end_segment()
+                    if reason is not None and not self._stop.is_set() and not self._done():
+                        self._failed(reason)
+                except SQLAlchemyError as exc:
+                    reason = lost = self._index_lost(exc)
                 if reason is None or self._stop.is_set() or self._done():
                     break
                 if self._packets > before:
                     backoff = self.backoff_initial
-                self._failed(reason)
                 if self._stop.wait(backoff):
                     break
                 backoff = min(backoff * 2, self.backoff_max)
         finally:
-            self._end_segment()
-            if self._gap is not None:  # stopped while the camera was away
-                self.recordings.close_gap(self._gap, self.clock())
-                self._gap = None
+            try:
+                self._end_segment()
+                if self._gap is not None:  # stopped while the camera was away
+                    self.recordings.close_gap(self._gap, self.clock())
+                    self._gap = None
+            except SQLAlchemyError as exc:  # left open: marked cut at the next start
+                self._index_lost(exc)
 
-    def recover(self) -> list[Segment]:
-        """Segments of this camera left `open` (by a crash or a kill) marked `cut` with what
-        their files hold; a gap opens from the last one's end."""
+    def recover(self, reason: str = CUT_REASON) -> list[Segment]:
+        """Segments of this camera left `open` (by a crash or a kill; or by this recorder,
+        when the index could not be written) marked `cut` with what their files hold; a gap
+        opens from the last one's end (or from where the index was lost)."""
         cut = mark_cut(self.recordings, self.data_dir, self.camera_id)
         if cut:
-            self._open_gap(CUT_REASON, max(s.end or s.start for s in cut))
+            self._open_gap(reason, max(s.end or s.start for s in cut))
+        elif reason != CUT_REASON:
+            self._open_gap(reason, self._lost_at or self._last_end())
         return cut
+
+    def _index_lost(self, exc: SQLAlchemyError) -> str:
+        """The database failed: the file is finished, its row stays open to be marked cut
+        when the index is back; recording starts again then."""
+        current, self._open = self._open, None
+        if current is not None:
+            current.writer.close()
+        self._lost_at = current.end if current is not None else self._last_end()
+        reason = index_reason(exc)
+        self.stats.recording, self.stats.error = False, reason
+        log.warning("camera '%s': %s; trying again", self.camera_id, reason)
+        return reason
 
     def _failed(self, reason: str) -> None:
         """A connection failed or ended; a gap runs from the end of what was recorded."""
@@ -330,8 +349,8 @@ class Recorder:
         for q in self._preroll.take(since):
             self._write_cutting(q, stream, tl)
 
-    def _begin_segment(self, p: Placed, stream: av.video.VideoStream) -> _Open:
-        rel = self._segment_path(p.t)
+    def _begin_segment(self, p: Placed, stream: av.video.VideoStream) -> OpenSegment:
+        rel = new_path(self.data_dir, self.camera_id, p.t)
         path = self.data_dir / rel
         writer = SegmentWriter(path, stream)
         try:
@@ -347,10 +366,10 @@ class Recorder:
             self.recordings.close_gap(self._gap, p.t)
             self._gap = None
         self.stats.recording, self.stats.error = True, None
-        self._open = _Open(segment, writer, path, p.dts, p.t)
+        self._open = OpenSegment(segment, writer, path, p.dts, p.t)
         return self._open
 
-    def _write(self, current: _Open, p: Placed, tl: Timeline) -> None:
+    def _write(self, current: OpenSegment, p: Placed, tl: Timeline) -> None:
         current.writer.write(p.packet, p.dts - current.base, p.pts - current.base)
         current.end = p.t + tl.seconds(p.duration)
         self.stats.frames += 1
@@ -370,16 +389,6 @@ class Recorder:
         self.stats.recording = False
         if self.on_segment is not None:
             self.on_segment(segment)
-
-    def _segment_path(self, start: float) -> str:
-        day = time.strftime("%Y-%m-%d", time.gmtime(start))
-        folder = Path("recordings") / self.camera_id / day
-        name, n = f"{int(start * 1000)}", 0
-        rel = folder / f"{name}.mp4"
-        while (self.data_dir / rel).exists():  # two starts in one millisecond
-            n += 1
-            rel = folder / f"{name}-{n}.mp4"
-        return rel.as_posix()
 
     def _open_gap(self, reason: str, at: float) -> None:
         if self._gap is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +19,7 @@ import av
 import av.container
 import av.video
 
+from vigil.domain import Segment
 from vigil.errors import SourceError
 
 # What FFmpeg is asked for: a fragment per keyframe, the header up front, fragments that
@@ -74,6 +76,20 @@ def inspect(path: Path) -> FileFacts:
     return FileFacts(frames, duration, size, sha, codec)
 
 
+def new_path(data_dir: Path, camera_id: str, start: float) -> str:
+    """Where a segment starting at UNIX time `start` goes, relative to the data directory:
+    recordings/<camera>/<YYYY-MM-DD>/<start-ms>.mp4 (UTC; `-1`, `-2` for a second start in
+    the same millisecond)."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(start))
+    folder = Path("recordings") / camera_id / day
+    name, n = f"{int(start * 1000)}", 0
+    rel = folder / f"{name}.mp4"
+    while (data_dir / rel).exists():
+        n += 1
+        rel = folder / f"{name}-{n}.mp4"
+    return rel.as_posix()
+
+
 class SegmentWriter:
     """Writes rebased packets of one video stream into one fragmented-MP4 file.
 
@@ -120,6 +136,17 @@ class SegmentWriter:
             # On failure, what is written stays readable up to its last fragment.
             with contextlib.suppress(av.FFmpegError, OSError):
                 out.close()
+
+
+@dataclass(slots=True)
+class OpenSegment:
+    """The segment a recorder is writing: its row, its writer, where its time 0 is."""
+
+    segment: Segment
+    writer: SegmentWriter
+    path: Path
+    base: int  # the first packet's DTS: the file's time 0
+    end: float  # UNIX time the last written frame ends
 
 
 def _reason(exc: BaseException) -> str:
