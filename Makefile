@@ -84,6 +84,7 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/faces.py
 	$(PY) bench/recording.py
 	$(PY) bench/geo.py
+	$(PY) bench/telemetry.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench
