@@ -263,3 +263,16 @@ def test_the_index_going_away_is_a_gap_and_recording_resumes(pg_url: str, tmp_pa
         assert s.sha256 == sha256_of(tmp_path / s.path), s
         assert s.frames == inspect(tmp_path / s.path).frames
     store.close()
+
+
+def test_record_source_records_a_clip_into_the_index(tmp_path: Path) -> None:
+    from tests.conftest import CAR_CLIP
+    from vigil.recording.service import record_source
+
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    recorder = record_source("car-park", str(CAR_CLIP), tmp_path, store, for_s=5.0)
+    [segment] = everything(Recordings(store), "car-park")
+    assert recorder.stats.segments == 1 and segment.frames == recorder.stats.frames
+    assert segment.end is not None and segment.end - segment.start >= 5.0
+    assert decoded_frames(tmp_path / segment.path) == segment.frames
+    store.close()

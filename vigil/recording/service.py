@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from vigil.config import CameraConfig, VigilConfig
+from vigil.config.camera import RecordingConfig
 from vigil.domain import RecordingMode
 from vigil.errors import VigilError
 from vigil.recording.index import Recordings
@@ -42,6 +43,30 @@ def recorder_for(camera: CameraConfig, store: Store, data_dir: Path) -> Recorder
         loop=camera.loop and file,
         realtime=file,
     )
+
+
+def record_source(
+    camera_id: str,
+    source: str,
+    data_dir: Path,
+    store: Store,
+    *,
+    mode: RecordingMode = RecordingMode.CONTINUOUS,
+    segment_s: float = 10.0,
+    for_s: float | None = None,
+    realtime: bool = False,
+    loop: bool = False,
+) -> Recorder:
+    """Record `source` as `camera_id` into indexed segments, blocking until it ends (a file's
+    end, `for_s` seconds of video); returns the recorder (its `stats`). What `vigil record`
+    does, for tests and tools."""
+    config = RecordingConfig(mode=mode, segment_s=segment_s)
+    recorder = Recorder(
+        camera_id, source, data_dir, Recordings(store), config,
+        for_s=for_s, realtime=realtime, loop=loop, give_up_after=10.0,
+    )  # fmt: skip
+    recorder.run()
+    return recorder
 
 
 class CameraRecorders:
