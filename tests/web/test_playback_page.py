@@ -9,9 +9,11 @@ results link each event to its moment in playback. Chromium plays the demo's H.2
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -175,6 +177,22 @@ def test_playback_goes_on_across_the_gap_and_footage_is_locked(
         page.click("#lock-submit")
         page.wait_for_selector(".tl-lock")
         assert "keep it" in (page.locator(".tl-lock").first.get_attribute("title") or "")
+        page.click("#export-open")  # three seconds of b (not touching the gap), faces blurred
+        local = "%Y-%m-%dT%H:%M:%S"  # the page's zone is UTC (open_page)
+        for field, t in (
+            ("#export-from", reel.b.segment.start + 1),
+            ("#export-to", reel.b.segment.start + 4),
+        ):
+            page.fill(field, datetime.fromtimestamp(t, UTC).strftime(local))
+        page.click("#export-submit")
+        link = page.locator("#export-result a")
+        try:
+            link.wait_for(timeout=120_000)
+        except Exception:
+            errors = page.inner_text("#export-error")
+            raise AssertionError(f"no export: {errors}\n{demo.log_tail()}") from None
+        href = link.get_attribute("href") or ""
+        assert "/api/exports/" in href and "purpose=" in href
         watched.check_no_errors()
     with httpx.Client(base_url=demo.base, timeout=10) as http:
         assert (
@@ -188,6 +206,10 @@ def test_playback_goes_on_across_the_gap_and_footage_is_locked(
         assert plays and {p["purpose"] for p in plays} == {PURPOSE}
         segments = {p["object_id"] for p in plays}
         assert {str(reel.a.segment.id), str(reel.b.segment.id)} <= segments
+        archive = http.get(href)
+        assert archive.status_code == 200, archive.text
+        with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
+            assert any(n.endswith("manifest.json") for n in z.namelist()), z.namelist()
 
 
 def test_search_results_link_to_their_moment(demo: Demo, browser: Any, reel: Reel) -> None:

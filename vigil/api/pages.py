@@ -175,17 +175,17 @@ def search(request: Request, user: PageUser) -> Response:
 def playback(request: Request, user: PageUser) -> Response:
     """Playback: a camera's timeline (recorded spans, gaps, events, alerts, locks) and the
     player; `?camera=ID&t=ISO` plays from a few seconds before that moment. Locking footage
-    as evidence is for operators and above; the export for those the export API lets."""
+    as evidence and exporting it are for operators and above (unblurred: supervisors)."""
     if not user.can_see_operations:
         return _elsewhere(user)
-    exports = any(getattr(r, "path", None) == "/api/exports" for r in request.app.routes)
     return _page(
         request,
         "playback.html",
         user,
         page="playback",
         can_lock=user.can(Role.OPERATOR),
-        can_export=exports and user.can(Role.OPERATOR),
+        can_export=user.can(Role.OPERATOR),  # POST /api/exports (vigil.api.exports)
+        can_unblur=user.can(Role.SUPERVISOR),
         lead_s=PLAY_LEAD_S,
     )
 

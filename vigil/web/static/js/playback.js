@@ -4,6 +4,7 @@
 // evidence; the camera, time and purpose live in the URL (a "Play" link elsewhere opens it).
 import { errorText, get, post, query } from "./api.js";
 import { startTopbar } from "./common.js";
+import { exportDialog } from "./playexport.js";
 import { Player } from "./player.js";
 import { Timeline } from "./playtimeline.js";
 import { labelTimes, loadCameras, messageLine, purposeStated, watchPurpose } from "./searchform.js";
@@ -163,6 +164,14 @@ async function main() {
   labelTimes(form, ["t"]);
   watchPurpose(form, showError);
   if (lockOpen) lockDialog();
+  const exportOpen = document.getElementById("export-open");
+  if (exportOpen) {
+    exportDialog(exportOpen, () => ({
+      camera: data.camera,
+      purpose: form.elements.purpose.value.trim(),
+      t: player.position() ?? (data.start + data.end) / 2,
+    }));
+  }
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     show();
