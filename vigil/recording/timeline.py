@@ -3,8 +3,9 @@ camera sends, and the UNIX time of every packet.
 
 Cameras send odd timestamps: missing ones, a DTS that repeats or steps back a tick, a clock
 that jumps (a camera's restart, a file played in a loop starting over at 0). `Timeline.place`
-keeps the decode timestamps strictly increasing: a small step back is nudged forward, a jump
-(back, or forward by more than `JUMP_S`) is joined on one frame after the last packet.
+keeps the decode timestamps strictly increasing: a repeat or a step back of less than half a
+frame is nudged forward a tick; a step back of more, or forward by more than `JUMP_S`, is a new
+clock, joined on one frame after the last packet.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from fractions import Fraction
 import av
 
 JUMP_S = 10.0  # a DTS this far ahead of the last one is a new clock, not a pause
-BACK_S = 1.0  # this far behind, too (smaller steps back are nudged forward)
 DRIFT_S = 2.0  # a live camera's media clock this far from the wall clock is re-anchored
 
 
@@ -55,7 +55,9 @@ class Timeline:
         rate = fps if fps and fps > 0 else 25.0
         self.frame = max(1, round(1 / (rate * float(time_base))))  # one frame, in ticks
         self.jump = round(JUMP_S / float(time_base))
-        self.back = round(BACK_S / float(time_base))
+        # DTS only go forward (B-frames reorder PTS, not DTS): a step back by half a frame or
+        # more is a new clock; less is jitter, nudged forward by a tick.
+        self.back = max(1, self.frame // 2)
         self._shift = 0
         self._first: int | None = None
         self._last_dts: int | None = None
@@ -76,7 +78,7 @@ class Timeline:
         dts = raw + self._shift
         if last is not None:
             step = dts - last
-            if self._rejoin or step > self.jump or step < -self.back:
+            if self._rejoin or step > self.jump or step <= -self.back:
                 self._shift = last + self._last_dur - raw
                 dts = last + self._last_dur
             elif step <= 0:
