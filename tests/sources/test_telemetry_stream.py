@@ -10,7 +10,7 @@ import http.server
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from tests.sources.conftest import free_port
 from tests.sources.klv_build import st0601_packet
 from vigil.domain import Frame
 from vigil.sources import FileSource, NetworkSource
-from vigil.sources.telemetry import read_telemetry
+from vigil.sources.telemetry import TelemetryError, read_telemetry
 
 KARMA = Path(__file__).parents[1] / "fixtures" / "telemetry" / "karma_4s.mp4"
 T0 = 1_700_000_000.0  # the KLV clock (UNIX seconds) at the first frame
@@ -41,9 +41,9 @@ def _klv(n: int) -> bytes:
     )
 
 
-def make_ts(path: Path, *, broken: int | None = None) -> int:
+def make_ts(path: Path, *, broken: Container[int] = ()) -> int:
     """karma's first 4 s re-encoded (a keyframe every 15 frames, so a receiver joining late
-    starts soon) with one KLV packet per frame at the frame's time; frame `broken` gets a
+    starts soon) with one KLV packet per frame at the frame's time; frames in `broken` get a
     packet with a wrong checksum. Returns the number of frames."""
     inp = av.open(str(KARMA))
     out = av.open(str(path), "w", format="mpegts")
@@ -57,7 +57,7 @@ def make_ts(path: Path, *, broken: int | None = None) -> int:
         image.pts, image.time_base = n, 1 / FPS
         out.mux(video.encode(image))
         payload = _klv(n)
-        if n == broken:
+        if n in broken:
             payload = payload[:-1] + bytes([payload[-1] ^ 0xFF])
         packet = av.Packet(payload)
         packet.stream = data
@@ -127,7 +127,7 @@ def test_a_bad_packet_in_the_stream_is_reported_and_its_frame_interpolated(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "broken.ts"
-    make_ts(path, broken=40)
+    make_ts(path, broken={40})
     with caplog.at_level("WARNING"):
         frames = list(FileSource("drone", path).frames())
     bad = [r.getMessage() for r in caplog.records if "bad checksum" in r.getMessage()]
@@ -135,6 +135,21 @@ def test_a_bad_packet_in_the_stream_is_reported_and_its_frame_interpolated(
     assert len(list(read_telemetry(path, on_problem=lambda _m: None))) == len(frames) - 1
     # Frame 40 lost its packet: it gets the position between its neighbours', no gap.
     assert all(_frame_number(f) == f.index for f in frames)
+
+
+def test_a_stream_of_only_bad_packets_is_an_error_and_the_video_still_plays(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "all_bad.ts"
+    count = make_ts(path, broken=range(10_000))
+    with pytest.raises(TelemetryError, match="KLV data stream but no readable") as err:
+        read_telemetry(path, on_problem=lambda _m: None)
+    assert "\n" not in str(err.value)
+    with caplog.at_level("WARNING"):
+        frames = list(FileSource("drone", path).frames())
+    assert len(frames) == count and all(f.telemetry is None for f in frames)
+    assert any("without positions" in r.getMessage() for r in caplog.records)
+    assert len(caplog.records) <= 2  # a summary, not one warning per packet
 
 
 # -- live: over UDP and HTTP on 127.0.0.1 ---------------------------------------------------

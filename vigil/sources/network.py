@@ -244,7 +244,7 @@ class NetworkSource:
             if self._t0 is None:
                 self._t0 = time.monotonic()
             data = [s for s in container.streams if s.type == "data"]
-            klv = KlvStream(self._safe_url)
+            klv = KlvStream(self._safe_url, every_problem=False)
             for packet in container.demux(stream, *data):
                 if stop.is_set():
                     return "closed"

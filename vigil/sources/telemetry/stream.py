@@ -53,11 +53,21 @@ class KlvStream:
     nearest sample no more than `max_age` away, as Telemetry with its `t` set by the caller.
     """
 
-    def __init__(self, where: str, *, keep: int = 256, on_problem: Problem = log_problem) -> None:
+    def __init__(
+        self,
+        where: str,
+        *,
+        keep: int = 256,
+        on_problem: Problem = log_problem,
+        every_problem: bool = True,
+    ) -> None:
         self.where = where
         self.on_problem = on_problem
         self.samples: collections.deque[Telemetry] = collections.deque(maxlen=keep)
-        self.count = 0
+        self.count = 0  # samples decoded
+        self.payloads = 0  # data packets that held KLV
+        self.problems = 0
+        self.every_problem = every_problem
 
     def add(self, packet: av.packet.Packet) -> list[Telemetry]:
         if not packet.size or packet.pts is None or packet.time_base is None:
@@ -66,23 +76,44 @@ class KlvStream:
         if not payload.startswith(_KLV_PREFIX):
             return []
         media_time = float(packet.pts * packet.time_base)
+        self.payloads += 1
         if self.samples and media_time < self.samples[-1].t - 1.0:
             self.samples.clear()  # the clock went back (a looped or restarted stream)
         where = f"{self.where} at {media_time:.3f} s"
-        packets = split_packets(payload, where, self.on_problem)
+        packets = split_packets(payload, where, self._problem)
         added = []
-        for decoded in decode_packets(packets, where, self.on_problem):
+        for decoded in decode_packets(packets, where, self._problem):
             sample = to_telemetry(decoded, media_time)
             self.samples.append(sample)
             added.append(sample)
             self.count += 1
         return added
 
+    def _problem(self, message: str) -> None:
+        """Every problem, or (a live stream, whose damage can last) the 1st, 10th, 100th..."""
+        self.problems += 1
+        n = self.problems
+        if self.every_problem or n == 1:
+            self.on_problem(message)
+        elif str(n).rstrip("0") == "1":
+            self.on_problem(f"{message} ({n} KLV problems so far)")
+
     def at(self, media_time: float, max_age: float) -> Telemetry | None:
         best = min(self.samples, key=lambda s: abs(s.t - media_time), default=None)
         if best is None or abs(best.t - media_time) > max_age:
             return None
         return best
+
+
+def _starts_with_klv(container: av.container.InputContainer, stream: av.stream.Stream) -> bool:
+    """Whether a data stream's first payload is KLV (a look at one packet, not the file)."""
+    try:
+        for packet in container.demux(stream):
+            if packet.size:
+                return bytes(packet).startswith(_KLV_PREFIX)
+        return False
+    finally:
+        container.seek(0)
 
 
 def read_klv_stream(path: str | Path, *, on_problem: Problem = log_problem) -> Iterator[Telemetry]:
@@ -94,9 +125,9 @@ def read_klv_stream(path: str | Path, *, on_problem: Problem = log_problem) -> I
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise TelemetryError(f"{where} is not a file PyAV can read ({exc})") from exc
     with contextlib.closing(container):
-        streams = data_streams(container)
+        streams = [s for s in data_streams(container) if _starts_with_klv(container, s)]
         if not streams:
-            raise NoTelemetry(f"{where} has no data stream, so no KLV telemetry")
+            raise NoTelemetry(f"{where} has no KLV data stream")
         start = video_start(container)
         klv = KlvStream(where, keep=10**7, on_problem=on_problem)
         try:
@@ -105,6 +136,9 @@ def read_klv_stream(path: str | Path, *, on_problem: Problem = log_problem) -> I
         except (av.FFmpegError, OSError, EOFError) as exc:
             on_problem(f"{where}: cannot be read past {klv.count} KLV samples ({exc})")
     if not klv.count:
-        raise NoTelemetry(f"{where} has no readable MISB ST 0601 KLV packets in its data streams")
+        raise TelemetryError(
+            f"{where} has a KLV data stream but no readable MISB ST 0601 packet in it "
+            f"({klv.payloads} damaged); the video can be analysed without positions"
+        )
     samples = sorted(klv.samples, key=lambda s: s.t)
     return iter([replace(s, t=round(s.t - start, 6)) for s in samples])
