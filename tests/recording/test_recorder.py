@@ -4,6 +4,7 @@ RTSP test camera stopped and started again mid-recording (two runs of segments, 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -275,4 +276,37 @@ def test_record_source_records_a_clip_into_the_index(tmp_path: Path) -> None:
     assert recorder.stats.segments == 1 and segment.frames == recorder.stats.frames
     assert segment.end is not None and segment.end - segment.start >= 5.0
     assert decoded_frames(tmp_path / segment.path) == segment.frames
+    store.close()
+
+
+def test_an_http_source_is_recorded_whole_and_a_missing_one_is_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    """A recording served over HTTP (known duration): read to its end, every frame kept."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.conftest import CAR_CLIP
+    from vigil.errors import SourceError
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(CAR_CLIP.parent))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    rec = Recordings(store)
+    config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=10)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        Recorder("web", f"{base}/{CAR_CLIP.name}", tmp_path, rec, config).run()
+        missing = Recorder("gone", f"{base}/missing.mp4", tmp_path, rec, config, give_up_after=0.5)
+        with pytest.raises(SourceError, match="404"):
+            missing.run()
+    finally:
+        server.shutdown()
+        server.server_close()
+    frames, codec = source_facts(CAR_CLIP)
+    segments = everything(rec, "web")
+    assert sum(s.frames for s in segments) == frames and {s.codec for s in segments} == {codec}
+    assert rec.gaps("web", 0, 4e9) == [] and rec.cameras() == ["web"]
     store.close()
