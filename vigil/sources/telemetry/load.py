@@ -31,14 +31,30 @@ def load_track(
     camera_id: str, video: Path, sidecar: str | Path | None = None, *, max_age: float = 1.0
 ) -> TelemetryTrack | None:
     """The telemetry track for a file source, or None when there is none to use."""
-    if sidecar is not None:
-        return TelemetryTrack(read_telemetry(video, sidecar), max_age=max_age)
-    if not _has_data_stream(video):
-        return None  # the usual case (a camera's clip): nothing to read, nothing to say
+    problems: list[str] = []
     try:
-        return TelemetryTrack(read_telemetry(video), max_age=max_age)
-    except NoTelemetry:
-        return None
-    except TelemetryError as exc:
-        log.warning("camera '%s': %s; the video is read without positions", escape(camera_id), exc)
-        return None
+        if sidecar is not None:
+            samples = read_telemetry(video, sidecar, on_problem=problems.append)
+            return TelemetryTrack(samples, max_age=max_age)
+        if not _has_data_stream(video):
+            return None  # the usual case (a camera's clip): nothing to read, nothing to say
+        try:
+            return TelemetryTrack(
+                read_telemetry(video, on_problem=problems.append), max_age=max_age
+            )
+        except NoTelemetry:
+            return None
+        except TelemetryError as exc:
+            log.warning(
+                "camera '%s': %s; the video is read without positions", escape(camera_id), exc
+            )
+            return None
+    finally:
+        _report(camera_id, problems)
+
+
+def _report(camera_id: str, problems: list[str]) -> None:
+    """One warning for a file's damaged telemetry, not one per packet."""
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        log.warning("camera '%s': telemetry: %s%s", escape(camera_id), problems[0], more)
