@@ -121,6 +121,9 @@ class VigilConfig(Strict):
     def objects_for(self, cam: CameraConfig) -> ObjectFilterConfig:
         return cam.objects or self.objects
 
+    def tracker_for(self, cam: CameraConfig) -> TrackerConfig:
+        return cam.tracker or self.tracker
+
 
 def load_config(path: str | Path) -> VigilConfig:
     """Read and validate a vigil.yml; every problem becomes a ConfigError naming its line."""

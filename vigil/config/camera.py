@@ -46,6 +46,17 @@ class TrackerConfig(Strict):
     min_crossing_frames: int = Field(
         2, ge=1, le=30, description="detections on the new side before a line crossing counts"
     )
+    motion_compensation: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="move tracks with the picture of a moving camera (global motion between "
+        "frames); auto: on when the source carries telemetry (a drone, a body camera)",
+    )
+
+    @field_validator("motion_compensation", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: object) -> object:
+        # YAML reads a bare on / off as true / false.
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
 class ZoneConfig(Strict):
@@ -103,6 +114,7 @@ class CameraConfig(Strict):
     detector: DetectorConfig | None = None
     motion: MotionConfig | None = None
     objects: ObjectFilterConfig | None = None
+    tracker: TrackerConfig | None = None
     motion_masks: list[list[RelPoint]] = Field(default_factory=list)
     zones: list[ZoneConfig] = Field(default_factory=list)
     lines: list[LineConfig] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from vigil.analyzers.base import Analyzer, AnalyzerServices, Counting, TrackedFr
 from vigil.analyzers.registry import build_analyzers
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Box, Detection, Event, EventType, Frame, Track, TrackState
+from vigil.tracking.cmc import CameraMotion
 from vigil.tracking.tracker import Tracker, TrackerParams
 from vigil.vision.base import Detector
 from vigil.vision.filters import ObjectFilter
@@ -91,15 +92,20 @@ class CameraPipeline:
         self.filter = ObjectFilter(
             labels=set(objects.labels), min_score=0.0, min_area=objects.min_area * width * height
         )
+        tracking = config.tracker_for(camera)
         self.tracker = Tracker(
             TrackerParams(
                 high_score=objects.min_score,
                 new_track_score=min(1.0, objects.min_score + 0.1),
-                lost_timeout=config.tracker.lost_timeout,
+                lost_timeout=tracking.lost_timeout,
             )
         )
+        # Camera-motion compensation: "on", or "auto" once a frame carries telemetry.
+        self.motion_compensation = tracking.motion_compensation
+        self.camera_motion: CameraMotion | None = None
+        self._frame_size = frame_size
         self.analyzers: list[Analyzer] = build_analyzers(
-            camera, frame_size, config.tracker.min_crossing_frames, services
+            camera, frame_size, tracking.min_crossing_frames, services
         )
         self.stats = PipelineStats()
         self._last_detect: float | None = None
@@ -156,6 +162,7 @@ class CameraPipeline:
     # -- the stages ---------------------------------------------------------------------
     def process(self, frame: Frame) -> FrameResult:
         self.stats.frames += 1
+        self._follow_camera(frame)
         gated = self.motion_gating and not self.every_frame
         motion = self.gate.update(frame.image) if gated else []
         if motion:
@@ -165,6 +172,8 @@ class CameraPipeline:
         self.stats.detector_calls += 1
         self._last_detect = frame.timestamp
         detections = self.filter.apply(self.detector.detect(frame.image))
+        if self.camera_motion is not None:
+            self.tracker.compensate(self.camera_motion.take())
         update = self.tracker.update(detections, frame.timestamp)
         self._live = [
             t for t in update.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)
@@ -190,6 +199,18 @@ class CameraPipeline:
             events,
             improved,
         )
+
+    def _follow_camera(self, frame: Frame) -> None:
+        """A moving camera: the picture's motion since the previous frame, for the tracker.
+        Every frame is looked at, not only those the detector sees, so that each step is small
+        (a walker's sway moves the picture tens of pixels between detections)."""
+        mode = self.motion_compensation
+        if self.camera_motion is None and (
+            mode == "on" or (mode == "auto" and frame.telemetry is not None)
+        ):
+            self.camera_motion = CameraMotion(self._frame_size)
+        if self.camera_motion is not None:
+            self.camera_motion.observe(frame.image, [t.box for t in self._live])
 
     def finish(self, timestamp: float) -> FrameResult:
         """End of the source: every track ends now."""

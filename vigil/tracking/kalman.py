@@ -132,6 +132,27 @@ class BoxKalman:
         )
         return new_mean, _symmetrise(new_cov)
 
+    @staticmethod
+    def warp(
+        mean: np.ndarray, cov: np.ndarray, affine: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Move tracks with the picture: `affine` (2x3, rotation, uniform scale and shift, as
+        `cv2.estimateAffinePartial2D` gives) maps old image points to new ones.
+
+        Centres go through the whole affine, centre velocities through its linear part;
+        width, height and their rates scale by its scale (a box stays upright: the state has no
+        angle). The covariance is carried through the same (linear) map, J P J^T."""
+        a = np.asarray(affine, dtype=np.float64).reshape(2, 3)
+        lin, shift = a[:, :2], a[:, 2]
+        scale = float(np.sqrt(abs(np.linalg.det(lin))))
+        jac = np.zeros((2 * _DIM, 2 * _DIM))
+        for k in (0, _DIM):  # position block, velocity block
+            jac[k : k + 2, k : k + 2] = lin
+            jac[k + 2, k + 2] = jac[k + 3, k + 3] = scale
+        new_mean = mean @ jac.T
+        new_mean[:, :2] += shift
+        return new_mean, _symmetrise(jac @ cov @ jac.T)
+
 
 def _diag(values: np.ndarray) -> np.ndarray:
     n, k = values.shape

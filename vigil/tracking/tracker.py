@@ -165,6 +165,20 @@ class Tracker:
         self._spawn([dets.items[j] for j in high_left if dets.score[j] >= p.new_track_score], t)
         return TrackerUpdate(tracks=self._visible(), ended=ended)
 
+    def compensate(self, affine: np.ndarray) -> None:
+        """The picture moved (a moving camera): `affine` (2x3, old image points to new ones;
+        `vigil.tracking.cmc.CameraMotion.take`) moves every track, its Kalman state and the box
+        where it was last seen, before the next `update` predicts and associates."""
+        a = np.asarray(affine, dtype=np.float64).reshape(2, 3)
+        if not self._recs or not np.isfinite(a).all():
+            return
+        self._mean, self._cov = self._kf.warp(self._mean, self._cov, a)
+        scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
+        for r in self._recs:
+            cx, cy = a[:, :2] @ np.array(r.box.center) + a[:, 2]
+            w, h = r.box.w * scale, r.box.h * scale
+            r.box = Box(float(cx - w / 2), float(cy - h / 2), w, h)
+
     def finish(self, timestamp: float) -> list[Track]:
         """End every remaining confirmed track (end of the video); tentative ones are dropped."""
         self._advance(timestamp)
