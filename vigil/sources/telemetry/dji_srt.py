@@ -12,16 +12,17 @@ DJI_SRT_Parser, JavaScript); this one reads what those samples show:
 - Mavic Air 2 / Air 2S / Mini: `[latitude: 41.42] [longitude: 2.23] [altitude: 117.0]`
   (or `longtitude`, `rel_alt: .. abs_alt: ..`) with a `2022-08-07 13:40:40,774,808` time.
 
-`t` is the start of the block's interval. DJI's gimbal angles are relative to the horizon
-and north; ST 0601's sensor angles (Telemetry's) are relative to the aircraft, so they are
-converted with the aircraft's attitude. Choice for damage: a block that cannot be read (cut
-off, no position) is reported through `on_problem` naming its number and line, and the good
-blocks are kept; a file with no readable block is a TelemetryError.
+`t` is the start of the block's interval. The date some dialects write is the drone's local
+time with no zone: it is left out of `wallclock` (UTC) rather than given hours off. DJI's
+gimbal angles are relative to the horizon and north; ST 0601's sensor angles (Telemetry's)
+are relative to the aircraft, so they are converted with the aircraft's attitude. Choice for
+damage: a block that cannot be read (cut off, no position) is reported through `on_problem`
+naming its number and line, and the good blocks are kept; a file with no readable block is a
+TelemetryError.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Iterator
@@ -45,7 +46,6 @@ _KEYED = re.compile(
 )
 _HEIGHT = re.compile(r"(?:\bBAROMETER\s*:\s*|(?<![.\w])H\s+)(" + _NUM + ")")
 _SPEED = re.compile(r"\bH\.S\s+(" + _NUM + ")")
-_DATE = re.compile(r"(\d{4})[-.](\d\d)[-.](\d\d) (\d\d):(\d\d):(\d\d)(?:[,.](\d{3}))?")
 
 
 def _seconds(h: str, m: str, s: str, ms: str) -> float:
@@ -97,19 +97,6 @@ def _position(text: str) -> tuple[float, float, float | None, float | None] | No
     return b, a, alt, rel_alt
 
 
-def _wallclock(text: str) -> float | None:
-    m = _DATE.search(text)
-    if m is None:
-        return None
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    try:
-        # DJI writes the drone's local time without a zone: read as UTC, say so in the field.
-        stamp = dt.datetime(y, mo, d, h, mi, s, tzinfo=dt.UTC)
-    except ValueError:
-        return None
-    return stamp.timestamp() + (int(m.group(7)) / 1000 if m.group(7) else 0.0)
-
-
 def _block(number: str, start: float, text: str) -> Telemetry | None:
     position = _position(text)
     if position is None:
@@ -137,7 +124,6 @@ def _block(number: str, start: float, text: str) -> Telemetry | None:
         rel_alt=rel_alt,
         speed_mps=float(speed.group(1)) if speed else None,
         fix=0 if no_fix else None,
-        wallclock=_wallclock(text),
         source="dji-srt",
         **fields,  # type: ignore[arg-type]
     )
