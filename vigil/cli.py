@@ -306,6 +306,9 @@ def _add_accountability_commands() -> None:
     from vigil.recording.cli import record
 
     app.command("record")(user_errors(record))
+    from vigil.ingest.cli import ingest_clip
+
+    app.command("ingest")(user_errors(ingest_clip))
     from vigil.sources.telemetry.cli import telemetry
 
     app.command("telemetry")(user_errors(telemetry))

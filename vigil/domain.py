@@ -467,6 +467,15 @@ class SegmentState(enum.StrEnum):
     CUT = "cut"  # its recorder stopped mid-segment (crash, kill); playable up to its last fragment
 
 
+class ClipStatus(enum.StrEnum):
+    """An ingested body-camera or drone clip's analysis."""
+
+    QUEUED = "queued"  # uploaded, waiting for its turn
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # the video could not be analysed (the error says why)
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A short fragmented-MP4 file of one camera's own stream (remuxed, not re-encoded).

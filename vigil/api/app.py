@@ -28,6 +28,7 @@ from vigil.api import (
     field,
     hotlists,
     incidents,
+    ingest,
     pages,
     recordings,
     reports,
@@ -249,9 +250,10 @@ def create_app(
         RequestGuard,
         allowed_hosts=server.allowed_hosts or default_hosts(settings.listen_host),
         max_body_bytes=server.max_body_bytes,
+        uploads={ingest.UPLOAD_PATH: server.max_upload_bytes},
     )
     routers = [auth, camera_routes, events, alerts, hotlists, users, audit, reports, system]
-    routers += [watchlists, units, incidents, field, vocabulary, ws, recordings, exports]
+    routers += [watchlists, units, incidents, field, vocabulary, ws, recordings, exports, ingest]
     for module in (*routers, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount

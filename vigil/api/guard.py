@@ -14,7 +14,7 @@ import contextlib
 import ipaddress
 import json
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import HTTPException
@@ -59,10 +59,17 @@ def is_loopback(host: str) -> bool:
 class RequestGuard:
     """Pure ASGI middleware: the Host check and the body limit."""
 
-    def __init__(self, app: Any, allowed_hosts: Iterable[str], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: Any,
+        allowed_hosts: Iterable[str],
+        max_body_bytes: int,
+        uploads: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.allowed = frozenset(h.lower() for h in allowed_hosts)
         self.max_body = max_body_bytes
+        self.uploads = dict(uploads or {})  # POST path -> its own limit (a clip upload)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -76,19 +83,20 @@ class RequestGuard:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
+        limit = self.max_body
+        if scope.get("method") == "POST" and scope.get("path") in self.uploads:
+            limit = self.uploads[scope["path"]]
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await _answer(send, 413, self._too_large())
+        if declared.isdigit() and int(declared) > limit:
+            await _answer(send, 413, self._too_large(limit))
             return
-        await self.app(scope, self._limited(receive), send)
+        await self.app(scope, self._limited(receive, limit), send)
 
-    def _too_large(self) -> str:
-        return (
-            f"the request body is larger than {self.max_body} bytes; send less "
-            "(server.max_body_bytes)"
-        )
+    def _too_large(self, limit: int) -> str:
+        setting = "server.max_body_bytes" if limit == self.max_body else "server.max_upload_bytes"
+        return f"the request body is larger than {limit} bytes; send less ({setting})"
 
-    def _limited(self, receive: Any) -> Any:
+    def _limited(self, receive: Any, limit: int) -> Any:
         seen = 0
 
         async def limited() -> Any:
@@ -96,8 +104,8 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise HTTPException(413, self._too_large())
+                if seen > limit:
+                    raise HTTPException(413, self._too_large(limit))
             return message
 
         return limited

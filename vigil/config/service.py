@@ -174,6 +174,12 @@ class ServerConfig(Strict):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=1 << 30, description="largest request body accepted (413 above)"
     )
+    max_upload_bytes: int = Field(
+        500 * 1_048_576,
+        ge=1024,
+        le=1 << 40,
+        description="largest clip accepted by POST /api/ingest (413 above; nothing kept)",
+    )
 
     @field_validator("allowed_hosts")
     @classmethod

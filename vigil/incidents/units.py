@@ -32,7 +32,7 @@ from vigil.store.tables import PositionRow, UnitRow, UserRow
 
 CALLSIGN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-/]{0,31}$")
 CALLSIGN_RULE = "1 to 32 letters, digits, spaces or _ . - / (starting with a letter or digit)"
-SOURCES = ("app", "tak", "api")  # where a position came from
+SOURCES = ("app", "tak", "api", "clip")  # where a position came from (clip: its GPS)
 MAX_BATCH = 500  # positions in one report (a phone's offline queue)
 MAX_ACCURACY_M = 100_000.0
 

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -28,6 +28,9 @@ from vigil.pipeline.camera import CameraPipeline, FrameResult
 from vigil.store.db import Store
 from vigil.store.records import event_record
 from vigil.store.tables import EventRow
+
+if TYPE_CHECKING:
+    from vigil.ingest.geotag import GeoTagger
 
 Saved = list[tuple[Event, EventRow]]
 
@@ -106,8 +109,10 @@ class StoreSink:
         *,
         event_snapshots: bool = False,
         redact: Callable[[np.ndarray], np.ndarray] | None = None,
+        geo: GeoTagger | None = None,
     ) -> None:
         self.store, self.data_dir, self.camera_id, self.origin = store, data_dir, camera_id, origin
+        self.geo = geo  # places tracks and events on the map where the camera can
         self.event_snapshots = event_snapshots
         # With `redact` (faces blurred on a camera that looks for faces), a track's best crop
         # is kept as pixels and redacted once, when the track ends and its picture is written.
@@ -119,6 +124,8 @@ class StoreSink:
 
     def save(self, frame: Frame | None, result: FrameResult) -> Saved:
         """Store what this frame ended or raised; returns each event with its stored row."""
+        if frame is not None and self.geo is not None:
+            self.geo.observe(frame, result.tracks, result.detected)
         if frame is not None:
             for t in result.improved:
                 crop = snapshot_crop(frame.image, t.box)
@@ -127,14 +134,16 @@ class StoreSink:
             return []
         tracks = [(t, self._write_snapshot(t)) for t in result.ended]
         by_track = {t.id: path for t, path in tracks}
+        events = self.geo.place(result.events) if self.geo is not None else result.events
+        trails = self.geo.take_trails(result.ended) if self.geo is not None else None
         shots = [
             by_track.get(ev.track_id)
             if ev.type == EventType.OBJECT and ev.track_id is not None
             else self._event_snapshot(frame, ev)
-            for ev in result.events
+            for ev in events
         ]
-        rows = self.store.save_results(self.camera_id, self.origin, tracks, result.events, shots)
-        return list(zip(result.events, rows, strict=True))
+        rows = self.store.save_results(self.camera_id, self.origin, tracks, events, shots, trails)
+        return list(zip(events, rows, strict=True))
 
     def _path(self, media_time: float, name: str) -> tuple[Path, str]:
         day = time.strftime("%Y%m%d", time.gmtime(self.origin + media_time))

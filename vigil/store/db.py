@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -27,6 +27,17 @@ class StoreError(VigilError):
 
 def default_db_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'vigil.db').resolve()}"
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _ground(trail: list[list[float]] | None) -> dict[str, Any]:
+    """A track's ground columns: its last placed point and its trail."""
+    if not trail:
+        return {}
+    return {"lat": trail[-1][1], "lon": trail[-1][2], "trail": trail}
 
 
 def _utc(ts: float) -> datetime:
@@ -154,11 +165,14 @@ class Store:
         tracks: Sequence[tuple[Track, str | None]],
         events: Sequence[Event],
         event_snapshots: Sequence[str | None] | None = None,
+        trails: Mapping[int, list[list[float]]] | None = None,
     ) -> list[EventRow]:
         """Store ended tracks (with snapshot paths) and events in one transaction.
 
         `origin` is the UNIX time of media time 0, so media seconds become wall-clock times.
         `event_snapshots`, when given, holds one snapshot path (or None) per event.
+        `trails`: a track id's ground points [[media seconds, lat, lon], ...] where its camera
+        placed it (an event's own place is its attributes' lat and lon).
         Returns the new event rows (with their ids), in the order of `events`.
         """
         shots = list(event_snapshots) if event_snapshots is not None else [None] * len(events)
@@ -179,6 +193,7 @@ class Store:
                         score=track.score,
                         box=track.box.as_list(),
                         snapshot=snapshot,
+                        **_ground(trails.get(track.id) if trails else None),
                     )
                 )
             for ev, shot in zip(events, shots, strict=True):
@@ -200,6 +215,8 @@ class Store:
                     line=str(line) if line is not None else None,
                     plate=str(plate)[:16] if plate else None,
                     snapshot=shot,
+                    lat=_number(ev.attributes.get("lat")),
+                    lon=_number(ev.attributes.get("lon")),
                 )
                 s.add(row)
                 rows.append(row)

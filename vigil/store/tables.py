@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from vigil.domain import (
     AlertStatus,
     AssignmentStatus,
+    ClipStatus,
     IncidentState,
     Role,
     SegmentState,
@@ -73,6 +74,11 @@ class TrackRow(Base):
     score: Mapped[float] = mapped_column(Float)
     box: Mapped[list[float]] = mapped_column(JSON)
     snapshot: Mapped[str | None] = mapped_column(Text, doc="path relative to the data directory")
+    # Where on the ground it was (its box's bottom centre), where its camera could place it:
+    # the last point, and the trail [[media seconds, lat, lon], ...] (vigil.ingest.geotag).
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    trail: Mapped[list[list[float]] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_tracks_camera_first_seen", "camera_id", "first_seen"),
@@ -100,6 +106,9 @@ class EventRow(Base):
     line: Mapped[str | None] = mapped_column(String(100))
     plate: Mapped[str | None] = mapped_column(String(16), doc="a plate_read's plate (A-Z, 0-9)")
     snapshot: Mapped[str | None] = mapped_column(Text, doc="path relative to the data directory")
+    # Where it was seen on the ground, where its camera could place it (also in attributes).
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index("ix_events_camera_time", "camera_id", "time"),
@@ -302,7 +311,7 @@ class UnitRow(Base):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     heading: Mapped[float | None] = mapped_column(Float)
     position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    position_source: Mapped[str | None] = mapped_column(String(16), doc="app | tak | api")
+    position_source: Mapped[str | None] = mapped_column(String(16), doc="app | tak | api | clip")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -325,7 +334,7 @@ class PositionRow(Base):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     heading: Mapped[float | None] = mapped_column(Float)
     speed_mps: Mapped[float | None] = mapped_column(Float)
-    source: Mapped[str] = mapped_column(String(16), doc="app | tak | api")
+    source: Mapped[str] = mapped_column(String(16), doc="app | tak | api | clip")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
@@ -485,6 +494,64 @@ class EvidenceLockRow(Base):
     unlock_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_evidence_locks_camera", "camera_id", "start"),)
+
+
+class ClipRow(Base):
+    """A body-camera or drone clip ingested (`vigil ingest`, POST /api/ingest): its file, the
+    unit that filmed it, how its analysis went. Its tracks and events are its camera's."""
+
+    __tablename__ = "clips"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255), doc="as given (escaped when shown)")
+    path: Mapped[str | None] = mapped_column(Text, doc="an upload: relative to the data directory")
+    size: Mapped[int] = mapped_column(Integer, default=0, doc="bytes")
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), doc=" | ".join(ClipStatus))
+    telemetry: Mapped[str | None] = mapped_column(String(16), doc="gpmf | dji-srt | klv")
+    note: Mapped[str | None] = mapped_column(Text, doc="what could not be placed, and why")
+    error: Mapped[str | None] = mapped_column(Text)
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+    tracks: Mapped[int] = mapped_column(Integer, default=0)
+    placed: Mapped[int] = mapped_column(Integer, default=0, doc="tracks placed on the map")
+    start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), doc="media time 0")
+    duration: Mapped[float | None] = mapped_column(Float, doc="seconds")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(one_of("status", ClipStatus), name="ck_clips_status"),
+        Index("ix_clips_created_at", "created_at"),
+        Index("ix_clips_unit", "unit_id"),
+    )
+
+
+class CameraPositionRow(Base):
+    """Where a moving camera was (and the ground quadrilateral it saw, where projectable) at a
+    frame: its path on the map."""
+
+    __tablename__ = "camera_positions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    media_time: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    alt: Mapped[float | None] = mapped_column(Float)
+    heading: Mapped[float | None] = mapped_column(Float)
+    footprint: Mapped[list[list[float] | None] | None] = mapped_column(
+        JSON, doc="the frame's corners on the ground [[lat, lon] or null] x 4 (ST 0601 order)"
+    )
+
+    __table_args__ = (
+        Index("ix_camera_positions_camera_at", "camera_id", "at"),
+        Index("ix_camera_positions_clip", "clip_id", "media_time"),
+    )
 
 
 class AuditRow(Base):

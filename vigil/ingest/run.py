@@ -1,0 +1,290 @@
+"""Ingest of a body-camera or drone clip: analysed like a camera, with its telemetry, its path,
+tracks and events placed where they were seen, linked to the field unit that filmed it.
+
+The clip's time: media time 0 is the GPS clock's time where the telemetry carries one (a
+GoPro's GPSU); otherwise the clip is taken to end when it is ingested. A clip linked to a unit
+adds the clip's GPS positions (one a second, source `clip`) to that unit's history, so it
+shows on the unit's timeline and trail; positions older than the retention of positions are
+not added (a note says so).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+
+from vigil.analyzers.base import AnalyzerServices
+from vigil.config import CameraConfig, VigilConfig
+from vigil.domain import ClipStatus, Frame, Position, Telemetry
+from vigil.errors import SourceError, VigilError
+from vigil.incidents.units import UnitError, Units
+from vigil.ingest.clips import Clips
+from vigil.ingest.geotag import FixedPlacer, GeoTagger, MovingPlacer, PathPoint, Placer
+from vigil.logtext import escape, shown
+from vigil.pipeline.analyze import AnalysisSummary, run_analysis
+from vigil.pipeline.camera import CameraPipeline, FrameResult, detector_for_camera
+from vigil.pipeline.sinks import StoreSink, face_blur
+from vigil.sources.file import FileSource
+from vigil.sources.telemetry import TelemetryError, TelemetryTrack, read_telemetry
+from vigil.store.db import Store
+from vigil.store.tables import ClipRow, UnitRow
+
+UNIT_POSITION_EVERY_S = 1.0
+PATH_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    video: Path
+    actor: str
+    filename: str | None = None  # as the user named it (an upload's stored file differs)
+    camera_id: str | None = None
+    unit: str | None = None  # callsign or id
+    telemetry: Path | None = None  # a sidecar (DJI .SRT, raw KLV)
+    hfov: float | None = None
+    height: float | None = None
+    ground_alt: float | None = None
+
+
+@dataclass
+class IngestResult:
+    clip: ClipRow
+    summary: AnalysisSummary
+    notes: list[str] = field(default_factory=list)
+    path_points: int = 0
+    placed: int = 0
+    unit_positions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    duration: float | None
+    width: int
+    height: int
+
+
+def check_video(path: Path, shown_name: str | None = None) -> VideoInfo:
+    """What PyAV makes of the file: it must open and hold a video stream; SourceError if not."""
+    name = escape(shown_name or path.name, 80)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise SourceError(f"'{name}' holds no video stream; give a video clip")
+            stream = container.streams.video[0]
+            seconds = None
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / 1_000_000
+            first = next(container.decode(stream), None)  # a picture, not only a header
+            if first is None:
+                raise SourceError(f"'{name}' holds no decodable picture; give a video clip")
+            return VideoInfo(seconds, first.width, first.height)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise SourceError(
+            f"'{name}' is not a video that can be read ({escape(str(reason), 80)}); give an "
+            "MP4, MOV, MKV or MPEG-TS clip"
+        ) from None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:48] or "clip"
+
+
+def camera_for(config: VigilConfig, req: IngestRequest, unit: UnitRow | None) -> CameraConfig:
+    """The camera the clip is analysed as: a configured one by id, else one of its own
+    (`unit-<callsign>` for a unit's clip, else the file's name)."""
+    source = str(req.video)
+    if req.camera_id and any(c.id == req.camera_id for c in config.cameras):
+        return config.camera(req.camera_id).model_copy(update={"source": source})
+    cam_id = req.camera_id or (
+        f"unit-{_slug(unit.callsign)}"
+        if unit is not None
+        else _slug(Path(req.filename or req.video.name).stem)
+    )
+    return CameraConfig.model_validate({"id": cam_id, "source": source})
+
+
+def load_samples(req: IngestRequest) -> tuple[list[Telemetry], list[str]]:
+    """The clip's telemetry and what was wrong with it (never raised: the video still counts)."""
+    problems: list[str] = []
+    try:
+        samples = list(read_telemetry(req.video, req.telemetry, on_problem=problems.append))
+    except TelemetryError as exc:
+        return [], [f"{shown(exc)}; the clip is analysed without positions"]
+    notes = []
+    if problems:
+        notes.append(f"{len(problems)} damaged telemetry samples skipped (first: {problems[0]})")
+    if not any(s.lat is not None and s.lon is not None for s in samples):
+        notes.append("its telemetry holds no position; the clip is analysed without positions")
+    return samples, notes
+
+
+def _origin(samples: list[Telemetry], duration: float | None) -> float:
+    for s in samples:
+        if s.wallclock is not None and s.wallclock > 0:
+            return s.wallclock - s.t
+    return time.time() - (duration or 0.0)
+
+
+class PathSink:
+    """The camera's path (GeoTagger's points) into camera_positions, in batches."""
+
+    def __init__(self, clips: Clips, clip_id: int, camera_id: str, origin: float, geo: GeoTagger):
+        self.clips, self.clip_id, self.camera_id, self.origin = clips, clip_id, camera_id, origin
+        self.geo = geo
+        self.kept: list[PathPoint] = []  # thinned to a second apart: the unit's positions
+
+    def on_frame(self, frame: Frame | None, result: FrameResult) -> None:
+        if frame is None or len(self.geo.pending) >= PATH_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        points = self.geo.take_path()
+        for p in points:
+            if not self.kept or p.media_time - self.kept[-1].media_time >= UNIT_POSITION_EVERY_S:
+                self.kept.append(p)
+        self.clips.add_path(self.clip_id, self.camera_id, self.origin, points)
+
+    def close(self) -> None:
+        self._flush()
+
+
+def _placer(samples: list[Telemetry], cam: CameraConfig, req: IngestRequest) -> Placer | None:
+    if samples:
+        return MovingPlacer(hfov=req.hfov, ground_alt=req.ground_alt, height=req.height)
+    if cam.ground is not None:
+        return FixedPlacer(cam.ground.ground_map())
+    return None
+
+
+def _unit_positions(
+    units: Units, unit: UnitRow, points: list[PathPoint], origin: float
+) -> tuple[int, str | None]:
+    positions = [
+        Position(time=origin + p.media_time, lat=p.lat, lon=p.lon, heading=p.heading)
+        for p in points
+    ]
+    stored = 0
+    try:
+        for i in range(0, len(positions), 500):
+            stored += units.report(unit.id, positions[i : i + 500], "clip")[1]
+    except UnitError as exc:
+        return (
+            stored,
+            f"the clip's positions were not added to unit {escape(unit.callsign)}: {shown(exc)}",
+        )
+    return stored, None
+
+
+def ingest(
+    store: Store,
+    data_dir: Path,
+    config: VigilConfig,
+    req: IngestRequest,
+    *,
+    units: Units | None = None,
+    clip_id: int | None = None,
+    progress: Callable[[Frame], None] | None = None,
+) -> IngestResult:
+    """Analyse one clip (see the module's note). A clip row is made unless `clip_id` names
+    one (an upload's); it ends `done` or `failed` with the error."""
+    units = units or Units(store, retention_days=config.retention.positions)
+    clips = Clips(store)
+    info = check_video(req.video, req.filename)
+    unit = units.find(req.unit) if req.unit else None
+    cam = camera_for(config, req, unit)
+    if clip_id is None:
+        clip_id = clips.create(
+            cam.id, req.filename or req.video.name, req.actor,
+            size=req.video.stat().st_size, unit_id=unit.id if unit else None,
+        ).id  # fmt: skip
+    clips.update(clip_id, status=str(ClipStatus.RUNNING), camera_id=cam.id)
+    try:
+        return _analyse(
+            store, data_dir, config, req, cam, info, unit, units, clips, clip_id, progress
+        )
+    except VigilError as exc:
+        clips.update(
+            clip_id, status=str(ClipStatus.FAILED), error=shown(exc), finished_at=datetime.now(UTC)
+        )
+        raise
+    except Exception as exc:
+        clips.update(
+            clip_id, status=str(ClipStatus.FAILED), finished_at=datetime.now(UTC),
+            error=f"the analysis stopped: {type(exc).__name__}",
+        )  # fmt: skip
+        raise
+
+
+def _analyse(
+    store: Store,
+    data_dir: Path,
+    config: VigilConfig,
+    req: IngestRequest,
+    cam: CameraConfig,
+    info: VideoInfo,
+    unit: UnitRow | None,
+    units: Units,
+    clips: Clips,
+    clip_id: int,
+    progress: Callable[[Frame], None] | None,
+) -> IngestResult:
+    samples, notes = load_samples(req)
+    origin = _origin(samples, info.duration)
+    clips.update(clip_id, start=datetime.fromtimestamp(origin, UTC), duration=info.duration,
+                 telemetry=samples[0].source if samples else None)  # fmt: skip
+    source = FileSource(cam.id, req.video)
+    source.telemetry = TelemetryTrack(samples) if samples else None
+    frames = source.frames()
+    try:
+        first = next(frames)
+    except StopIteration:
+        raise SourceError(
+            f"'{escape(req.filename or req.video.name, 80)}' has no decodable video frames"
+        ) from None
+    placer = _placer(samples, cam, req)
+    geo = GeoTagger(placer) if placer is not None else None
+    pipeline = CameraPipeline(
+        cam, config, detector_for_camera(config, cam), (first.width, first.height),
+        services=AnalyzerServices(store),
+    )  # fmt: skip
+    store.save_camera(cam.to_camera())
+    sinks: list[Any] = [StoreSink(store, data_dir, cam.id, origin, redact=face_blur(cam), geo=geo)]
+    path = PathSink(clips, clip_id, cam.id, origin, geo) if geo is not None else None
+    if path is not None:
+        sinks.append(path)
+    try:
+        summary = run_analysis(
+            itertools.chain([first], frames), pipeline, source.fps, sinks, progress
+        )
+    finally:
+        source.close()
+    result = IngestResult(clips.get(clip_id), summary, notes)
+    if geo is not None:
+        result.path_points, result.placed = geo.path_points, len(geo.placed_tracks)
+        if placer is not None and placer.problem:
+            notes.append(f"tracks not placed on the map: {placer.problem}")
+    elif not samples:
+        notes.append("no positions: the clip carries no telemetry and its camera has no ground:")
+    if unit is not None and path is not None and path.kept:
+        result.unit_positions, problem = _unit_positions(units, unit, path.kept, origin)
+        if problem:
+            notes.append(problem)
+    clips.update(
+        clip_id, status=str(ClipStatus.DONE), frames=summary.frames,
+        tracks=sum(summary.tracks_by_label.values()), placed=result.placed,
+        note="; ".join(notes) or None, finished_at=datetime.now(UTC),
+        duration=summary.media_seconds or info.duration,
+    )  # fmt: skip
+    result.clip = clips.get(clip_id)
+    return result
