@@ -45,6 +45,12 @@ def test_a_gopro_clip_s_frames_carry_the_gps_at_their_time() -> None:
     samples = list(read_gpmf(clip))
     frames = list(FileSource("karma", clip).frames())
     assert len(frames) == 120
+    # Frames one frame apart over the 4 s (a clip whose frames all sat at 0 s would meet only
+    # the first fix), and the position moving with them.
+    gaps = [b.timestamp - a.timestamp for a, b in zip(frames, frames[1:], strict=False)]
+    assert all(abs(g - 1001 / 30000) < 1e-3 for g in gaps)
+    lats = [f.telemetry.lat or 0.0 for f in frames if f.telemetry is not None]
+    assert lats == sorted(lats) and lats[-1] - lats[0] > 1e-4  # > 11 m north
     with_position = [f for f in frames if f.telemetry is not None]
     # From the first fix (0.08 s) on, every frame has one.
     assert len(with_position) >= 117
