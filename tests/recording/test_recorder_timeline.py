@@ -7,6 +7,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import av
+import pytest
 
 from vigil.recording.preroll import PreRoll
 from vigil.recording.timeline import Placed, Timeline
@@ -80,3 +81,23 @@ def test_the_pre_roll_keeps_whole_groups_from_a_keyframe() -> None:
     assert kept[0].key and kept[0].media <= 16.0
     assert [round(p.media) for p in kept] == [15, 16, 17, 18, 19]
     assert len(roll) == 0
+
+
+def test_a_live_connections_first_burst_is_timed_back_from_the_first_live_packet() -> None:
+    """What the demuxer read while probing comes out at once: held, then timed back from the
+    first packet that arrived live, one frame apart as the media says."""
+    wall, mono = [7000.0], [0.0]
+    timeline = Timeline(TB, 25.0, live=True, clock=lambda: wall[0], monotonic=lambda: mono[0])
+    out: list[Placed] = []
+    for i in range(10):  # the burst: all at the same moment
+        out += timeline.arrive(packet(i * FRAME, key=i == 0))
+    assert out == []
+    wall[0] += 0.04
+    mono[0] += 0.04  # a frame later: live
+    out += timeline.arrive(packet(10 * FRAME))
+    assert len(out) == 11 and out[-1].t == pytest.approx(7000.04)
+    assert [round(p.t - out[0].t, 3) for p in out] == [round(i * 0.04, 3) for i in range(11)]
+    wall[0] += 0.04
+    mono[0] += 0.04
+    [nxt] = timeline.arrive(packet(11 * FRAME))
+    assert nxt.t == pytest.approx(7000.08)

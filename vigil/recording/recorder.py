@@ -103,6 +103,7 @@ class Recorder:
         self._failure: BaseException | None = None
         self._open: OpenSegment | None = None
         self._gap: int | None = None
+        self._gap_start = 0.0
         self._triggers: queue.SimpleQueue[float] = queue.SimpleQueue()
         self._windows: list[tuple[float, float]] = []
         self._preroll = PreRoll(config.pre_roll_s)
@@ -194,9 +195,7 @@ class Recorder:
         finally:
             try:
                 self._end_segment()
-                if self._gap is not None:  # stopped while the camera was away
-                    self.recordings.close_gap(self._gap, self.clock())
-                    self._gap = None
+                self._close_gap(self.clock())  # stopped while the camera was away
             except SQLAlchemyError as exc:  # left open: marked cut at the next start
                 self._index_lost(exc)
 
@@ -268,18 +267,13 @@ class Recorder:
                         return None
                     if packet.size == 0:
                         continue
-                    placed = timeline.place(packet)
-                    if paced and self._stop.wait(
-                        max(0.0, started + placed.media - time.monotonic())
-                    ):
-                        return None
-                    self._packets += 1
-                    if self._first_seen is None:
-                        self._first_seen = placed.t
-                    self._last_seen = placed.t + timeline.seconds(placed.duration)
-                    self._take(placed, stream, timeline)
-                    if self._done():
-                        return None
+                    for placed in timeline.arrive(packet):
+                        if paced and self._stop.wait(
+                            max(0.0, started + placed.media - time.monotonic())
+                        ):
+                            return None
+                        if self._receive(placed, stream, timeline):
+                            return None
                 if not (self.loop and not network):
                     return None if finite else "the stream ended"
                 container.seek(0)
@@ -288,6 +282,15 @@ class Recorder:
             return describe(exc, self.read_timeout)
         finally:
             container.close()
+
+    def _receive(self, placed: Placed, stream: av.video.VideoStream, tl: Timeline) -> bool:
+        """One packet recorded (or kept, or passed over); True when the recording is done."""
+        self._packets += 1
+        if self._first_seen is None:
+            self._first_seen = placed.t
+        self._last_seen = placed.t + tl.seconds(placed.duration)
+        self._take(placed, stream, tl)
+        return self._done()
 
     def _connect(self) -> av.container.InputContainer:
         if isinstance(self.source, FileSource):
@@ -362,9 +365,7 @@ class Recorder:
             writer.close()
             path.unlink(missing_ok=True)
             raise
-        if self._gap is not None:
-            self.recordings.close_gap(self._gap, p.t)
-            self._gap = None
+        self._close_gap(p.t)
         self.stats.recording, self.stats.error = True, None
         self._open = OpenSegment(segment, writer, path, p.dts, p.t)
         return self._open
@@ -391,10 +392,15 @@ class Recorder:
             self.on_segment(segment)
 
     def _open_gap(self, reason: str, at: float) -> None:
-        if self._gap is not None:
-            self.recordings.close_gap(self._gap, at)
+        self._close_gap(at)
         self._gap = self.recordings.open_gap(self.camera_id, at, reason)
+        self._gap_start = at
         self.stats.gaps += 1
+
+    def _close_gap(self, at: float) -> None:
+        if self._gap is not None:  # never before it began
+            self.recordings.close_gap(self._gap, max(at, self._gap_start))
+            self._gap = None
 
     def _last_end(self) -> float:
         """Where a gap starts: the end of the last packet received, else now."""

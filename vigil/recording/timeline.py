@@ -18,7 +18,7 @@ from fractions import Fraction
 import av
 
 JUMP_S = 10.0  # a DTS this far ahead of the last one is a new clock, not a pause
-DRIFT_S = 2.0  # a live camera's media clock this far from the wall clock is re-anchored
+DRIFT_S = 2.0  # a live camera's media clock this far behind the wall clock is re-anchored
 
 
 @dataclass(slots=True)
@@ -35,6 +35,12 @@ class Placed:
     key: bool
 
 
+# A live connection's first packets come out of the demuxer at once (what it read while
+# probing the stream): held until one arrives live, to anchor the wall clock on that one.
+HOLD_S = 5.0
+HOLD_PACKETS = 300
+
+
 class Timeline:
     """One connection's clock. `live`: the stream is a camera (its UNIX times follow the
     wall clock); otherwise a recording, whose UNIX times follow its media time from the
@@ -47,6 +53,7 @@ class Timeline:
         *,
         live: bool,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tb = time_base
         self._tb = float(time_base)  # per packet: float arithmetic, not Fraction's
@@ -65,10 +72,35 @@ class Timeline:
         self._origin = 0.0
         self._last_t = float("-inf")
         self._rejoin = False
+        self.monotonic = monotonic
+        self._frame_s = 1 / rate
+        self._held: list[Placed] | None = [] if live else None
+        self._arrived: float | None = None
 
     def rejoin(self) -> None:
         """The next packet continues one frame after the last (a file's loop starts over)."""
         self._rejoin = True
+
+    def arrive(self, packet: av.Packet) -> list[Placed]:
+        """`place` for packets as they come: a live connection's first packets are held
+        until one arrives live (a third of a frame or more after the one before), then all
+        are given times back from its arrival."""
+        placed = self.place(packet)
+        if self._held is None:
+            return [placed]
+        now = self.monotonic()
+        live = self._arrived is not None and now - self._arrived >= self._frame_s / 3
+        self._arrived = now
+        self._held.append(placed)
+        if not live and len(self._held) < HOLD_PACKETS and placed.media < HOLD_S:
+            return []
+        held, self._held = self._held, None
+        self._origin = self.clock() - placed.media
+        self._last_t = float("-inf")
+        for p in held:
+            p.t = max(self._origin + p.media, self._last_t)
+            self._last_t = p.t
+        return held
 
     def place(self, packet: av.Packet) -> Placed:
         raw = packet.dts if packet.dts is not None else packet.pts
@@ -93,9 +125,14 @@ class Timeline:
             self._origin = self.clock()
         media = (dts - self._first) * self._tb
         t = self._origin + media
-        if self.live and abs(t - self.clock()) > DRIFT_S:
-            self._origin = self.clock() - media  # the camera's clock ran off: follow the wall
-            t = self._origin + media
+        if self.live:
+            # A live packet is from now or a moment ago, never from the future (a burst after
+            # a stall runs its media clock ahead); a camera clock slower than the wall's, or a
+            # long stall, is followed too.
+            now = self.clock()
+            if t > now or t < now - DRIFT_S:
+                self._origin = now - media
+                t = now
         t = max(t, self._last_t)
         self._last_t = t
         return Placed(packet, dts, pts, duration, t, media, bool(packet.is_keyframe))
