@@ -3,8 +3,8 @@ pictures at a time, so a recording that starts at an event can begin before it."
 
 from __future__ import annotations
 
+import queue
 from collections import deque
-from collections.abc import Iterable
 
 from vigil.recording.timeline import Placed
 
@@ -49,7 +49,24 @@ class PreRoll:
             self._gops.popleft()
 
 
-def wanted(windows: Iterable[tuple[float, float]], t: float) -> float | None:
-    """The earliest start of a trigger window that holds `t`, or None."""
-    starts = [start for start, end in windows if start <= t <= end]
-    return min(starts) if starts else None
+class Triggers:
+    """Events mode: the windows of footage wanted, from `pre_roll_s` before each trigger to
+    `post_roll_s` after it. `put` from any thread; `wanted` from the recorder's."""
+
+    def __init__(self, pre_roll_s: float, post_roll_s: float) -> None:
+        self.pre_roll_s, self.post_roll_s = pre_roll_s, post_roll_s
+        self._queue: queue.SimpleQueue[float] = queue.SimpleQueue()
+        self._windows: list[tuple[float, float]] = []
+
+    def put(self, at: float) -> None:
+        self._queue.put(at)
+
+    def wanted(self, t: float) -> float | None:
+        """The earliest start of a window that holds UNIX time `t`, or None: not wanted."""
+        while not self._queue.empty():
+            at = self._queue.get_nowait()
+            self._windows.append((at - self.pre_roll_s, at + self.post_roll_s))
+        # Past windows go (a trigger arrives late by up to LATENCY_S: keep that much more).
+        self._windows = [w for w in self._windows if w[1] >= t - self.pre_roll_s - LATENCY_S]
+        starts = [start for start, end in self._windows if start <= t <= end]
+        return min(starts) if starts else None

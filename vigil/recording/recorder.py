@@ -19,7 +19,6 @@ pre-roll from memory); the rest is not a gap, as nothing failed.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from vigil.errors import SourceError, VigilError
 from vigil.recording.checks import check_camera_id, check_duration
 from vigil.recording.cut import CUT_REASON, index_reason, mark_cut, owning
 from vigil.recording.index import Recordings
-from vigil.recording.preroll import PreRoll, wanted
+from vigil.recording.preroll import PreRoll, Triggers
 from vigil.recording.segment import OpenSegment, SegmentWriter, new_path, sha256_of
 from vigil.recording.timeline import Placed, Timeline
 from vigil.sources import FileSource, NetworkSource, open_source
@@ -104,8 +103,7 @@ class Recorder:
         self._open: OpenSegment | None = None
         self._gap: int | None = None
         self._gap_start = 0.0
-        self._triggers: queue.SimpleQueue[float] = queue.SimpleQueue()
-        self._windows: list[tuple[float, float]] = []
+        self._triggers = Triggers(config.pre_roll_s, config.post_roll_s)
         self._preroll = PreRoll(config.pre_roll_s)
         self._first_seen: float | None = None  # UNIX time of the first packet received
         self._last_seen: float | None = None  # and the end of the last one
@@ -336,11 +334,7 @@ class Recorder:
         self._write(current, p, tl)
 
     def _take_event_mode(self, p: Placed, stream: av.video.VideoStream, tl: Timeline) -> None:
-        while not self._triggers.empty():
-            at = self._triggers.get_nowait()
-            self._windows.append((at - self.config.pre_roll_s, at + self.config.post_roll_s))
-        self._windows = [w for w in self._windows if w[1] >= p.t - self._preroll.keep_s]
-        since = wanted(self._windows, p.t)
+        since = self._triggers.wanted(p.t)
         if since is None:
             self._end_segment()  # the post-roll is over
             self._preroll.add(p)
