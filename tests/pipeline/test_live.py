@@ -6,6 +6,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -236,3 +237,46 @@ def test_demo_config_produces_events_alerts_and_snapshots(store: Store, tmp_path
     assert (tmp_path / stored[0].snapshot).read_bytes()[:2] == b"\xff\xd8"
     (alert,) = [a for a in search_alerts(store, Filters()).items if a.rule == "car park entry"][:1]
     assert alert.status == "candidate" and alert.event_id is not None
+
+
+def test_a_drone_clip_s_telemetry_reaches_the_analysis_through_the_decoder_process(
+    tmp_path: Path,
+) -> None:
+    """The ring carries pictures only; the decoder's frame messages carry where the camera
+    was, so a live drone or body camera keeps its positions (GPMF of the Karma clip)."""
+    from vigil.config.camera import CameraConfig
+    from vigil.domain import Frame
+    from vigil.pipeline.health import HealthTracker
+    from vigil.pipeline.supervisor import DecoderSupervisor
+
+    clip = Path(__file__).parents[1] / "fixtures" / "telemetry" / "karma_4s.mp4"
+    camera = CameraConfig(id="drone", source=str(clip), loop=False)
+
+    class Keep:
+        def __init__(self) -> None:
+            self.frames: list[tuple[float, Any]] = []
+
+        def on_frame(self, frame: Frame) -> None:
+            self.frames.append((frame.timestamp, frame.telemetry))
+
+        def on_stream_end(self) -> None:
+            pass
+
+    keep = Keep()
+    supervisor = DecoderSupervisor(
+        camera, FAST.supervision(), multiprocessing.get_context("spawn"),
+        f"vigil-test-{os.getpid()}-tele", HealthTracker("drone", 5.0),
+    )  # fmt: skip
+    stopping = threading.Event()
+    thread = threading.Thread(target=supervisor.run, args=(stopping, keep, lambda: None))
+    thread.start()
+    try:
+        wait_for(lambda: len(keep.frames) >= 30 or supervisor.ended, 60, "30 frames")
+    finally:
+        stopping.set()
+        thread.join(20)
+    placed = [(ts, t) for ts, t in keep.frames if t is not None]
+    assert len(placed) >= 0.9 * len(keep.frames) and len(keep.frames) >= 30, keep.frames[:3]
+    for ts, t in placed:
+        assert t.lat is not None and t.lon is not None
+        assert abs(t.t - ts) <= 1.0, (ts, t.t)  # aligned by the decoder, a frame or so late

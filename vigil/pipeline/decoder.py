@@ -4,7 +4,8 @@ Runs in its own process (spawned) so decoding never competes with the analysis f
 interpreter lock. It talks to the live runner through a small queue of tuples:
 
     ("ring", name, slots, capacity)   the ring exists (sent once, before the first frame)
-    ("frame", slot)                   a new frame is ready in that slot (dropped when full)
+    ("frame", slot, index, telemetry) a new frame is ready in that slot (dropped when full),
+                                      with where the camera was (a drone's, a body camera's)
     ("health", online, error)         the source's connection state changed
     ("ended", reason)                 a file without `loop` reached its end
     ("error", message)                the source cannot be opened or read (exit code 3)
@@ -124,7 +125,7 @@ def decoder_main(spec: DecoderSpec, lock: Any, messages: Any, stop: Any) -> None
             )
             # When the queue is full the runner is behind; it takes the newest slot anyway.
             with contextlib.suppress(queue.Full):
-                messages.put_nowait(("frame", slot))
+                messages.put_nowait(("frame", slot, frame.index, frame.telemetry))
         else:
             if not stop.value:
                 _send(messages, ("ended", "the video file ended (set loop: true to replay it)"))

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from vigil.config import CameraConfig
-from vigil.domain import Frame
+from vigil.domain import Frame, Telemetry
 from vigil.pipeline.decoder import DecoderHandle, DecoderSpec
 from vigil.pipeline.health import RETRY_NOTE, HealthTracker
 from vigil.pipeline.ring import FrameRing, RingError
 
 log = logging.getLogger(__name__)
 POLL_S = 0.25
+TELEMETRY_KEPT = 16  # frames' telemetry kept to match pictures with (a frame is this close)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,9 @@ class DecoderSupervisor:
         self._decoder: DecoderHandle | None = None
         self._generation = 0
         self._last_index: int | None = None
+        # The telemetry of the frames the decoder announced, by frame index: the ring holds
+        # pictures only. Bounded: the newest few are all a frame can be matched with.
+        self._telemetry: dict[int, Telemetry] = {}
         self.ended = False  # a file without `loop` reached its end: nothing more will come
 
     def run(
@@ -127,6 +131,10 @@ class DecoderSupervisor:
         """Act on one decoder message; True when a frame was handed over."""
         kind = item[0]
         if kind == "frame" and decoder.ring is not None:
+            if len(item) > 3 and item[3] is not None:
+                self._telemetry[int(item[2])] = item[3]
+                while len(self._telemetry) > TELEMETRY_KEPT:
+                    del self._telemetry[next(iter(self._telemetry))]
             return self._hand_newest(decoder.ring, handler)
         if kind == "ring":
             _, name, slots, capacity = item
@@ -150,7 +158,10 @@ class DecoderSupervisor:
             return False
         try:
             view = ring.view(info.slot, info.height, info.width)
-            frame = Frame(self.camera.id, info.index, info.timestamp, view, info.wallclock)
+            frame = Frame(
+                self.camera.id, info.index, info.timestamp, view, info.wallclock,
+                self._telemetry_of(info.index),
+            )  # fmt: skip
             handler.on_frame(frame)
             del view, frame  # nothing may point into the slot once it is given back
         finally:
@@ -161,10 +172,19 @@ class DecoderSupervisor:
         self.health.frame(info.wallclock, (info.width, info.height))
         return True
 
+    def _telemetry_of(self, index: int) -> Telemetry | None:
+        """The frame's own telemetry, or the newest announced before it (its message may still
+        be queued behind the picture: a frame or two earlier, as the decoder aligned it)."""
+        if index in self._telemetry:
+            return self._telemetry[index]
+        earlier = [i for i in self._telemetry if index - TELEMETRY_KEPT <= i < index]
+        return self._telemetry[max(earlier)] if earlier else None
+
     def stop_decoder(self, handler: FrameHandler) -> None:
         """End the current generation: the analysis first (its tracks end), then the process."""
         decoder, self._decoder = self._decoder, None
         self._last_index = None
+        self._telemetry.clear()
         handler.on_stream_end()
         if decoder is not None:
             decoder.shutdown(self.settings.stop_timeout)
