@@ -1,13 +1,11 @@
 """`vigil worker`: a configuration's cameras without the web app, publishing over NATS; and the
-parts `vigil serve` shares with it (the camera service, the alert service, signal handling)."""
+parts `vigil serve` shares with it (the camera service, the alert service)."""
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from vigil import __version__
@@ -24,6 +22,7 @@ from vigil.pipeline.directory import LocalDirectory
 from vigil.pipeline.live import LiveRunner, LiveSettings
 from vigil.recording.service import CameraRecorders
 from vigil.rules.engine import AlertService, RuleEngine
+from vigil.signals import stop_on_signals
 from vigil.store.alerts import Alerts
 from vigil.store.db import Store, default_db_url
 
@@ -35,22 +34,6 @@ def say_line(message: str) -> None:
 def alert_service(config: VigilConfig, store: Store, bus: Bus, data_dir: Path) -> AlertService:
     """The rules, hotlists and watchlists raising alerts into `store` and onto `bus`."""
     return AlertService(Alerts(store), bus, RuleEngine(config.rules), data_dir=data_dir)
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT (Ctrl-C) and SIGTERM set `stop`, even where SIGINT was ignored by whoever
-    started the process (a shell's background job)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    wanted = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda _s, _f: stop.set()) for sig in wanted}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 class CameraService:

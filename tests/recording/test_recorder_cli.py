@@ -138,6 +138,7 @@ def _not_video(tmp_path: Path) -> str:
         (str(PERSON_CLIP), ["--for", "0"], "--for"),
         (str(PERSON_CLIP), ["--for", "nan"], "--for"),
         (str(PERSON_CLIP), ["--camera", "../up"], "not a camera id"),
+        (str(PERSON_CLIP), ["--segment", "1"], "--segment 1: input should be greater than"),
     ],
 )
 def test_bad_inputs_give_one_clear_line_and_store_nothing(

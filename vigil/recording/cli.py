@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -16,6 +17,7 @@ from vigil.audit.cli import cli_record
 from vigil.config.camera import RecordingConfig
 from vigil.datadir import private_data_dir
 from vigil.domain import RecordingMode
+from vigil.errors import VigilError
 from vigil.logtext import shown
 from vigil.recording.checks import check_camera_id, check_duration
 from vigil.recording.index import Recordings
@@ -41,7 +43,7 @@ def record(
             help="stop after this many seconds of video (default: until the source ends or Ctrl-C)",
         ),
     ] = None,  # fmt: skip
-    segment: Annotated[float, typer.Option(help="seconds per segment file", min=2, max=600)] = 10.0,
+    segment: Annotated[float, typer.Option(help="seconds per segment file (2 to 600)")] = 10.0,
     realtime: Annotated[
         bool, typer.Option("--realtime", help="read a file at its frame rate, as a live camera")
     ] = False,
@@ -53,7 +55,11 @@ def record(
     """Record a source into segments indexed in the database (no analysis, no server)."""
     check_camera_id(camera)
     check_duration(for_s)
-    config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=segment)
+    try:  # the bounds are the configuration's (recording.segment_s)
+        config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=segment)
+    except ValidationError as exc:
+        why = exc.errors()[0]["msg"]
+        raise VigilError(f"--segment {segment:g}: {why[:1].lower()}{why[1:]} seconds") from None
     private_data_dir(data, lambda m: console.print(shown(m), highlight=False))
     store = Store(db or default_db_url(data))
     try:
@@ -91,7 +97,7 @@ def record(
 
 
 def _run(recorder: Recorder, camera: str) -> RecorderStats:
-    from vigil.worker import stop_on_signals
+    from vigil.signals import stop_on_signals
 
     stop = threading.Event()
     with (
