@@ -38,6 +38,7 @@ CHECKED_BEYOND_SCHEMA = {
     ("GET", "/api/cameras/{camera_id}/recordings"),  # from before to, at most a day apart
     ("POST", "/api/recordings/locks"),  # start before end, at most 31 days; the alert's camera
     ("POST", "/api/exports"),  # start before end, at most a day; a reason to export unblurred
+    ("POST", "/api/ingest"),  # a video by name and content (tests/api/test_ingest.py)
 }
 
 

@@ -158,6 +158,10 @@ def _unit(state: AppState, unit: str | None) -> UnitRow | None:
     UPLOAD_PATH,
     response_model=ClipOut,
     status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        413: {"description": "the clip is larger than server.max_upload_bytes"},
+        415: {"description": "the file is not named as a video (.mp4, .mov, ...)"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

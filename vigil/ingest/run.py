@@ -39,6 +39,8 @@ from vigil.store.tables import ClipRow, UnitRow
 
 UNIT_POSITION_EVERY_S = 1.0
 PATH_BATCH = 200
+# Containers a clip comes in (FFmpeg's names); a picture (PNG, JPEG) opens as a "video" too.
+VIDEO_CONTAINERS = frozenset({"mov", "mp4", "matroska", "webm", "mpegts", "avi", "flv", "mpeg"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,12 @@ def check_video(path: Path, shown_name: str | None = None) -> VideoInfo:
     name = escape(shown_name or path.name, 80)
     try:
         with av.open(str(path)) as container:
+            formats = set(container.format.name.split(","))
+            if not formats & VIDEO_CONTAINERS:
+                raise SourceError(
+                    f"'{name}' is a {escape(container.format.name, 40)} file, not a video clip; "
+                    "give an MP4, MOV, MKV, AVI or MPEG-TS clip"
+                )
             if not container.streams.video:
                 raise SourceError(f"'{name}' holds no video stream; give a video clip")
             stream = container.streams.video[0]
@@ -272,10 +280,20 @@ def _analyse(
     result = IngestResult(clips.get(clip_id), summary, notes)
     if geo is not None:
         result.path_points, result.placed = geo.path_points, len(geo.placed_tracks)
-        if placer is not None and placer.problem:
-            notes.append(f"tracks not placed on the map: {placer.problem}")
+        tracks = sum(summary.tracks_by_label.values())
+        if result.placed < tracks:
+            why = (
+                f" (some frames: {placer.problem})" if placer is not None and placer.problem else ""
+            )
+            notes.append(
+                f"{tracks - result.placed} of {tracks} tracks not placed on the map: their ground "
+                f"point was never below the horizon in a view that could be worked out{why}"
+            )
     elif not samples:
-        notes.append("no positions: the clip carries no telemetry and its camera has no ground:")
+        notes.append(
+            "no positions: the clip carries no telemetry and its camera has no ground: section, "
+            "so nothing it saw is placed on the map"
+        )
     if unit is not None and path is not None and path.kept:
         result.unit_positions, problem = _unit_positions(units, unit, path.kept, origin)
         if problem:
