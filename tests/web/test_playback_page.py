@@ -21,13 +21,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import av
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from tests.conftest import PERSON_CLIP
 from tests.recording.segments import Made, record
 from tests.web.conftest import ADMIN_PASSWORD, Demo, log_in, open_page
-from vigil.domain import Event, EventType
+from vigil.domain import Event, EventType, Segment, SegmentState
 from vigil.recording.index import Recordings
 from vigil.store.db import Store, default_db_url
 
@@ -36,10 +39,13 @@ pytestmark = pytest.mark.slow
 PURPOSE = "case 2026/0314 playback"
 LEAD_S = 5.0  # vigil.api.pages.PLAY_LEAD_S
 GAP_REASON = "camera stopped sending"
+UNIQUE = 8.0  # a frame's mean squared grey difference from any frame 0.3 s or more away
 # Every seek the page makes, with the segment it was in (media events do not bubble: capture).
 SEEKS = """window.__seeks = [];
-document.addEventListener('seeked', (e) => window.__seeks.push(
-  {t: e.target.currentTime, segment: e.target.dataset.segment}), true);"""
+document.addEventListener('seeked', (e) => {
+  window.__seeks.push({t: e.target.currentTime, segment: e.target.dataset.segment});
+  if (window.__holdAtSeek) e.target.pause();  // keep the picture of the moment sought
+}, true);"""
 
 
 @dataclass
@@ -210,6 +216,138 @@ def test_playback_goes_on_across_the_gap_and_footage_is_locked(
         assert archive.status_code == 200, archive.text
         with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
             assert any(n.endswith("manifest.json") for n in z.namelist()), z.namelist()
+
+
+# The picture the video shows now, paused, as a small grey image (to match against the file).
+_SHOWN = """async () => {
+  const v = document.getElementById('video');
+  v.pause();
+  if (v.seeking) await new Promise((ok) => v.addEventListener('seeked', ok, { once: true }));
+  const c = document.createElement('canvas');
+  c.width = 64; c.height = 36;
+  const ctx = c.getContext('2d');
+  ctx.drawImage(v, 0, 0, 64, 36);
+  const px = ctx.getImageData(0, 0, 64, 36).data;
+  const grey = [];
+  for (let i = 0; i < px.length; i += 4) {
+    grey.push(0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2]);
+  }
+  return { t: v.currentTime, segment: v.dataset.segment, grey };
+}"""
+
+
+def _frames_of(path: Path) -> list[tuple[float, np.ndarray]]:
+    """Every frame of a segment file: (its pts in seconds, a 64x36 grey picture)."""
+    out = []
+    with av.open(str(path)) as c:
+        for frame in c.decode(video=0):
+            if frame.pts is None or frame.time_base is None:
+                continue
+            grey = cv2.resize(
+                frame.to_ndarray(format="gray"), (64, 36), interpolation=cv2.INTER_AREA
+            )
+            out.append((float(frame.pts * frame.time_base), grey.astype(np.float32)))
+    return sorted(out, key=lambda f: f[0])
+
+
+def _shown_frame(page: Any, frames: list[tuple[float, np.ndarray]]) -> tuple[float, int, float]:
+    """(currentTime, the index of the file's frame most like the picture shown, how much
+    better it matches than any frame 3 or more away: 1 = no better)."""
+    shown = page.evaluate(_SHOWN)
+    picture = np.array(shown["grey"], np.float32).reshape(36, 64)
+    errors = [float(np.mean((picture - grey) ** 2)) for _, grey in frames]
+    best = int(np.argmin(errors))
+    far = min(e for k, e in enumerate(errors) if abs(k - best) >= 3)
+    return float(shown["t"]), best, errors[best] / far
+
+
+def _unique(frames: list[tuple[float, np.ndarray]]) -> tuple[int, float]:
+    """The frame (half a second away from the ends) least like any frame 3 or more from
+    it, and how unlike (mean squared difference): a picture that tells its moment."""
+    stack = np.stack([grey for _, grey in frames])
+    best, score = 0, -1.0
+    for k, (pts, grey) in enumerate(frames):
+        if pts < 0.5 or pts > frames[-1][0] - 0.5:
+            continue
+        diff = np.mean((stack - grey) ** 2, axis=(1, 2))
+        far = [float(d) for j, d in enumerate(diff) if abs(j - k) >= 3]
+        if far and min(far) > score:
+            best, score = k, min(far)
+    return best, score
+
+
+@dataclass
+class Moment:
+    segment: Segment
+    frames: list[tuple[float, np.ndarray]]
+    index: int  # the frame to see
+    uniqueness: float
+
+
+@pytest.fixture(scope="module")
+def recorded(demo: Demo) -> Moment:
+    """A moment of the demo's own footage: its lobby camera records continuously (vigil/
+    assets/demo-server.yml: 10 s segments of the looping clip's own Main-profile H.264, whose
+    first picture comes 0.1 s after its first packet). Waits for a closed segment with a
+    frame that tells its moment (someone moving)."""
+    store = Store(default_db_url(demo.data_dir))
+    try:
+        index = Recordings(store)
+        deadline = time.monotonic() + 150
+        seen: dict[int, Moment] = {}
+        while True:
+            now = time.time()
+            for seg in index.segments("lobby", now - 600, now):
+                if seg.state != SegmentState.CLOSED or seg.start < now - 600 or seg.id in seen:
+                    continue  # (the reel's fixture segments are older)
+                frames = _frames_of(demo.data_dir / seg.path)
+                seen[seg.id] = Moment(seg, frames, *_unique(frames))
+            best = max(seen.values(), key=lambda m: m.uniqueness, default=None)
+            if best is not None and best.uniqueness >= UNIQUE:
+                return best
+            scores = {i: round(m.uniqueness, 1) for i, m in seen.items()}
+            assert time.monotonic() < deadline, f"no telling moment in 150 s: {scores}"
+            time.sleep(1)
+    finally:
+        store.close()
+
+
+def test_the_recorders_footage_plays_the_right_picture(
+    demo: Demo, browser: Any, recorded: Moment
+) -> None:
+    """The demo's own recorded footage: a link to an event plays its segment from 5 s before
+    it, and the picture the browser shows there is the file's frame of that moment (matched
+    by its pixels against every frame PyAV decodes from the file), within two frames."""
+    seg, frames, k = recorded.segment, recorded.frames, recorded.index
+    period = (frames[-1][0] - frames[0][0]) / (len(frames) - 1)
+    target = seg.start + frames[k][0]  # the moment to see: 5 s before the event
+    store = Store(default_db_url(demo.data_dir))
+    try:
+        event = _event(store, target + LEAD_S, "recorded")
+    finally:
+        store.close()
+    with open_page(browser) as watched:
+        page = watched.page
+        page.add_init_script(SEEKS + "\nwindow.__holdAtSeek = true;")
+        log_in(page, demo.base, "admin", ADMIN_PASSWORD, "/playback")
+        q = {"camera": "lobby", "t": _iso(target + LEAD_S), "purpose": PURPOSE, "span": 900}
+        page.goto(f"{demo.base}/playback?{urlencode(q)}")
+        page.wait_for_selector("body[data-ready='1']")
+        seek = _seek(page, 1)
+        assert seek["segment"] == str(seg.id), (seek, seg)
+        assert abs(seek["t"] - frames[k][0]) <= 2 * period, (seek, frames[k][0])
+        marked = page.locator(f".mark[data-kind='event'][data-id='{event}']")
+        assert marked.get_attribute("aria-current") == "true"
+        current, shown, margin = _shown_frame(page, frames)
+        print(
+            f"recorded segment {seg.id}: sought {frames[k][0]:.3f} s (frame {k}, uniqueness "
+            f"{recorded.uniqueness:.1f}); the browser shows frame {shown} (pts "
+            f"{frames[shown][0]:.3f} s) at currentTime {current:.3f} s; its match error is "
+            f"{margin:.2f} of the best frame 3 or more away"
+        )
+        assert margin < 0.5, "the picture shown is not clearly one frame of the file"
+        assert abs(shown - k) <= 2, (shown, k)
+        watched.check_no_errors()
 
 
 def test_search_results_link_to_their_moment(demo: Demo, browser: Any, reel: Reel) -> None:

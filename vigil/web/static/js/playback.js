@@ -24,6 +24,7 @@ const PURPOSE_MISSING = "State a purpose (a case number or reason, at least 3 ch
 const showError = messageLine(document.getElementById("playback-error"));
 let data = null; // the timeline shown
 let chosen = null; // the mark chosen last (an alert can be locked by its id)
+let exact = null; // the moment a link asked for (to the millisecond)
 
 const player = new Player(video, {
   onPosition: (t) => {
@@ -72,7 +73,8 @@ function showMarks(found) {
 
 function wanted() {
   const f = form.elements;
-  const t = toDate(f.t.value) || new Date();
+  // The time field holds whole seconds: a link's exact moment stays while the field shows it.
+  const t = exact && f.t.value === toLocalInput(exact) ? exact : toDate(f.t.value) || new Date();
   return { purpose: f.purpose.value.trim(), camera: f.camera.value, t, span: Number(f.span.value) };
 }
 
@@ -106,7 +108,7 @@ async function show({ play = true, lead = false } = {}) {
   }
   const near = [...data.events.map((e) => ({ kind: "event", ...e })), ...data.alerts.map((a) => ({ kind: "alert", ...a }))]
     .filter((m) => Math.abs(m.time - at) < 0.5)
-    .sort((a, b) => (a.kind === "alert" ? -1 : 1) - (b.kind === "alert" ? -1 : 1));
+    .sort((a, b) => Math.abs(a.time - at) - Math.abs(b.time - at)); // the one linked to
   if (near.length) pick(near[0].time, near[0]);
   else pick(at - LEAD_S, null);
 }
@@ -160,6 +162,7 @@ async function main() {
   }
   if (!form.elements.camera.value && form.elements.camera.options.length) form.elements.camera.selectedIndex = 0;
   const t = toDate(params.get("t"));
+  exact = t;
   form.elements.t.value = toLocalInput(t || new Date(Date.now() - 15 * 60 * 1000));
   labelTimes(form, ["t"]);
   watchPurpose(form, showError);
