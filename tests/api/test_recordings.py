@@ -4,7 +4,9 @@ may see which camera's footage, evidence locks, and every playback on the audit 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -205,3 +207,28 @@ def test_locks_through_the_api(env: Env, admin: TestClient, footage: Footage) ->
             if r.details["outcome"] in ("ok",)}  # fmt: skip
     assert rows["recordings.unlock"].details["reason"] == "the court released it"
     assert rows["recordings.lock"].object_id == mine.json()["id"].__str__()
+
+
+def test_two_supervisors_unlocking_at_once_one_wins_the_other_gets_409(env: Env) -> None:
+    sue = as_user(env, "sue", Role.SUPERVISOR)
+    sid = as_user(env, "sid", Role.SUPERVISOR)
+    for _ in range(3):
+        lock = _lock(sue, camera="lobby", start=T0, end=T0 + 10, reason="case 2026/8").json()
+        start = threading.Barrier(2)
+
+        def unlock(who: TestClient, lock_id: int = lock["id"], start: Any = start) -> Any:
+            # No `with`: a TestClient's context runs the app's lifespan, whose end closes the
+            # audit log under the other thread's request.
+            c = TestClient(env.app)
+            c.cookies, c.headers = who.cookies, who.headers
+            c.event_hooks = who.event_hooks
+            start.wait()
+            return c.post(f"/api/recordings/locks/{lock_id}/unlock", json={"reason": "released"})
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = sorted(pool.map(unlock, [sue, sid]), key=lambda r: r.status_code)
+        assert [r.status_code for r in answers] == [200, 409], [r.text for r in answers]
+        winner = answers[0].json()["unlocked_by"]
+        assert f"already unlocked by {winner}" in answers[1].json()["detail"]
+    outcomes = sorted(r.details["outcome"] for r in _audit(env, "recordings.unlock"))
+    assert outcomes == ["409"] * 3 + ["ok"] * 3  # both sides of every race on the record
