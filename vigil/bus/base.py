@@ -28,10 +28,11 @@ class Topic(enum.StrEnum):
     ACCESS = "access"  # a user's access changed (logout, disable, role, cameras): internal
     UNIT = "unit"  # a unit moved or changed status (the REST unit resource)
     INCIDENT = "incident"  # an incident was opened or took a step (the REST incident resource)
+    VIEW = "view"  # where a moving camera is and the ground it sees (vigil.ingest.live)
 
 
 # What a live client may be sent; `access` stays inside Vigil.
-CLIENT_TOPICS = (Topic.EVENT, Topic.ALERT, Topic.CAMERA, Topic.UNIT, Topic.INCIDENT)
+CLIENT_TOPICS = (Topic.EVENT, Topic.ALERT, Topic.CAMERA, Topic.UNIT, Topic.INCIDENT, Topic.VIEW)
 
 
 def topic_of(message: Mapping[str, Any]) -> Topic:

@@ -10,6 +10,7 @@ from vigil import domain
 from vigil.analyzers.registry import AnalyzerConfig
 from vigil.geo.earth import haversine_m
 from vigil.geo.fixed import MAX_SPREAD_M, GroundReferenceConfig
+from vigil.ingest.mount import MountConfig
 from vigil.sections import Anchor, RelPoint, Strict
 from vigil.vision.registry import DetectorConfig
 
@@ -124,6 +125,9 @@ class CameraConfig(Strict):
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     ground: GroundReferenceConfig | None = Field(
         None, description="image points with their lat/lon: tracks placed on the map"
+    )
+    mount: MountConfig | None = Field(
+        None, description="a moving camera's lens and height, where its telemetry lacks them"
     )
 
     @field_validator("motion_masks")

@@ -162,6 +162,11 @@ class GeoTagger:
         self._view: FrameView | None = None
         self._frame: Frame | None = None
 
+    @property
+    def last_view(self) -> FrameView | None:
+        """The view of the frame last observed."""
+        return self._view
+
     def observe(self, frame: Frame, tracks: Sequence[Track], detected: bool) -> None:
         """A frame: the camera's place, and the ground point of each track seen on it."""
         view = self.placer.view(frame)

@@ -28,6 +28,7 @@ from vigil.errors import SourceError, VigilError
 from vigil.incidents.units import UnitError, Units
 from vigil.ingest.clips import Clips
 from vigil.ingest.geotag import FixedPlacer, GeoTagger, MovingPlacer, PathPoint, Placer
+from vigil.ingest.mount import MountConfig
 from vigil.logtext import escape, shown
 from vigil.pipeline.analyze import AnalysisSummary, run_analysis
 from vigil.pipeline.camera import CameraPipeline, FrameResult, detector_for_camera
@@ -169,7 +170,12 @@ class PathSink:
 
 def _placer(samples: list[Telemetry], cam: CameraConfig, req: IngestRequest) -> Placer | None:
     if samples:
-        return MovingPlacer(hfov=req.hfov, ground_alt=req.ground_alt, height=req.height)
+        mount = cam.mount or MountConfig()
+        return MovingPlacer(
+            hfov=req.hfov if req.hfov is not None else mount.hfov,
+            ground_alt=req.ground_alt if req.ground_alt is not None else mount.ground_alt,
+            height=req.height if req.height is not None else mount.height,
+        )
     if cam.ground is not None:
         return FixedPlacer(cam.ground.ground_map())
     return None

@@ -25,6 +25,7 @@ from vigil.bus import Bus, Topic
 from vigil.config import CameraConfig, VigilConfig
 from vigil.domain import Frame
 from vigil.errors import VigilError
+from vigil.ingest.live import LiveGeo
 from vigil.pipeline.camera import CameraPipeline, FrameResult, detector_for_camera
 from vigil.pipeline.directory import CameraCounters
 from vigil.pipeline.health import HealthTracker
@@ -67,8 +68,10 @@ class CameraOutputs:
         bus: Bus | None,
         alerts: AlertService | None,
         redact: Callable[[np.ndarray], np.ndarray] | None = None,
+        geo: LiveGeo | None = None,
     ) -> None:
         self.camera_id, self.store, self.data_dir = camera_id, store, data_dir
+        self.geo = geo  # tracks placed on the map, a moving camera's path and view
         self.redact = redact
         self.publisher = EventPublisher(bus) if bus is not None else None
         self.alerts = alerts
@@ -87,12 +90,15 @@ class CameraOutputs:
             origin,
             event_snapshots=True,
             redact=self.redact,
+            geo=self.geo.start(origin) if self.geo is not None else None,
         )
 
     def handle(self, frame: Frame | None, result: FrameResult) -> None:
         if self._sink is None:
             raise RuntimeError("handle() before start_stream()")
         saved = self._sink.save(frame, result)
+        if self.geo is not None:
+            self.geo.after(frame)
         if not saved:
             return
         self.events.update(str(event.type) for event, _row in saved)
@@ -184,8 +190,9 @@ class CameraWorker:
         self.health = HealthTracker(camera.id, settings.offline_after)
         self.view = LiveView(camera, settings.jpeg_quality)
         self.outputs = CameraOutputs(
-            camera.id, store, data_dir, bus, alerts, redact=face_blur(camera)
-        )
+            camera.id, store, data_dir, bus, alerts, redact=face_blur(camera),
+            geo=LiveGeo(camera, store, bus),
+        )  # fmt: skip
         self.analysis = CameraAnalysis(camera, config, self.outputs, self.view)
         self.supervisor = DecoderSupervisor(
             camera, settings.supervision(), ctx, ring_prefix, self.health

@@ -1,0 +1,67 @@
+"""A live moving camera: its view (where it is, the ground it sees) published on the bus as it
+moves, its path kept a point a second; the live runner's outputs, fed real frames with
+telemetry (karma's flight)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+
+from vigil.bus import LocalBus
+from vigil.config import CameraConfig, VigilConfig
+from vigil.geo import haversine_m
+from vigil.ingest.live import LiveGeo
+from vigil.pipeline.camera import CameraPipeline, detector_for_camera
+from vigil.pipeline.worker import CameraOutputs
+from vigil.sources.file import FileSource
+from vigil.store.db import Store
+from vigil.store.tables import CameraPositionRow
+
+KARMA = Path(__file__).resolve().parent.parent / "fixtures" / "telemetry" / "karma_4s.mp4"
+
+
+async def _run(tmp_path: Path) -> list[dict[str, object]]:
+    bus = LocalBus()
+    sub = bus.subscribe(["view"])
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    cam = CameraConfig.model_validate(
+        {"id": "eagle", "source": str(KARMA), "mount": {"hfov": 90, "ground_alt": 0}}
+    )
+    store.save_camera(cam.to_camera())
+    config = VigilConfig()
+    outputs = CameraOutputs(cam.id, store, tmp_path, bus, None, geo=LiveGeo(cam, store, bus))
+    source = FileSource(cam.id, KARMA)
+    frames = list(source.frames())
+    pipeline = CameraPipeline(cam, config, detector_for_camera(config, cam), (320, 178))
+    outputs.start_stream(1_800_000_000.0)
+    for frame in frames:
+        outputs.handle(frame, pipeline.process(frame))
+    outputs.handle(None, pipeline.finish(frames[-1].timestamp))
+    outputs.end_stream()
+    messages = []
+    while (message := await sub.get(timeout=0)) is not None:
+        messages.append(message)
+    with store.session() as s:
+        path = list(s.scalars(select(CameraPositionRow).order_by(CameraPositionRow.at)))
+    store.close()
+    assert [round(p.media_time) for p in path] == [0, 1, 2, 3]  # a point a second
+    assert all(p.clip_id is None and p.camera_id == "eagle" for p in path)
+    return messages
+
+
+def test_a_moving_cameras_view_is_published_as_it_moves(tmp_path: Path) -> None:
+    messages = asyncio.run(_run(tmp_path))
+    # 4 s of video: a view at most twice a second, each with its ground quadrilateral.
+    assert 7 <= len(messages) <= 9
+    for m in messages:
+        assert m["camera"] == "eagle" and isinstance(m["footprint"], list)
+        corners = [c for c in m["footprint"] if c is not None]
+        assert len(corners) >= 2  # the near edge at least (the far one may be past the horizon)
+        for c in corners:
+            assert haversine_m((m["lat"], m["lon"]), (c[0], c[1])) < 2_000  # type: ignore[arg-type]
+    first, last = messages[0], messages[-1]
+    moved = haversine_m((first["lat"], first["lon"]), (last["lat"], last["lon"]))  # type: ignore[arg-type]
+    assert moved > 5  # the drone flew on, and its view with it
+    assert first["footprint"] != last["footprint"]
