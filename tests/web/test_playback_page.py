@@ -211,6 +211,7 @@ def test_playback_goes_on_across_the_gap_and_footage_is_locked(
         plays = rows.json()["items"]
         assert plays and {p["purpose"] for p in plays} == {PURPOSE}
         segments = {p["object_id"] for p in plays}
+        print(f"{len(plays)} recordings.play rows for {len(segments)} segments played")
         assert {str(reel.a.segment.id), str(reel.b.segment.id)} <= segments
         archive = http.get(href)
         assert archive.status_code == 200, archive.text
@@ -312,6 +313,32 @@ def recorded(demo: Demo) -> Moment:
         store.close()
 
 
+# From the end of one segment to the next one's first picture playing, in ms of the page.
+_SWITCH = """(segment) => new Promise((done) => {
+  const v = document.getElementById('video');
+  let ended = null;
+  v.addEventListener('ended', () => { ended = performance.now(); }, { once: true });
+  const playing = () => {
+    if (ended === null || v.dataset.segment === segment) return;
+    v.removeEventListener('playing', playing);
+    done({ ms: performance.now() - ended, next: v.dataset.segment });
+  };
+  v.addEventListener('playing', playing);
+  v.currentTime = Math.max(v.duration - 1, 0);
+  v.play();
+})"""
+
+
+def _measure_the_switch(page: Any, seg: Segment) -> None:
+    """Play the last second of `seg`: the recorder's next segment follows, with no gap
+    named (they are contiguous); how long the picture stands still in between."""
+    page.evaluate("window.__holdAtSeek = false")
+    switch = page.evaluate(_SWITCH, str(seg.id))
+    assert switch["next"] != str(seg.id)
+    assert "Gap" not in page.inner_text("#player-note")
+    print(f"from segment {seg.id} to {switch['next']}: {switch['ms']:.0f} ms between them")
+
+
 def test_the_recorders_footage_plays_the_right_picture(
     demo: Demo, browser: Any, recorded: Moment
 ) -> None:
@@ -347,6 +374,7 @@ def test_the_recorders_footage_plays_the_right_picture(
         )
         assert margin < 0.5, "the picture shown is not clearly one frame of the file"
         assert abs(shown - k) <= 2, (shown, k)
+        _measure_the_switch(page, seg)
         watched.check_no_errors()
 
 
