@@ -232,3 +232,23 @@ def test_two_supervisors_unlocking_at_once_one_wins_the_other_gets_409(env: Env)
         assert f"already unlocked by {winner}" in answers[1].json()["detail"]
     outcomes = sorted(r.details["outcome"] for r in _audit(env, "recordings.unlock"))
     assert outcomes == ["409"] * 3 + ["ok"] * 3  # both sides of every race on the record
+
+
+def test_the_playback_page_offers_what_the_role_may_do(env: Env) -> None:
+    anonymous = TestClient(env.app)
+    r = anonymous.get("/playback?camera=lobby&t=2026-01-01T00:00:00Z", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/playback")
+    pages = {
+        role: as_user(env, f"u-{role}", role).get("/playback", follow_redirects=False)
+        for role in (Role.VIEWER, Role.OPERATOR, Role.SUPERVISOR, Role.AUDITOR)
+    }
+    assert pages[Role.AUDITOR].status_code == 303  # no video for an auditor
+    assert pages[Role.AUDITOR].headers["location"] == "/audit"
+    viewer, operator, supervisor = (pages[r].text for r in (Role.VIEWER, Role.OPERATOR,
+                                                              Role.SUPERVISOR))  # fmt: skip
+    for page in (viewer, operator, supervisor):
+        assert "/static/js/playback.js" in page and 'name="purpose"' in page
+        assert 'id="video"' in page and 'id="timeline"' in page
+    assert 'id="lock-open"' not in viewer and 'id="export-open"' not in viewer
+    assert 'id="lock-open"' in operator and 'id="export-open"' in operator
+    assert 'id="export-unblurred"' not in operator and 'id="export-unblurred"' in supervisor
