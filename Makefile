@@ -76,6 +76,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(PY) bench/pipeline.py
 	$(PY) bench/tracking.py
+	$(PY) bench/cmc.py
 	$(PY) bench/audit.py
 	$(PY) bench/latency.py
 	$(PY) bench/field.py

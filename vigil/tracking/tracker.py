@@ -174,10 +174,11 @@ class Tracker:
             return
         self._mean, self._cov = self._kf.warp(self._mean, self._cov, a)
         scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
-        for r in self._recs:
-            cx, cy = a[:, :2] @ np.array(r.box.center) + a[:, 2]
-            w, h = r.box.w * scale, r.box.h * scale
-            r.box = Box(float(cx - w / 2), float(cy - h / 2), w, h)
+        last = xyxy_to_cxcywh(boxes_to_xyxy([r.box for r in self._recs]))
+        last[:, :2] = last[:, :2] @ a[:, :2].T + a[:, 2]
+        last[:, 2:] *= scale
+        for r, (x1, y1, x2, y2) in zip(self._recs, cxcywh_to_xyxy(last).tolist(), strict=True):
+            r.box = Box.from_xyxy(x1, y1, x2, y2)
 
     def finish(self, timestamp: float) -> list[Track]:
         """End every remaining confirmed track (end of the video); tentative ones are dropped."""
