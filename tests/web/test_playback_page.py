@@ -313,17 +313,19 @@ def recorded(demo: Demo) -> Moment:
         store.close()
 
 
-# From the end of one segment to the next one's first picture playing, in ms of the page.
+# From the end of one segment to the next one's first picture shown, in ms of the page.
 _SWITCH = """(segment) => new Promise((done) => {
   const v = document.getElementById('video');
   let ended = null;
   v.addEventListener('ended', () => { ended = performance.now(); }, { once: true });
-  const playing = () => {
-    if (ended === null || v.dataset.segment === segment) return;
-    v.removeEventListener('playing', playing);
-    done({ ms: performance.now() - ended, next: v.dataset.segment });
+  const playing = (e) => {
+    const next = e.target;
+    if (ended === null || next.dataset.segment === segment) return;
+    document.removeEventListener('playing', playing, true);
+    next.requestVideoFrameCallback(() => done(
+      { ms: performance.now() - ended, next: next.dataset.segment, swapped: next !== v }));
   };
-  v.addEventListener('playing', playing);
+  document.addEventListener('playing', playing, true);
   v.currentTime = Math.max(v.duration - 1, 0);
   v.play();
 })"""
@@ -334,7 +336,7 @@ def _measure_the_switch(page: Any, seg: Segment) -> None:
     named (they are contiguous); how long the picture stands still in between."""
     page.evaluate("window.__holdAtSeek = false")
     switch = page.evaluate(_SWITCH, str(seg.id))
-    assert switch["next"] != str(seg.id)
+    assert switch["next"] != str(seg.id) and switch["swapped"], switch  # it was loaded ahead
     assert "Gap" not in page.inner_text("#player-note")
     print(f"from segment {seg.id} to {switch['next']}: {switch['ms']:.0f} ms between them")
 

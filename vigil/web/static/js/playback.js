@@ -26,7 +26,7 @@ let data = null; // the timeline shown
 let chosen = null; // the mark chosen last (an alert can be locked by its id)
 let exact = null; // the moment a link asked for (to the millisecond)
 
-const player = new Player(video, {
+const player = new Player(video, document.getElementById("video-next"), {
   onPosition: (t) => {
     positionEl.textContent = stamp(t);
     timeline.setHead(t);

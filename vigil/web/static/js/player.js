@@ -1,30 +1,41 @@
-// The player: a camera's recorded segments played one after another in one <video>. A time
-// is played from the segment that holds it (or, in a gap, from the next one, saying so); at
-// the end of a segment the next one follows, and a gap between them is named, not hidden.
+// The player: a camera's recorded segments played one after another. A time is played from
+// the segment that holds it (or, in a gap, from the next one, saying so); at the end of a
+// segment the next one follows, and a gap between them is named, not hidden. Two <video>
+// elements take turns: while one plays, the other loads the next segment, so the switch at
+// a segment's end does not wait for the network.
 import { clock } from "./util.js";
 
 const GAP_S = 0.5; // a pause between segments longer than this is a gap worth naming
+const PRELOAD_S = 3; // this close to a segment's end, the next one is loaded
 
 export class Player {
-  /** video: the <video>; onPosition(t, segment) as it plays (UNIX seconds); onNote(text). */
-  constructor(video, { onPosition, onNote }) {
+  /** video: the <video> shown; spare: a hidden one; onPosition(t, segment) as it plays
+   * (UNIX seconds); onNote(text). The one shown always carries the id "video". */
+  constructor(video, spare, { onPosition, onNote }) {
     this.video = video;
+    this.spare = spare;
     this.onPosition = onPosition;
     this.onNote = onNote;
     this.segments = [];
     this.gaps = [];
     this.index = -1;
     this.token = 0;
-    video.addEventListener("timeupdate", () => this.report());
-    video.addEventListener("seeked", () => this.report());
-    video.addEventListener("ended", () => this.next());
-    video.addEventListener("error", () => this.failed());
+    for (const v of [video, spare]) {
+      const mine = (fn) => (e) => {
+        if (e.target === this.video) fn();
+      };
+      v.addEventListener("timeupdate", mine(() => this.report()));
+      v.addEventListener("seeked", mine(() => this.report()));
+      v.addEventListener("ended", mine(() => this.next()));
+      v.addEventListener("error", mine(() => this.failed()));
+    }
   }
 
   /** The timeline's segments (oldest first) and gaps. */
   setFootage(segments, gaps) {
     this.segments = [...segments].sort((a, b) => a.start - b.start);
     this.gaps = gaps;
+    this.forget(this.spare);
   }
 
   endOf(seg) {
@@ -71,8 +82,7 @@ export class Player {
     this.index = i;
     const start = () => {
       if (token !== this.token) return;
-      const end = Number.isFinite(video.duration) ? Math.max(video.duration - 0.05, 0) : offset;
-      video.currentTime = Math.max(0, Math.min(offset, end));
+      video.currentTime = Math.max(0, offset); // not clamped to a duration still estimated
       video.play().catch(() => {}); // a paused video stays paused: the user's choice
     };
     if (video.dataset.segment === String(seg.id) && video.readyState >= 1) {
@@ -99,7 +109,44 @@ export class Player {
       const why = gap ? `: ${gap.reason}` : "";
       this.onNote(`Gap of ${pause.toFixed(1)} s skipped (${clock(this.endOf(seg))}–${clock(following.start)}${why}).`);
     } else this.onNote("");
+    if (this.spare.dataset.segment === String(following.id) && this.spare.readyState >= 2) {
+      this.swap(this.index + 1);
+      return;
+    }
     this.load(this.index + 1, 0);
+  }
+
+  /** Show the spare (the next segment, loaded) in place of the one that ended. */
+  swap(i) {
+    const [shown, ended] = [this.spare, this.video];
+    this.token += 1;
+    this.index = i;
+    [this.video, this.spare] = [shown, ended];
+    shown.hidden = false;
+    shown.controls = true;
+    shown.play().catch(() => {});
+    ended.hidden = true;
+    ended.controls = false;
+    [ended.id, shown.id] = ["video-next", "video"];
+    this.forget(ended);
+  }
+
+  forget(v) {
+    if (!v.getAttribute("src")) return;
+    v.removeAttribute("src");
+    delete v.dataset.segment;
+    v.load();
+  }
+
+  /** Near the end of the segment shown, load the next one in the spare. */
+  preload() {
+    const following = this.segments[this.index + 1];
+    const v = this.video;
+    if (!following || this.spare.dataset.segment === String(following.id)) return;
+    if (!Number.isFinite(v.duration) || v.duration - v.currentTime > PRELOAD_S) return;
+    this.spare.dataset.segment = String(following.id);
+    this.spare.preload = "auto";
+    this.spare.src = following.url;
   }
 
   failed() {
@@ -111,6 +158,8 @@ export class Player {
 
   report() {
     const seg = this.current();
-    if (seg) this.onPosition(seg.start + this.video.currentTime, seg);
+    if (!seg) return;
+    this.onPosition(seg.start + this.video.currentTime, seg);
+    this.preload();
   }
 }
