@@ -73,6 +73,26 @@ def test_motion_compensation_follows_the_switch(
         assert np.array_equal(cm.take(), identity())
 
 
+def test_auto_is_on_for_a_camera_its_runner_says_moves() -> None:
+    """A body camera's clip without telemetry: the runner (ingest) knows the camera moves."""
+    config = parse_config(CAMERA.format(tracker="", camera_tracker=""))
+    cam = config.cameras[0]
+    detector = detector_for_camera(config, cam)
+    moving = CameraPipeline(cam, config, detector, (W, H), moving_camera=True)
+    fixed = CameraPipeline(cam, config, detector_for_camera(config, cam), (W, H))
+    for frame in _frames(telemetry=False):
+        moving.process(frame)
+        fixed.process(frame)
+    assert moving.camera_motion is not None and moving.camera_motion.frames == 4
+    assert fixed.camera_motion is None
+    off = parse_config(
+        CAMERA.format(tracker="tracker: {motion_compensation: off}", camera_tracker="")
+    )
+    still = CameraPipeline(off.cameras[0], off, detector, (W, H), moving_camera=True)
+    still.process(_frames(telemetry=False)[0])
+    assert still.camera_motion is None  # off is off
+
+
 def test_a_bad_switch_value_is_refused_by_name() -> None:
     with pytest.raises(ConfigError, match="motion_compensation"):
         parse_config("tracker: {motion_compensation: sometimes}\n")

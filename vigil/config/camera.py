@@ -50,7 +50,7 @@ class TrackerConfig(Strict):
     motion_compensation: Literal["auto", "on", "off"] = Field(
         "auto",
         description="move tracks with the picture of a moving camera (global motion between "
-        "frames); auto: on when the source carries telemetry (a drone, a body camera)",
+        "frames); auto: on when the source carries telemetry or is a body camera's or drone's clip",
     )
 
     @field_validator("motion_compensation", mode="before")

@@ -69,6 +69,7 @@ class CameraPipeline:
         *,
         motion_gating: bool = True,
         services: AnalyzerServices | None = None,
+        moving_camera: bool = False,
     ) -> None:
         self.camera = camera
         self.detector = detector
@@ -100,8 +101,10 @@ class CameraPipeline:
                 lost_timeout=tracking.lost_timeout,
             )
         )
-        # Camera-motion compensation: "on", or "auto" once a frame carries telemetry.
+        # Camera-motion compensation: "on", or "auto" for a camera its runner knows to move
+        # (`moving_camera`: a body camera's or drone's clip) or once a frame carries telemetry.
         self.motion_compensation = tracking.motion_compensation
+        self.moving_camera = moving_camera
         self.camera_motion: CameraMotion | None = None
         self._frame_size = frame_size
         self.analyzers: list[Analyzer] = build_analyzers(
@@ -206,7 +209,7 @@ class CameraPipeline:
         (a walker's sway moves the picture tens of pixels between detections)."""
         mode = self.motion_compensation
         if self.camera_motion is None and (
-            mode == "on" or (mode == "auto" and frame.telemetry is not None)
+            mode == "on" or (mode == "auto" and (self.moving_camera or frame.telemetry is not None))
         ):
             self.camera_motion = CameraMotion(self._frame_size)
         if self.camera_motion is not None:
