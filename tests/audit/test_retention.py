@@ -428,12 +428,14 @@ def test_a_crash_between_rows_and_files_leaves_no_lie(reel: Reel) -> None:
     for name in ("a", "b", "c"):
         _segment(reel, "cam", name, old - 100 * ord(name))
     paths = [f"recordings/cam/day/{n}.mp4" for n in ("a", "b")]
-    (reel.data / JOURNAL).write_text("\n".join(paths) + "\n", encoding="utf-8")
+    journal = reel.data / f"{JOURNAL}-4242"  # the crashed process's
+    journal.write_text("\n".join(paths) + "\n", encoding="utf-8")
     with reel.store.session() as s, s.begin():  # the crashed run deleted a's row, not b's
         s.execute(delete(SegmentRow).where(SegmentRow.id == reel.ids["a"]))
     assert (reel.data / paths[0]).is_file()  # a file no row names: disk, not a lie
     report = _purge(reel, now=datetime.fromtimestamp(old - 86400, tz=UTC))  # nothing is old
     assert report.recording_segments == 0
-    assert not (reel.data / paths[0]).exists() and not (reel.data / JOURNAL).exists()
+    assert not (reel.data / paths[0]).exists() and not journal.exists()
     assert _kept(reel) == {"b", "c"}  # b's row was still there: its file stays
     assert _purge(reel).recording_segments == 2 and _kept(reel) == set()
+    assert not list((reel.data / "recordings").glob(".purge-journal*"))  # none left behind

@@ -12,8 +12,9 @@
 
 Rows go first, then files. A crash between the two leaves files no row names (disk, not a
 lie), never a row that names a missing file (the index would promise footage that is gone).
-The files doomed are written to a journal (`recordings/.purge-journal`) before their rows are
-deleted; the next run unlinks what an interrupted run left in it whose row is gone.
+The files doomed are written to a journal (`recordings/.purge-journal-<pid>`, one per process:
+the server's job and `vigil retention run` may overlap) before their rows are deleted; the
+next run unlinks what an interrupted run left in any journal whose row is gone.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from vigil.store.tables import AlertRow, EventRow, SegmentRow
 
 log = logging.getLogger(__name__)
 RECORDINGS_DIR = "recordings"
-JOURNAL = f"{RECORDINGS_DIR}/.purge-journal"
+JOURNAL = f"{RECORDINGS_DIR}/.purge-journal"  # + "-<pid>"
 MB = 1_000_000
 _CHUNK = 500
 _DEFAULT = RecordingConfig()
@@ -149,26 +150,33 @@ def _unlink(data_dir: Path, paths: Iterable[str]) -> None:
             path.parent.rmdir()  # the day's folder, once empty
 
 
-def _finish_journal(store: Store, data_dir: Path) -> None:
-    """Unlink what an interrupted purge left: files in the journal whose row is gone."""
-    journal = data_dir / JOURNAL
-    if not journal.is_file():
-        return
-    paths = [p for p in journal.read_text(encoding="utf-8").splitlines() if p]
+def _finish_journals(store: Store, data_dir: Path) -> None:
+    """Unlink what interrupted purges left: files in their journals whose row is gone."""
+    folder = (data_dir / JOURNAL).parent
+    for journal in sorted(folder.glob(f"{Path(JOURNAL).name}*")) if folder.is_dir() else []:
+        _finish_journal(store, data_dir, journal)
+
+
+def _finish_journal(store: Store, data_dir: Path, journal: Path) -> None:
+    try:
+        text = journal.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return  # another process finished it
+    paths = [p for p in text.splitlines() if p]
     with store.session() as s:
         kept: set[str] = set()
         for i in range(0, len(paths), _CHUNK):
             chunk = paths[i : i + _CHUNK]
             kept.update(s.scalars(select(SegmentRow.path).where(SegmentRow.path.in_(chunk))))
     _unlink(data_dir, [p for p in paths if p not in kept])
-    journal.unlink()
+    journal.unlink(missing_ok=True)
 
 
 def _delete(store: Store, data_dir: Path, doomed: Sequence[Doomed]) -> tuple[int, int]:
     """Journal, rows (unless a lock came meanwhile), then files: (segments, bytes) deleted."""
     if not doomed:
         return 0, 0
-    journal = data_dir / JOURNAL
+    journal = data_dir / f"{JOURNAL}-{os.getpid()}"
     journal.parent.mkdir(parents=True, exist_ok=True)
     with journal.open("w", encoding="utf-8") as f:
         f.write("\n".join(d.path for d in doomed) + "\n")
@@ -187,7 +195,7 @@ def _delete(store: Store, data_dir: Path, doomed: Sequence[Doomed]) -> tuple[int
             )
             deleted.extend((int(r.id), str(r.path)) for r in done)
     _unlink(data_dir, [p for _, p in deleted])
-    journal.unlink()
+    journal.unlink(missing_ok=True)
     return len(deleted), sum(sizes[i] for i, _ in deleted)
 
 
@@ -201,7 +209,7 @@ def purge_footage(
 ) -> dict[str, int]:
     """Delete (or with `dry_run` count) footage past its tier or over its camera's quota."""
     if not dry_run:
-        _finish_journal(store, data_dir)
+        _finish_journals(store, data_dir)
     configs = {c.id: c.recording for c in cameras}
     aged: list[Doomed] = []
     quota: list[Doomed] = []
