@@ -102,3 +102,22 @@ export function query(params) {
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+
+/** A file as the raw body of a POST (a clip upload), with the CSRF header; JSON back. */
+export async function upload(url, file) {
+  if (csrf === null) csrf = (await request("GET", "/api/me")).csrf_token;
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": file.type || "application/octet-stream", "X-CSRF-Token": csrf },
+    body: file,
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  if (response.status === 401) {
+    toLogin();
+    throw new ApiError(401, "the session ended; log in again");
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data && typeof data.detail === "string" ? data.detail : `${response.status} ${response.statusText}`);
+  return data;
+}

@@ -2,6 +2,7 @@
 // and the live feed, kept current by the WebSocket (/api/ws) and a slow poll of camera
 // health for frame rates.
 import { get, me } from "./api.js";
+import { Clips } from "./clips.js";
 import { startTopbar } from "./common.js";
 import { Feed } from "./feed.js";
 import { IncidentPanel } from "./incidents.js";
@@ -98,6 +99,10 @@ async function main() {
     onChange: (unit, previous) => panel?.unitChanged(unit, previous),
   });
   unitLegend(document.getElementById("unit-legend"));
+  const clipForm = document.getElementById("clip-form");
+  clipForm.hidden = !canAct; // uploading clips is for operators and up
+  const clips = new Clips(map.overlay, { form: canAct ? clipForm : null, list: document.getElementById("clip-list") });
+  if (canAct) clips.load().catch((err) => console.warn("could not load the clips:", err.message));
   panel = new IncidentPanel(document.getElementById("incidents"), { overlay: map.overlay, units, canAct });
   // ?streams=N changes how many tiles get a live stream (the others refresh a picture).
   const streams = Number(new URLSearchParams(location.search).get("streams")) || undefined;
@@ -156,6 +161,9 @@ async function main() {
         break;
       case "incident":
         panel.put(msg);
+        break;
+      case "view":
+        clips.view(msg);
         break;
       case "dropped":
         reload();
