@@ -5,6 +5,7 @@ may see which camera's footage, evidence locks, and every playback on the audit 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ from sqlalchemy import select
 from tests.api.conftest import T0, Env, as_user, login
 from tests.conftest import CAR_CLIP, PERSON_CLIP
 from tests.recording.segments import Made, record
-from vigil.domain import Role, SegmentState
+from tests.sources.conftest import RtspServer, rtsp_server, rtsp_tools, wait_until  # noqa: F401
+from vigil.config.camera import RecordingConfig
+from vigil.domain import RecordingMode, Role, SegmentState
 from vigil.recording.index import Recordings
+from vigil.recording.recorder import Recorder
 from vigil.store.tables import AuditRow
 
 PURPOSE = "case 2026/0099"
@@ -252,3 +256,46 @@ def test_the_playback_page_offers_what_the_role_may_do(env: Env) -> None:
     assert 'id="lock-open"' not in viewer and 'id="export-open"' not in viewer
     assert 'id="lock-open"' in operator and 'id="export-open"' in operator
     assert 'id="export-unblurred"' not in operator and 'id="export-unblurred"' in supervisor
+
+
+def test_rtsp_recorded_across_a_restart_plays_back_with_the_gap_reported(
+    env: Env,
+    admin: TestClient,
+    rtsp_server: RtspServer,  # noqa: F811
+) -> None:
+    """The issue's acceptance: the RTSP test camera recorded, the stream restarted mid-way,
+    and a time range spanning the gap played back through the API: the gap is in the
+    timeline with its reason, and every segment on both sides plays whole."""
+    index = Recordings(env.store)
+    config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=2)
+    recorder = Recorder(
+        "lobby", rtsp_server.url, env.data_dir, index, config, backoff_initial=0.2,
+        backoff_max=0.5, read_timeout=2.0, connect_timeout=2.0,
+    )  # fmt: skip
+    recorder.start()
+    try:
+        wait_until(lambda: recorder.stats.segments >= 1, 30, "a first closed segment")
+        rtsp_server.kill()
+        wait_until(lambda: recorder.stats.gaps == 1, 30, "the recorder to see the drop")
+        before = recorder.stats.frames
+        rtsp_server.start()
+        wait_until(lambda: recorder.stats.frames > before + 40, 30, "frames after the restart")
+    finally:
+        recorder.stop()
+    now = time.time()
+    r = admin.get(
+        "/api/cameras/lobby/recordings",
+        params={"from": now - 600, "to": now + 5, "purpose": PURPOSE},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    [gap] = body["gaps"]
+    assert gap["reason"] and gap["end"] is not None
+    before_gap = [s for s in body["segments"] if s["start"] < gap["start"]]
+    after_gap = [s for s in body["segments"] if s["start"] >= gap["end"] - 1e-3]
+    assert before_gap and after_gap, body["segments"]
+    assert before_gap[-1]["end"] <= gap["start"] + 0.5
+    for seg in body["segments"]:
+        video = admin.get(seg["url"])
+        assert video.status_code == 200, video.text
+        assert _frames(video.content) == seg["frames"] > 0, seg
