@@ -188,3 +188,23 @@ def test_a_camera_being_recorded_already_is_refused(data: Path) -> None:
         running.stop()
     assert [s.state for s in rec.segments("desk", 0, 4e9)] == [SegmentState.CLOSED]
     store.close()
+
+
+def test_video_that_mp4_cannot_hold_is_refused_and_nothing_is_indexed(tmp_path: Path) -> None:
+    import numpy as np
+
+    raw = tmp_path / "raw.mkv"
+    with av.open(str(raw), "w") as out:
+        stream = out.add_stream("rawvideo", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(10):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    data = tmp_path / "data"
+    proc = vigil("record", str(raw), "--camera", "raw", "--data", str(data))
+    assert_clear_error(proc, "rawvideo video cannot be stored in MP4 without re-encoding")
+    store = Store(f"sqlite:///{data / 'vigil.db'}")
+    assert Recordings(store).cameras() == [] and Recordings(store).open_segments() == []
+    assert not list(data.rglob("*.mp4"))
+    store.close()

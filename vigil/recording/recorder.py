@@ -330,7 +330,8 @@ class Recorder:
         if current is None:
             if not p.key:
                 return  # a segment starts at a keyframe: what comes before it cannot play
-            current = self._begin_segment(p, stream)
+            self._begin_segment(p, stream, tl)
+            return
         self._write(current, p, tl)
 
     def _take_event_mode(self, p: Placed, stream: av.video.VideoStream, tl: Timeline) -> None:
@@ -346,11 +347,15 @@ class Recorder:
         for q in self._preroll.take(since):
             self._write_cutting(q, stream, tl)
 
-    def _begin_segment(self, p: Placed, stream: av.video.VideoStream) -> OpenSegment:
+    def _begin_segment(self, p: Placed, stream: av.video.VideoStream, tl: Timeline) -> None:
+        """A new file with `p`, its first packet. That one only reaches the disk with its
+        fragment (the next keyframe), after the row is in the index; written first, it
+        checks the codec fits in MP4 before anything is indexed."""
         rel = new_path(self.data_dir, self.camera_id, p.t)
         path = self.data_dir / rel
         writer = SegmentWriter(path, stream)
         try:
+            writer.write(p.packet, 0, p.pts - p.dts)
             codec = stream.codec_context.name
             segment = self.recordings.open_segment(
                 self.camera_id, p.t, rel, codec, stream.width or None, stream.height or None
@@ -362,10 +367,13 @@ class Recorder:
         self._close_gap(p.t)
         self.stats.recording, self.stats.error = True, None
         self._open = OpenSegment(segment, writer, path, p.dts, p.t)
-        return self._open
+        self._written(self._open, p, tl)
 
     def _write(self, current: OpenSegment, p: Placed, tl: Timeline) -> None:
         current.writer.write(p.packet, p.dts - current.base, p.pts - current.base)
+        self._written(current, p, tl)
+
+    def _written(self, current: OpenSegment, p: Placed, tl: Timeline) -> None:
         current.end = p.t + tl.seconds(p.duration)
         self.stats.frames += 1
 

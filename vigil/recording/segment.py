@@ -100,17 +100,22 @@ class SegmentWriter:
         self.path = path
         self.frames = 0
         self.time_base = template.time_base or Fraction(1, 90000)
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             self._out: av.container.OutputContainer = av.open(
                 str(path), "w", format="mp4", options=dict(MP4_OPTIONS)
             )
-            self._stream = self._out.add_stream_from_template(template)
-        except (av.FFmpegError, OSError, ValueError) as exc:
+        except (av.FFmpegError, OSError) as exc:
             raise SourceError(
                 f"cannot write a recording to '{path}' ({_reason(exc)}); check the data "
                 "directory is writable"
             ) from None
+        try:
+            self._stream = self._out.add_stream_from_template(template)
+        except (av.FFmpegError, ValueError) as exc:
+            self.close()
+            path.unlink(missing_ok=True)
+            raise _not_in_mp4(template.codec_context.name, exc) from None
 
     def write(self, packet: av.Packet, dts: int, pts: int) -> None:
         packet.dts, packet.pts = dts, pts
@@ -120,11 +125,7 @@ class SegmentWriter:
             self._out.mux(packet)
         except av.FFmpegError as exc:
             if self.frames == 0:  # the header: this codec does not go into MP4 as it is
-                codec = self._stream.codec_context.name
-                raise SourceError(
-                    f"the camera's {codec} video cannot be stored in MP4 without re-encoding "
-                    f"({_reason(exc)}); record a camera that sends H.264, H.265 or MJPEG"
-                ) from None
+                raise _not_in_mp4(self._stream.codec_context.name, exc) from None
             raise
         self.frames += 1
 
@@ -147,6 +148,13 @@ class OpenSegment:
     path: Path
     base: int  # the first packet's DTS: the file's time 0
     end: float  # UNIX time the last written frame ends
+
+
+def _not_in_mp4(codec: str, exc: BaseException) -> SourceError:
+    return SourceError(
+        f"the source's {codec} video cannot be stored in MP4 without re-encoding "
+        f"({_reason(exc)}); record a camera or file that has H.264, H.265 or MJPEG video"
+    )
 
 
 def _reason(exc: BaseException) -> str:
