@@ -34,6 +34,7 @@ AUDITOR_ALLOWED = {
     ("GET", "/search"),  # a redirect to /audit
     ("GET", "/plates"),  # a redirect to /audit
     ("GET", "/watchlists"),  # a redirect to /audit
+    ("GET", "/playback"),  # a redirect to /audit
     ("GET", "/audit"),
     *(("GET", p) for p in AUDIT_ROUTES),
 }
