@@ -5,15 +5,13 @@
     recorder.trigger(t)       # events mode: an event happened at UNIX time t
     recorder.stop()           # the current segment is closed cleanly
 
-Per connection it demuxes the video stream, gives the packets one increasing clock
-(vigil.recording.timeline) and cuts a new fragmented-MP4 segment (vigil.recording.segment)
-at the first keyframe once `segment_s` have passed. Each segment is opened in the index as
-its first packet is written and closed with its end, frames, size and SHA-256. A stream
-that fails closes the segment, opens a gap (why, in words; never the URL's password),
-reconnects with back-off and closes the gap when packets come again. At start, segments of
-this camera still `open` (a crash, a kill) are marked `cut` with what their file holds,
-and a gap runs from their end. In events mode only the time around triggers is written (a
-pre-roll from memory); the rest is not a gap, as nothing failed.
+Per connection: the video packets get one increasing clock (timeline.py), and a new
+fragmented-MP4 segment (segment.py) starts at the first keyframe after `segment_s`, indexed
+when it starts and closed with its end, frames, size and SHA-256. A failing stream closes
+the segment, opens a gap (why, in words; no password), reconnects with back-off, closes the
+gap when packets come again. At start, this camera's segments still `open` (a crash, a kill)
+are marked `cut` (cut.py), a gap from their end. Events mode writes only the time around
+triggers (a pre-roll from memory, preroll.py); the rest is not a gap: nothing failed.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,25 +35,20 @@ from vigil.recording.checks import check_camera_id, check_duration
 from vigil.recording.cut import CUT_REASON, index_reason, mark_cut, owning
 from vigil.recording.index import Recordings
 from vigil.recording.preroll import PreRoll, Triggers
-from vigil.recording.segment import OpenSegment, SegmentWriter, new_path, sha256_of
+from vigil.recording.segment import (
+    OpenSegment,
+    RecorderStats,
+    SegmentWriter,
+    new_path,
+    sha256_of,
+)
 from vigil.recording.timeline import Placed, Timeline
 from vigil.sources import FileSource, NetworkSource, open_source
 from vigil.sources.network import _STREAM_ERRORS, describe, redact
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class RecorderStats:
-    """What a recorder did so far (read from any thread; written by the recorder's)."""
-
-    segments: int = 0  # closed
-    frames: int = 0
-    bytes: int = 0
-    seconds: float = 0.0  # of video recorded
-    gaps: int = 0
-    recording: bool = False  # a segment is open now
-    error: str | None = None  # why the camera cannot be recorded now
+__all__ = ["Recorder", "RecorderStats"]
 
 
 class Recorder:

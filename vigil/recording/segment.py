@@ -140,6 +140,19 @@ class SegmentWriter:
 
 
 @dataclass(slots=True)
+class RecorderStats:
+    """What a recorder did so far (read from any thread; written by the recorder's)."""
+
+    segments: int = 0  # closed
+    frames: int = 0
+    bytes: int = 0
+    seconds: float = 0.0  # of video recorded
+    gaps: int = 0
+    recording: bool = False  # a segment is open now
+    error: str | None = None  # why the camera cannot be recorded now
+
+
+@dataclass(slots=True)
 class OpenSegment:
     """The segment a recorder is writing: its row, its writer, where its time 0 is."""
 
