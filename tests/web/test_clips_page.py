@@ -4,6 +4,7 @@ a drone clip's tracks (the car park seen with a P4 RTK's telemetry) as points wi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,4 +88,8 @@ def test_clips_paths_footprint_and_tracks_are_drawn(server: Demo, browser: Any) 
         page.wait_for_function(CENTRED, arg=".clip-path.clip-1")
         page.click(".clip-item[data-clip='3'] button")
         page.wait_for_function(CENTRED, arg=".clip-path.clip-3")
+        if keep := os.environ.get("VIGIL_SCREENSHOT_DIR"):
+            page.click(".clip-item[data-clip='1'] button")
+            page.wait_for_function(CENTRED, arg=".clip-path.clip-1")
+            page.locator(".map-panel").screenshot(path=str(Path(keep) / "clips-map.png"))
         watched.check_no_errors()

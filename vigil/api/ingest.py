@@ -227,12 +227,19 @@ async def upload(
 
 
 def _analyse(state: AppState, req: IngestRequest, clip_id: int) -> None:
+    error: str | None = None
     try:
         ingest(state.store, state.data_dir, state.config, req, units=state.units, clip_id=clip_id)
     except VigilError as exc:
-        log.warning("clip %d: %s", clip_id, shown(exc))
-    except Exception:
+        error = shown(exc)
+        log.warning("clip %d: %s", clip_id, error)
+    except Exception as exc:
+        error = f"the analysis stopped: {type(exc).__name__}"
         log.exception("clip %d: the analysis failed", clip_id)
+    clips = Clips(state.store)
+    if error is not None and clips.get(clip_id).status != ClipStatus.FAILED:
+        # refused before its analysis began (its unit deleted meanwhile, ...)
+        clips.update(clip_id, status=str(ClipStatus.FAILED), error=error)
 
 
 def _visible(state: AppState, user: Principal, clip_id: int) -> Any:

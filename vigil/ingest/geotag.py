@@ -109,7 +109,8 @@ class MovingPlacer:
         if ground is None:
             self.problem = self.problem or (
                 "the telemetry says nothing of the ground's elevation: give the ground's "
-                "elevation (--ground-alt) or the camera's height above it (--height)"
+                "elevation or the camera's height above it (ingest's --ground-alt / --height, "
+                "the upload's ground_alt / height, or the camera's mount: section)"
             )
             return position
         try:

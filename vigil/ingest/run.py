@@ -224,9 +224,8 @@ def ingest(
         ).id  # fmt: skip
     clips.update(clip_id, status=str(ClipStatus.RUNNING), camera_id=cam.id)
     try:
-        return _analyse(
-            store, data_dir, config, req, cam, info, unit, units, clips, clip_id, progress
-        )
+        job = _Job(store, data_dir, config, req, cam, clips, clip_id)
+        return _analyse(job, info, unit, units, progress)
     except VigilError as exc:
         clips.update(
             clip_id, status=str(ClipStatus.FAILED), error=shown(exc), finished_at=datetime.now(UTC)
@@ -240,57 +239,40 @@ def ingest(
         raise
 
 
+@dataclass
+class _Job:
+    """One clip's analysis under way: what `ingest` worked out, what the sinks gather."""
+
+    store: Store
+    data_dir: Path
+    config: VigilConfig
+    req: IngestRequest
+    cam: CameraConfig
+    clips: Clips
+    clip_id: int
+    origin: float = 0.0
+    geo: GeoTagger | None = None
+    path: PathSink | None = None
+
+
 def _analyse(
-    store: Store,
-    data_dir: Path,
-    config: VigilConfig,
-    req: IngestRequest,
-    cam: CameraConfig,
-    info: VideoInfo,
-    unit: UnitRow | None,
-    units: Units,
-    clips: Clips,
-    clip_id: int,
+    job: _Job, info: VideoInfo, unit: UnitRow | None, units: Units,
     progress: Callable[[Frame], None] | None,
-) -> IngestResult:
-    samples, notes = load_samples(req)
-    origin = _origin(samples, info.duration)
-    clips.update(clip_id, start=datetime.fromtimestamp(origin, UTC), duration=info.duration,
-                 telemetry=samples[0].source if samples else None)  # fmt: skip
-    source = FileSource(cam.id, req.video)
-    source.telemetry = TelemetryTrack(samples) if samples else None
-    frames = source.frames()
-    try:
-        first = next(frames)
-    except StopIteration:
-        raise SourceError(
-            f"'{escape(req.filename or req.video.name, 80)}' has no decodable video frames"
-        ) from None
-    placer = _placer(samples, cam, req)
-    geo = GeoTagger(placer) if placer is not None else None
-    pipeline = CameraPipeline(
-        cam, config, detector_for_camera(config, cam), (first.width, first.height),
-        services=AnalyzerServices(store),
+) -> IngestResult:  # fmt: skip
+    samples, notes = load_samples(job.req)
+    job.origin = _origin(samples, info.duration)
+    job.clips.update(
+        job.clip_id, start=datetime.fromtimestamp(job.origin, UTC), duration=info.duration,
+        telemetry=samples[0].source if samples else None,
     )  # fmt: skip
-    store.save_camera(cam.to_camera())
-    sinks: list[Any] = [StoreSink(store, data_dir, cam.id, origin, redact=face_blur(cam), geo=geo)]
-    path = PathSink(clips, clip_id, cam.id, origin, geo) if geo is not None else None
-    if path is not None:
-        sinks.append(path)
-    try:
-        summary = run_analysis(
-            itertools.chain([first], frames), pipeline, source.fps, sinks, progress
-        )
-    finally:
-        source.close()
-    result = IngestResult(clips.get(clip_id), summary, notes)
-    if geo is not None:
-        result.path_points, result.placed = geo.path_points, len(geo.placed_tracks)
-        tracks = sum(summary.tracks_by_label.values())
+    placer = _placer(samples, job.cam, job.req)
+    summary = _run(job, samples, placer, progress)
+    result = IngestResult(job.clips.get(job.clip_id), summary, notes)
+    tracks = sum(summary.tracks_by_label.values())
+    if job.geo is not None:
+        result.path_points, result.placed = job.geo.path_points, len(job.geo.placed_tracks)
         if result.placed < tracks:
-            why = (
-                f" (some frames: {placer.problem})" if placer is not None and placer.problem else ""
-            )
+            why = f" (some frames: {placer.problem})" if placer and placer.problem else ""
             notes.append(
                 f"{tracks - result.placed} of {tracks} tracks not placed on the map: their ground "
                 f"point was never below the horizon in a view that could be worked out{why}"
@@ -300,15 +282,46 @@ def _analyse(
             "no positions: the clip carries no telemetry and its camera has no ground: section, "
             "so nothing it saw is placed on the map"
         )
-    if unit is not None and path is not None and path.kept:
-        result.unit_positions, problem = _unit_positions(units, unit, path.kept, origin)
+    if unit is not None and job.path is not None and job.path.kept:
+        result.unit_positions, problem = _unit_positions(units, unit, job.path.kept, job.origin)
         if problem:
             notes.append(problem)
-    clips.update(
-        clip_id, status=str(ClipStatus.DONE), frames=summary.frames,
-        tracks=sum(summary.tracks_by_label.values()), placed=result.placed,
-        note="; ".join(notes) or None, finished_at=datetime.now(UTC),
+    job.clips.update(
+        job.clip_id, status=str(ClipStatus.DONE), frames=summary.frames, tracks=tracks,
+        placed=result.placed, note="; ".join(notes) or None, finished_at=datetime.now(UTC),
         duration=summary.media_seconds or info.duration,
     )  # fmt: skip
-    result.clip = clips.get(clip_id)
+    result.clip = job.clips.get(job.clip_id)
     return result
+
+
+def _run(
+    job: _Job, samples: list[Telemetry], placer: Placer | None,
+    progress: Callable[[Frame], None] | None,
+) -> AnalysisSummary:  # fmt: skip
+    """The clip through the camera's pipeline into the store, placed where it can be."""
+    cam, store = job.cam, job.store
+    source = FileSource(cam.id, job.req.video)
+    source.telemetry = TelemetryTrack(samples) if samples else None
+    frames = source.frames()
+    try:
+        first = next(frames)
+    except StopIteration:
+        name = escape(job.req.filename or job.req.video.name, 80)
+        raise SourceError(f"'{name}' has no decodable video frames") from None
+    job.geo = GeoTagger(placer) if placer is not None else None
+    pipeline = CameraPipeline(
+        cam, job.config, detector_for_camera(job.config, cam), (first.width, first.height),
+        services=AnalyzerServices(store),
+    )  # fmt: skip
+    store.save_camera(cam.to_camera())
+    sinks: list[Any] = [
+        StoreSink(store, job.data_dir, cam.id, job.origin, redact=face_blur(cam), geo=job.geo)
+    ]
+    if job.geo is not None:
+        job.path = PathSink(job.clips, job.clip_id, cam.id, job.origin, job.geo)
+        sinks.append(job.path)
+    try:
+        return run_analysis(itertools.chain([first], frames), pipeline, source.fps, sinks, progress)
+    finally:
+        source.close()

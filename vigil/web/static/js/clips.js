@@ -49,7 +49,7 @@ export class Clips {
     status.classList.remove("error");
     try {
       const clip = await upload(`/api/ingest${query(params)}`, file);
-      status.textContent = `${file.name}: uploaded, analysing`;
+      status.textContent = `${file.name}: uploaded (${clip.size} bytes); its analysis is listed below`;
       form.reset();
       this.follow(clip);
     } catch (err) {
