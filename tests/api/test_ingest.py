@@ -60,9 +60,15 @@ def _audit(env: Env, action: str) -> list[AuditRow]:
 def test_a_good_clip_is_stored_analysed_and_placed(env: Env) -> None:
     client = TestClient(env.app)
     login(client)
+    unit = env.app.state.vigil.units.create("EAGLE-2", "drone")
     r = client.post(
         "/api/ingest",
-        params={"filename": "drone.mp4", "purpose": "case 2026/15", "ground_alt": 0},
+        params={
+            "filename": "drone.mp4",
+            "purpose": "case 2026/15",
+            "ground_alt": 0,
+            "unit": "EAGLE-2",
+        },
         content=KARMA.read_bytes(),
         headers={"Content-Type": "video/mp4"},
     )
@@ -82,6 +88,10 @@ def test_a_good_clip_is_stored_analysed_and_placed(env: Env) -> None:
     assert len(rows) == 1 and rows[0].purpose == "case 2026/15"
     assert rows[0].details["sha256"] == done["sha256"] and rows[0].actor == "admin"
     assert _audit(env, "clips.read")
+    # The unit's history holds the clip's GPS, a position a second.
+    assert done["unit_id"] == unit.id
+    positions = client.get(f"/api/units/{unit.id}/positions").json()
+    assert 3 <= len(positions) <= 5 and {p["source"] for p in positions} == {"clip"}
     listed = client.get("/api/ingest").json()["items"]
     assert [c["id"] for c in listed] == [clip["id"]]
 
