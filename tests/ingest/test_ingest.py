@@ -198,3 +198,18 @@ def test_what_cannot_be_ingested_is_one_clear_line(tmp_path: Path) -> None:
     assert_clear_error(
         vigil("ingest", str(KARMA), "--hfov", "200", "--data", str(tmp_path)), "--hfov"
     )
+
+
+def test_a_clip_is_ingested_into_postgresql_too(tmp_path: Path, pg_url: str) -> None:
+    """The same tables on the scaled-out engine: the clip, its path with footprints (JSON),
+    the unit's positions."""
+    store = Store(pg_url)
+    Units(store).create("EAGLE-3", "drone")
+    req = IngestRequest(KARMA, "test", unit="EAGLE-3", hfov=90.0, ground_alt=0.0)
+    result = ingest(store, tmp_path, load_config(CAR_PARK), req)
+    assert result.clip.status == "done" and result.path_points == 120
+    assert result.unit_positions >= 3
+    path = _path(store)
+    assert len(path) == 120 and haversine_m((path[0].lat, path[0].lon), KARMA_START) < 1.0
+    assert any(p.footprint and any(p.footprint) for p in path)
+    store.close()

@@ -129,6 +129,12 @@ class TrackOut(Model):
     score: float
     box: list[float]
     snapshot_url: str | None
+    lat: float | None = Field(
+        None,
+        description="its ground point when last placed (a camera "
+        "with telemetry or a ground: section); its trail: GET /api/ingest/{id}",
+    )
+    lon: float | None = None
 
 
 class ReviewOut(Model):

@@ -52,6 +52,8 @@ def track_record(row: TrackRow) -> dict[str, Any]:
         "score": row.score,
         "box": row.box,
         "snapshot_url": f"/api/snapshots/{row.id}.jpg" if row.snapshot else None,
+        "lat": row.lat,
+        "lon": row.lon,
     }
 
 
