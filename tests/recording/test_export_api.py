@@ -91,6 +91,22 @@ def test_an_operator_exports_with_faces_blurred_and_downloads_it(
     assert (dl.actor, dl.object_id, dl.details["outcome"]) == ("olga", out["id"], "ok")
 
 
+def test_a_range_across_a_gap_is_exported_with_the_gap_said(env: Env) -> None:  # noqa: F811
+    _record(env)
+    later = START + 60  # the recorder ran again a minute later: no footage between
+    config = RecordingConfig(mode=RecordingMode.CONTINUOUS, segment_s=4)
+    Recorder(
+        "lobby", str(HAMILTON), env.data_dir, Recordings(env.store), config, clock=lambda: later
+    ).run()
+    sam = as_user(env, "sam", Role.SUPERVISOR)  # unblurred: no minute of blurring in a test
+    body = _body(start=START + 2.0, end=later + 0.5, unblurred=True, reason=REASON)
+    r = sam.post("/api/exports", json=body)
+    assert r.status_code == 201, r.text
+    [gap] = r.json()["gaps"]
+    assert gap["camera"] == "lobby" and START + 2 < gap["start_unix"] < later
+    assert gap["seconds"] > 30 and gap["reason"]
+
+
 def test_unblurred_needs_a_supervisor_and_a_reason(env: Env) -> None:  # noqa: F811
     _record(env)
     olga = as_user(env, "olga", Role.OPERATOR)

@@ -93,6 +93,7 @@ class GapOut(Model):
     camera: str
     start: str
     end: str
+    start_unix: float = Field(description="the gap's start as UNIX time")
     seconds: float
     reason: str
     frames_missing: bool
