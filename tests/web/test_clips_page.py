@@ -36,14 +36,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     assert ingest(store, data, car_park, karma).path_points == 120
     assert ingest(store, data, car_park, drone).placed >= 3
     store.close()
-    config = {"cameras": [{"id": "desk", "source": str(CAR_CLIP), "lat": 33.1262, "lon": -117.33}]}
+    # A live drone: karma's flight looping as a camera, its frames with their GPMF telemetry.
+    eagle = {"id": "eagle", "source": str(FIXTURES / "karma_4s.mp4"), "loop": True,
+             "lat": 33.1262, "lon": -117.33, "mount": {"hfov": 90, "ground_alt": 0}}  # fmt: skip
+    config = {"cameras": [eagle]}
     path = root / "vigil.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     code = (
         "from pathlib import Path; from vigil.config import load_config; "
         "from vigil.server import serve; "
-        f"serve(load_config(Path({str(path)!r})), '127.0.0.1', {{port}}, Path({{data}}), "
-        "cameras=False)"
+        f"serve(load_config(Path({str(path)!r})), '127.0.0.1', {{port}}, Path({{data}}))"
     )
     with serving(code, data) as demo:
         yield demo
@@ -59,13 +61,16 @@ CENTRED = """(sel) => {
 }"""
 
 
+FOOTPRINT = "() => document.querySelector('.view-footprint')?.getAttribute('d') || ''"
+
+
 def _count(page: Any, selector: str) -> int:
     return int(page.evaluate(f"() => document.querySelectorAll({selector!r}).length"))
 
 
 def test_clips_paths_footprint_and_tracks_are_drawn(server: Demo, browser: Any) -> None:
-    # No camera runs in this server: its tile's stream answers 503 (no picture yet).
-    with open_page(browser, allowed=("/api/cameras/desk/",)) as watched:
+    # The live camera's stream may answer 503 before its first picture.
+    with open_page(browser, allowed=("/api/cameras/eagle/",)) as watched:
         page = watched.page
         log_in(page, server.base, "admin", ADMIN_PASSWORD)
         page.click("#clips summary")
@@ -74,6 +79,10 @@ def test_clips_paths_footprint_and_tracks_are_drawn(server: Demo, browser: Any) 
         assert _count(page, ".clip-footprint.clip-1") == 1  # karma's view, last frame
         assert _count(page, ".clip-track") >= 3  # the cars, placed
         assert _count(page, ".clip-trail") >= 3  # with their trails
+        # The live drone's footprint on the map, moving as it flies (topic "view").
+        page.wait_for_selector(".view-footprint", state="attached")
+        first = page.evaluate(FOOTPRINT)
+        page.wait_for_function(f"(d) => ({FOOTPRINT})() !== d", arg=first)
         # The walk, uploaded through the form as a person would.
         page.set_input_files("#clip-form [name=file]", str(FIXTURES / "max-heromode_gpmf.mp4"))
         page.fill("#clip-form [name=purpose]", "case 2026/15")
