@@ -119,7 +119,10 @@ def analyze(
     )
     store.save_camera(cam.to_camera())
     origin = time.time() - first.timestamp
-    sinks: list[Sink] = [StoreSink(store, data, cam.id, origin, redact=face_blur(cam))]
+    from vigil.ingest.live import camera_tagger  # tracks and events placed on the map
+
+    geo = camera_tagger(cam)
+    sinks: list[Sink] = [StoreSink(store, data, cam.id, origin, redact=face_blur(cam), geo=geo)]
     if events:
         sinks.append(EventsFile(events))
     if annotate:

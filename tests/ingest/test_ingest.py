@@ -136,7 +136,7 @@ def _with_fov(sample: Telemetry, hfov: float, width: int, height: int) -> Teleme
     return replace(sample, hfov=hfov, vfov=vfov)
 
 
-def test_a_fixed_cameras_tracks_are_placed_by_its_ground_map(tmp_path: Path) -> None:
+def _with_ground(tmp_path: Path) -> Path:
     config_file = tmp_path / "vigil.yml"
     ground = (
         "    ground:\n      points:\n"
@@ -146,7 +146,24 @@ def test_a_fixed_cameras_tracks_are_placed_by_its_ground_map(tmp_path: Path) -> 
         "        - {image: [0, 1], lat: 52.0000, lon: 4.3700}\n"
     )
     config_file.write_text(CAR_PARK.read_text().replace("    lines:\n", ground + "    lines:\n"))
-    config = load_config(config_file)
+    return config_file
+
+
+def test_vigil_analyze_places_a_fixed_cameras_tracks(tmp_path: Path) -> None:
+    config_file = _with_ground(tmp_path)
+    proc = vigil("analyze", str(CAR_CLIP), "-c", str(config_file), "--data", str(tmp_path / "d"))
+    assert proc.returncode == 0, proc.stderr
+    store = _store(tmp_path / "d")
+    with store.session() as s:
+        tracks = list(s.scalars(select(TrackRow)))
+        events = list(s.scalars(select(EventRow).where(EventRow.type == "line_cross")))
+    assert len(tracks) >= 3 and all(t.lat is not None and t.trail for t in tracks)
+    assert events and all(e.lat is not None and 52.0 <= e.lat <= 52.001 for e in events)
+    store.close()
+
+
+def test_a_fixed_cameras_tracks_are_placed_by_its_ground_map(tmp_path: Path) -> None:
+    config = load_config(_with_ground(tmp_path))
     store = _store(tmp_path)
     result = ingest(store, tmp_path, config, IngestRequest(CAR_CLIP, "test", camera_id="car-park"))
     assert result.placed >= 3 and result.path_points == 0  # a fixed camera has no path

@@ -56,6 +56,17 @@ def view_message(camera_id: str, frame: Frame, view: FrameView) -> dict[str, obj
     }
 
 
+def camera_tagger(camera: CameraConfig, *, path_every: float = PATH_EVERY_S) -> GeoTagger:
+    """A camera's tagger: frames with telemetry through their pose (its `mount:` filling in),
+    others through its `ground:` map; nothing placed for a camera with neither."""
+    fixed = FixedPlacer(camera.ground.ground_map()) if camera.ground else None
+    mount = camera.mount
+    moving = MovingPlacer(
+        hfov=mount.hfov, height=mount.height, ground_alt=mount.ground_alt
+    ) if mount is not None else MovingPlacer()  # fmt: skip
+    return GeoTagger(LivePlacer(moving, fixed), path_every=path_every)
+
+
 class LiveGeo:
     """One live camera's placing (see the module's note)."""
 
@@ -68,12 +79,7 @@ class LiveGeo:
 
     def start(self, origin: float) -> GeoTagger:
         """A new stream: a fresh tagger (tracks start again)."""
-        fixed = FixedPlacer(self.camera.ground.ground_map()) if self.camera.ground else None
-        mount = self.camera.mount
-        moving = MovingPlacer(
-            hfov=mount.hfov, height=mount.height, ground_alt=mount.ground_alt
-        ) if mount is not None else MovingPlacer()  # fmt: skip
-        self.geo = GeoTagger(LivePlacer(moving, fixed), path_every=PATH_EVERY_S)
+        self.geo = camera_tagger(self.camera)
         self.origin = origin
         return self.geo
 
