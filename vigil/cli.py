@@ -121,7 +121,7 @@ def analyze(
     origin = time.time() - first.timestamp
     from vigil.ingest.live import camera_tagger  # tracks and events placed on the map
 
-    geo = camera_tagger(cam)
+    geo = camera_tagger(cam, path_every=None)  # its path is ingest's (vigil ingest)
     sinks: list[Sink] = [StoreSink(store, data, cam.id, origin, redact=face_blur(cam), geo=geo)]
     if events:
         sinks.append(EventsFile(events))

@@ -152,9 +152,11 @@ def _round(p: LatLon) -> tuple[float, float]:
 class GeoTagger:
     """One camera's tracks and path on the ground (see the module's note)."""
 
-    def __init__(self, placer: Placer, *, path_every: float = 0.0) -> None:
+    def __init__(self, placer: Placer, *, path_every: float | None = 0.0) -> None:
         self.placer = placer
-        self.path_every = path_every  # seconds between kept path points (0: every frame)
+        self.path_every = (
+            path_every  # seconds between kept path points (0: every frame; None: none)
+        )
         self.trails: dict[int, list[list[float]]] = {}
         self.pending: list[PathPoint] = []
         self.path_points = 0
@@ -186,7 +188,7 @@ class GeoTagger:
                 self.placed_tracks.add(t.id)
 
     def _keep_path(self, ts: float, view: FrameView) -> None:
-        if view.position is None:
+        if view.position is None or self.path_every is None:
             return
         if self._last_path is not None and ts - self._last_path < self.path_every:
             return

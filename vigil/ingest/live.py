@@ -56,7 +56,7 @@ def view_message(camera_id: str, frame: Frame, view: FrameView) -> dict[str, obj
     }
 
 
-def camera_tagger(camera: CameraConfig, *, path_every: float = PATH_EVERY_S) -> GeoTagger:
+def camera_tagger(camera: CameraConfig, *, path_every: float | None = PATH_EVERY_S) -> GeoTagger:
     """A camera's tagger: frames with telemetry through their pose (its `mount:` filling in),
     others through its `ground:` map; nothing placed for a camera with neither."""
     fixed = FixedPlacer(camera.ground.ground_map()) if camera.ground else None
