@@ -65,3 +65,24 @@ def test_a_moving_cameras_view_is_published_as_it_moves(tmp_path: Path) -> None:
     moved = haversine_m((first["lat"], first["lon"]), (last["lat"], last["lon"]))  # type: ignore[arg-type]
     assert moved > 5  # the drone flew on, and its view with it
     assert first["footprint"] != last["footprint"]
+
+
+def test_a_moving_cameras_path_is_kept_as_long_as_positions(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from vigil.incidents.units import purge_positions
+    from vigil.ingest.clips import Clips
+    from vigil.ingest.geotag import PathPoint
+
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    points = [PathPoint(t, 33.0, -117.0, 10.0, None, None) for t in (0.0, 1.0, 2.0)]
+    Clips(store).add_path(None, "eagle", 1_700_000_000.0, points)  # 2023-11-14
+    Clips(store).add_path(None, "eagle", 1_800_000_000.0, points)  # 2027-01-15
+    cut = datetime(2026, 1, 1, tzinfo=UTC)
+    with store.session() as s, s.begin():
+        assert purge_positions(s, cut, dry_run=True) == 3
+        assert purge_positions(s, cut) == 3
+    with store.session() as s:
+        kept = list(s.scalars(select(CameraPositionRow)))
+    assert len(kept) == 3 and all(p.at.year == 2027 for p in kept)
+    store.close()

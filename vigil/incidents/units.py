@@ -28,7 +28,7 @@ from vigil.errors import Conflict, Invalid, NotFound
 from vigil.logtext import escape
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
-from vigil.store.tables import PositionRow, UnitRow, UserRow
+from vigil.store.tables import CameraPositionRow, PositionRow, UnitRow, UserRow
 
 CALLSIGN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-/]{0,31}$")
 CALLSIGN_RULE = "1 to 32 letters, digits, spaces or _ . - / (starting with a letter or digit)"
@@ -320,12 +320,18 @@ class Units:
 
 
 def purge_positions(s: Session, before: datetime, *, dry_run: bool = False) -> int:
-    """Delete positions measured before `before`, and a unit's last position with them (the
-    retention job, `retention.positions`)."""
+    """Delete positions measured before `before`, and a unit's last position with them, and
+    moving cameras' paths (the retention job, `retention.positions`)."""
     expired = PositionRow.at < before
+    # A moving camera's path (a body camera's is its wearer's) is kept as long (vigil.ingest).
+    path_expired = CameraPositionRow.at < before
     if dry_run:
-        return int(s.scalar(select(func.count()).select_from(PositionRow).where(expired)) or 0)
+        return sum(
+            int(s.scalar(select(func.count()).select_from(m).where(cond)) or 0)
+            for m, cond in ((PositionRow, expired), (CameraPositionRow, path_expired))
+        )
     done = rowcount(s.execute(delete(PositionRow).where(expired)))
+    done += rowcount(s.execute(delete(CameraPositionRow).where(path_expired)))
     s.execute(
         update(UnitRow)
         .where(UnitRow.position_at < before)
