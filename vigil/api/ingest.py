@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +39,7 @@ UPLOAD_PATH = "/api/ingest"
 CLIPS = "clips"  # under the data directory
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".ts", ".mts", ".avi", ".webm")
 CHUNK = 1 << 20
+_LOCK = threading.Lock()
 Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 FILENAME = r"^[^/\\\x00-\x1f]{1,255}$"
 CALLSIGN_OR_ID = r"^[A-Za-z0-9][A-Za-z0-9 _.\-/]{0,31}$"
@@ -95,15 +97,22 @@ class ClipsOut(Model):
     items: list[ClipOut]
 
 
-def _queue(state: AppState) -> ThreadPoolExecutor:
-    """One clip analysed at a time, beside the live cameras."""
-    pool = state.extra.get("ingest_pool")
-    if pool is None:
-        pool = state.extra.setdefault(
-            "ingest_pool", ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-ingest")
-        )
-    assert isinstance(pool, ThreadPoolExecutor)
-    return pool
+def _queue(state: AppState) -> queue.Queue[tuple[IngestRequest, int]]:
+    """One clip analysed at a time, beside the live cameras, on a daemon thread (stopping the
+    server does not wait for a long clip: it is left `running`)."""
+    with _LOCK:
+        jobs = state.extra.get("ingest_queue")
+        if jobs is None:
+            jobs = state.extra["ingest_queue"] = queue.Queue()
+
+            def work() -> None:
+                while True:
+                    req, clip_id = jobs.get()
+                    _analyse(state, req, clip_id)
+
+            threading.Thread(target=work, name="vigil-ingest", daemon=True).start()
+    assert isinstance(jobs, queue.Queue)
+    return jobs
 
 
 def _bad(code: int, message: str) -> HTTPException:
@@ -218,7 +227,7 @@ async def upload(
     callsign = unit_row.callsign if unit_row is not None else None
     req = IngestRequest(stored, user.username, filename, None, callsign, None, hfov, height,
                         ground_alt)  # fmt: skip
-    _queue(state).submit(_analyse, state, req, row.id)
+    _queue(state).put((req, row.id))
     note.object_id = str(row.id)
     note.details.update(
         {"file": escape(filename, 80), "size": size, "sha256": sha, "unit": unit_id}
