@@ -59,14 +59,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_camera_positions_camera_at", "camera_positions", ["camera_id", "at"])
     op.create_index("ix_camera_positions_clip", "camera_positions", ["clip_id", "media_time"])
-    for column in (sa.Column("lat", sa.Float()), sa.Column("lon", sa.Float())):
-        op.add_column("events", column)
-    for column in (
-        sa.Column("lat", sa.Float()),
-        sa.Column("lon", sa.Float()),
-        sa.Column("trail", sa.JSON()),
-    ):
-        op.add_column("tracks", column)
+    for table in ("events", "tracks"):
+        op.add_column(table, sa.Column("lat", sa.Float()))
+        op.add_column(table, sa.Column("lon", sa.Float()))
+    op.add_column("tracks", sa.Column("trail", sa.JSON()))
 
 
 def downgrade() -> None:
