@@ -213,6 +213,9 @@ def test_what_cannot_be_ingested_is_one_clear_line(tmp_path: Path) -> None:
         vigil("ingest", str(KARMA), "--unit", "NOBODY", "--data", str(tmp_path)), "no unit"
     )
     assert_clear_error(
+        vigil("ingest", str(tmp_path / "gone.mp4"), "--data", str(tmp_path)), "no such file"
+    )
+    assert_clear_error(
         vigil("ingest", str(KARMA), "--hfov", "200", "--data", str(tmp_path)), "--hfov"
     )
 

@@ -77,6 +77,8 @@ class VideoInfo:
 def check_video(path: Path, shown_name: str | None = None) -> VideoInfo:
     """What PyAV makes of the file: it must open and hold a video stream; SourceError if not."""
     name = escape(shown_name or path.name, 80)
+    if not path.is_file():
+        raise SourceError(f"no such file: '{escape(path, 200)}'; check the path")
     try:
         with av.open(str(path)) as container:
             formats = set(container.format.name.split(","))
