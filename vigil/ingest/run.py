@@ -312,9 +312,10 @@ def _run(
         name = escape(job.req.filename or job.req.video.name, 80)
         raise SourceError(f"'{name}' has no decodable video frames") from None
     job.geo = GeoTagger(placer) if placer is not None else None
+    # A body camera's or drone's clip moves even without telemetry; a fixed camera's does not.
     pipeline = CameraPipeline(
         cam, job.config, detector_for_camera(job.config, cam), (first.width, first.height),
-        services=AnalyzerServices(store),
+        services=AnalyzerServices(store), moving_camera=cam.ground is None,
     )  # fmt: skip
     store.save_camera(cam.to_camera())
     sinks: list[Any] = [
