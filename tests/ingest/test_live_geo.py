@@ -86,3 +86,28 @@ def test_a_moving_cameras_path_is_kept_as_long_as_positions(tmp_path: Path) -> N
         kept = list(s.scalars(select(CameraPositionRow)))
     assert len(kept) == 3 and all(p.at.year == 2027 for p in kept)
     store.close()
+
+
+def test_a_long_tracks_trail_is_thinned_keeping_its_ends() -> None:
+    import numpy as np
+
+    from vigil.domain import Box, Frame, Track, TrackState
+    from vigil.geo import GroundMap
+    from vigil.ingest.geotag import MAX_TRAIL, FixedPlacer, GeoTagger
+
+    ground = GroundMap(
+        [(0, 0), (1, 0), (1, 1), (0, 1)],
+        [(52.001, 4.370), (52.001, 4.3716), (52.0, 4.3716), (52.0, 4.370)],
+    )
+    geo = GeoTagger(FixedPlacer(ground))
+    image = np.zeros((90, 160, 3), np.uint8)
+    n = 2 * MAX_TRAIL + 501
+    for i in range(n):
+        ts = i / 10
+        box = Box(10 + i % 100, 40, 10, 20)
+        track = Track(7, "person", box, 0.9, TrackState.CONFIRMED, 0.0, ts)
+        geo.observe(Frame("c", i, ts, image), [track], True)
+    trail = geo.trails[7]
+    times = [p[0] for p in trail]
+    assert MAX_TRAIL // 2 <= len(trail) <= MAX_TRAIL
+    assert times[0] == 0.0 and times[-1] == round((n - 1) / 10, 3) and times == sorted(times)

@@ -30,6 +30,7 @@ from vigil.geo import GroundMap, LatLon, camera_view, ground_alt_of, haversine_m
 COURSE_MIN_M = 3.0
 COURSE_MAX_AGE_S = 10.0
 DIGITS = 7  # about a centimetre of latitude
+MAX_TRAIL = 2000  # points kept of a track's trail (thinned evenly beyond)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,10 @@ class GeoTagger:
                 continue
             where = self._ground_point(t, frame, view)
             if where is not None:
-                self.trails.setdefault(t.id, []).append([round(frame.timestamp, 3), *where])
+                trail = self.trails.setdefault(t.id, [])
+                trail.append([round(frame.timestamp, 3), *where])
+                if len(trail) > MAX_TRAIL:  # a track that lasts: every other point kept
+                    trail[:] = trail[::2] if len(trail) % 2 else [*trail[:-1:2], trail[-1]]
                 self.placed_tracks.add(t.id)
 
     def _keep_path(self, ts: float, view: FrameView) -> None:
