@@ -179,7 +179,11 @@ class AlertPage(Model):
     next_cursor: str | None
 
 
-Reason = Annotated[str, Field(max_length=MAX_REASON, pattern=r"\S")]
+# Something that is not white space in any of the readers: Python's str.strip() also strips
+# \x1c-\x1f and U+0085, which JavaScript's \s (the OpenAPI's regex flavour) does not count;
+# U+FEFF is white space to JavaScript only.
+REASON_PATTERN = r"[^\s\x1c-\x1f\u0085\ufeff]"
+Reason = Annotated[str, Field(max_length=MAX_REASON, pattern=REASON_PATTERN)]
 
 
 class Acknowledge(Model):
