@@ -476,6 +476,14 @@ class ClipStatus(enum.StrEnum):
     FAILED = "failed"  # the video could not be analysed (the error says why)
 
 
+class DeliveryState(enum.StrEnum):
+    """A webhook delivery (vigil.integrations.webhooks)."""
+
+    PENDING = "pending"  # waiting for its next attempt
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    DEAD = "dead"  # refused (4xx), or every attempt failed: in the dead-letter list
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A short fragmented-MP4 file of one camera's own stream (remuxed, not re-encoded).

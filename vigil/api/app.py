@@ -37,6 +37,7 @@ from vigil.api import (
     users,
     vocabulary,
     watchlists,
+    webhooks,
     ws,
 )
 from vigil.api import cameras as camera_routes
@@ -53,6 +54,7 @@ from vigil.api.guard import RequestGuard, default_hosts
 from vigil.bus import Bus, LocalBus
 from vigil.errors import VigilError
 from vigil.integrations.tak import start_tak
+from vigil.integrations.webhooks import start_webhooks
 from vigil.pipeline.directory import CameraDirectory, NoCameras
 from vigil.rules.engine import AlertService
 from vigil.store.db import Store, default_db_url
@@ -217,9 +219,12 @@ def create_app(
         record_service(state, "system.start")  # when the service ran is on the record
         await run_in_threadpool(state.bus.start)  # what other processes publish, from now on
         tak = await start_tak(state)  # a TAK server, if vigil.yml names one
+        hooks = await start_webhooks(state)  # the webhooks vigil.yml names, if any
         if settings.on_started is not None:
             settings.on_started()
         yield
+        if hooks is not None:
+            await hooks.stop()  # pending deliveries stay stored, tried at the next start
         if tak is not None:
             await tak.stop()  # its last numbers go to the audit log before that closes
         record_service(state, "system.stop")
@@ -254,6 +259,7 @@ def create_app(
     )
     routers = [auth, camera_routes, events, alerts, hotlists, users, audit, reports, system]
     routers += [watchlists, units, incidents, field, vocabulary, ws, recordings, exports, ingest]
+    routers += [webhooks]
     for module in (*routers, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount

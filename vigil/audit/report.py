@@ -20,6 +20,8 @@ from sqlalchemy import func, select
 from vigil.audit.verify import PURGE_ACTION, verify_chain
 from vigil.domain import AlertStatus
 from vigil.integrations.cot import SENT_ACTION, CotKind
+from vigil.integrations.hookbody import SENT_ACTION as HOOKS_SENT
+from vigil.integrations.hookbody import SENT_KINDS as HOOKS_KINDS
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
 from vigil.store.tables import (
@@ -85,6 +87,8 @@ class TransparencyReport:
     notes: list[str] = field(default_factory=list)
     # Cursor-on-Target messages sent to TAK servers, per kind (unit, camera, incident, alert).
     tak_sent: dict[str, int] = field(default_factory=lambda: {str(k): 0 for k in CotKind})
+    # Webhook deliveries made: events, alerts, and how many held a plate read or snapshot link.
+    webhooks_sent: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HOOKS_KINDS, 0))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -148,6 +152,14 @@ class TransparencyReport:
             "",
             "Only what a field unit may see: no pictures, no biometric data.",
             "",
+            "## Sent by webhook",
+            "",
+            "| kind | deliveries |",
+            "|---|---:|",
+            *(f"| {kind} | {n} |" for kind, n in self.webhooks_sent.items()),
+            "",
+            "Never face data; plate reads and snapshot links only where configured.",
+            "",
             "## Exports",
             "",
             f"{self.exports} evidence export(s) made, {self.exports_unblurred} of them with "
@@ -197,6 +209,7 @@ def transparency_report(
     access: Counter[str] = Counter()
     runs = exports = unblurred = 0
     tak: Counter[str] = Counter()
+    hooks: Counter[str] = Counter()
     with store.session() as s:
         rows = s.execute(
             select(AuditRow.action, AuditRow.purpose, AuditRow.details).where(
@@ -223,6 +236,10 @@ def transparency_report(
                 for k, v in ((details or {}).get("counts") or {}).items():
                     if isinstance(v, int) and k in CotKind.__members__.values():
                         tak[k] += v
+            elif action == HOOKS_SENT:
+                for k, v in ((details or {}).get("counts") or {}).items():
+                    if isinstance(v, int) and k in HOOKS_KINDS:
+                        hooks[k] += v
         registered = sorted(s.scalars(select(CameraRow.id)))
         in_period = (EventRow.time >= since, EventRow.time < until)
         active = set(s.scalars(select(EventRow.camera_id).where(*in_period)))
@@ -276,6 +293,7 @@ def transparency_report(
         access=dict(access),
         lists=lists,
         tak_sent={str(k): tak.get(k, 0) for k in CotKind},
+        webhooks_sent={k: hooks.get(k, 0) for k in HOOKS_KINDS},
         notes=[
             "alerts and events deleted by retention before this report are not counted",
             "lists deleted (expired and purged, or deleted by hand) before this report are not "

@@ -37,6 +37,7 @@ from vigil.config.service import (
     RetentionConfig,
     ServerConfig,
 )
+from vigil.config.webhooks import WebhookConfig
 from vigil.errors import ConfigError
 from vigil.sections import Anchor, Fraction, RelPoint, Strict
 from vigil.vision.base import DetectorSettings
@@ -86,6 +87,7 @@ class VigilConfig(Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     field: FieldConfig = Field(default_factory=FieldConfig)
     tak: TakConfig | None = None  # a TAK server to join (vigil.integrations.tak); none: off
+    webhooks: list[WebhookConfig] = Field(default_factory=list)  # signed POSTs; none: off
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:
@@ -93,6 +95,22 @@ class VigilConfig(Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"camera ids must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _webhooks_name_what_exists(self) -> VigilConfig:
+        names = [w.name for w in self.webhooks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"webhook names must be unique; repeated: {', '.join(dupes)}")
+        rules = {r.name for r in self.rules}
+        for hook in self.webhooks:
+            unknown = sorted(set(hook.rules or []) - rules)
+            if unknown:
+                raise ValueError(
+                    f"webhook '{hook.name}' names no rule {', '.join(unknown)}; rules: "
+                    f"{', '.join(sorted(rules)) or 'none'}"
+                )
         return self
 
     @model_validator(mode="after")

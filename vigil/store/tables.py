@@ -29,6 +29,7 @@ from vigil.domain import (
     AlertStatus,
     AssignmentStatus,
     ClipStatus,
+    DeliveryState,
     IncidentState,
     Role,
     SegmentState,
@@ -551,6 +552,32 @@ class CameraPositionRow(Base):
     __table_args__ = (
         Index("ix_camera_positions_camera_at", "camera_id", "at"),
         Index("ix_camera_positions_clip", "clip_id", "media_time"),
+    )
+
+
+class DeliveryRow(Base):
+    """One webhook delivery: what was POSTed (or is to be) and how it went."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True, doc="Vigil-Delivery: a UUID")
+    webhook: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64), doc="Vigil-Event: event.<type>, alert.<status>")
+    object_id: Mapped[int | None] = mapped_column(Integer, doc="the event's or alert's id")
+    body: Mapped[str] = mapped_column(Text, doc="the JSON POSTed, byte for byte")
+    state: Mapped[str] = mapped_column(String(16), doc=" | ".join(DeliveryState))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer, doc="the receiver's HTTP status")
+    last_error: Mapped[str | None] = mapped_column(Text, doc="escaped; for the delivery log")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(one_of("state", DeliveryState), name="ck_webhook_deliveries_state"),
+        Index("ix_webhook_deliveries_state_created", "state", "created_at"),
     )
 
 
