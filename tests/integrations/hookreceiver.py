@@ -51,6 +51,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a production receiver
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 receiver.handle(self)
 
