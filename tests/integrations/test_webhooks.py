@@ -174,9 +174,9 @@ def test_an_answer_lost_on_the_way_back_is_retried_and_deduped_by_the_key(tmp_pa
             async with running(tmp_path, hook(rx.url, timeout_s=0.5)) as run:
                 run.bus.publish(event(1))
                 (row,) = await until(lambda: _settled(run), "the delivery settled")
-        assert len(rx.got) == 2 and len(rx.accepted) == 1
-        assert rx.got[0].headers["Vigil-Delivery"] == rx.got[1].headers["Vigil-Delivery"]
-        assert (row.state, row.attempts) == ("delivered", 2)
+        assert len(rx.got) >= 2 and len(rx.accepted) == 1  # more if a retry was slow too
+        assert len({g.headers["Vigil-Delivery"] for g in rx.got}) == 1
+        assert (row.state, row.attempts) == ("delivered", len(rx.got))
 
     asyncio.run(main())
 
