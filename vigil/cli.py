@@ -299,6 +299,7 @@ def _add_accountability_commands() -> None:
     from vigil.audit.cli import audit_app, events_app, report_app, retention_app
     from vigil.audit.users_cli import users_app
     from vigil.incidents.cli import incidents_app, units_app
+    from vigil.integrations.onvif_cli import cameras_app
     from vigil.recording.export_cli import export_app
     from vigil.rules.hotlist_cli import hotlist_app
     from vigil.rules.watchlist_cli import faces_search, watchlist_app
@@ -329,6 +330,7 @@ def _add_accountability_commands() -> None:
         "units": units_app,
         "incidents": incidents_app,
         "export": export_app,
+        "cameras": cameras_app,
     }
     for sub in subs.values():
         for cmd in sub.registered_commands:

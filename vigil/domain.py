@@ -203,6 +203,8 @@ class EventType(enum.StrEnum):
     SPEEDING = "speeding"  # an object moved faster over the ground than the camera's limit
     PLATE_READ = "plate_read"  # a vehicle's licence plate, voted over the reads of its track
     FACE_MATCH = "face_match"  # a person's face matched a watchlist entry (stored only then)
+    CAMERA_MOTION = "camera_motion"  # the camera itself reported motion (ONVIF events)
+    CAMERA_TAMPER = "camera_tamper"  # the camera reported tampering: covered, moved, blurred
 
     @property
     def info(self) -> EventInfo:
@@ -229,6 +231,10 @@ EVENT_INFO: Mapping[EventType, EventInfo] = {
     EventType.PLATE_READ: EventInfo("Plate read", "a vehicle's licence plate was read"),
     EventType.FACE_MATCH: EventInfo(
         "Face match", "a face matched a watchlist entry: two people must confirm", reviewers=2
+    ),
+    EventType.CAMERA_MOTION: EventInfo("Camera motion", "the camera's own motion detection"),
+    EventType.CAMERA_TAMPER: EventInfo(
+        "Camera tamper", "the camera reported being covered, moved, blinded or blurred"
     ),
 }
 

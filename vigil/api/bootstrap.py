@@ -23,6 +23,7 @@ from vigil.bus import Bus
 from vigil.config import VigilConfig
 from vigil.incidents.incidents import Incidents
 from vigil.incidents.units import Units
+from vigil.integrations.onvif_events import OnvifCollector
 from vigil.pipeline.directory import CameraDirectory
 from vigil.recording.locks import camera_window
 from vigil.rules.engine import AlertService, RuleEngine
@@ -109,6 +110,7 @@ def build_state(
         incidents=Incidents(store, units, bus, lock_window=camera_window(config.cameras)),
     )
     registry.register(system.LiveCollector(state))
+    registry.register(OnvifCollector())  # this process's cameras' ONVIF event subscriptions
     return state
 
 

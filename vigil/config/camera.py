@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from vigil import domain
 from vigil.analyzers.registry import AnalyzerConfig
+from vigil.config.onvif import OnvifConfig
 from vigil.geo.earth import haversine_m
 from vigil.geo.fixed import MAX_SPREAD_M, GroundReferenceConfig
 from vigil.ingest.mount import MountConfig
@@ -128,6 +129,9 @@ class CameraConfig(Strict):
     )
     mount: MountConfig | None = Field(
         None, description="a moving camera's lens and height, where its telemetry lacks them"
+    )
+    onvif: OnvifConfig | None = Field(
+        None, description="the camera's ONVIF service: its motion and tamper events"
     )
 
     @field_validator("motion_masks")

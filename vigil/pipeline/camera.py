@@ -7,6 +7,7 @@ cameras) feed frames in and decide where the results go.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -55,6 +56,7 @@ class PipelineStats:
     frames: int = 0
     detector_calls: int = 0
     motion_frames: int = 0
+    awake_calls: int = 0  # detector calls while woken from outside (`wake`)
 
 
 class CameraPipeline:
@@ -117,6 +119,13 @@ class CameraPipeline:
         self._announced: set[int] = set()  # tracks whose `appear` event was raised
         self._motion_ref: dict[int, tuple[float, Box]] = {}
         self._moving: set[int] = set()
+        self._wakes: deque[float] = deque()  # from any thread (`wake`); taken by the next frame
+        self._awake_until: float | None = None  # media time the detector stays awake to
+
+    def wake(self, seconds: float) -> None:
+        """Run the detector (at detect.fps) for the next `seconds` of media whatever the
+        motion gate sees: the camera itself reported motion (ONVIF). Any thread may call it."""
+        self._wakes.append(seconds)
 
     # -- when to run the detector -------------------------------------------------------
     def _explained(self, region: Box) -> bool:
@@ -135,6 +144,8 @@ class CameraPipeline:
         if since < self.detect_interval - 1e-6:
             return False
         if not self.motion_gating:
+            return True
+        if self._awake_until is not None and timestamp <= self._awake_until:
             return True
         if self._moving or any(not self._explained(m) for m in motion):
             return True
@@ -166,6 +177,9 @@ class CameraPipeline:
     def process(self, frame: Frame) -> FrameResult:
         self.stats.frames += 1
         self._follow_camera(frame)
+        while self._wakes:
+            until = frame.timestamp + self._wakes.popleft()
+            self._awake_until = max(self._awake_until or until, until)
         gated = self.motion_gating and not self.every_frame
         motion = self.gate.update(frame.image) if gated else []
         if motion:
@@ -173,6 +187,8 @@ class CameraPipeline:
         if not self._should_detect(frame.timestamp, motion):
             return FrameResult(frame.index, frame.timestamp, False, motion, [], self._live, [], [])
         self.stats.detector_calls += 1
+        if self._awake_until is not None and frame.timestamp <= self._awake_until:
+            self.stats.awake_calls += 1
         self._last_detect = frame.timestamp
         detections = self.filter.apply(self.detector.detect(frame.image))
         if self.camera_motion is not None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,15 @@ import numpy as np
 from vigil.analyzers.base import AnalyzerServices
 from vigil.bus import Bus, Topic
 from vigil.config import CameraConfig, VigilConfig
-from vigil.domain import Frame
+from vigil.domain import Event, EventType, Frame
 from vigil.errors import VigilError
 from vigil.ingest.live import LiveGeo
+from vigil.integrations.onvif_events import Notice, OnvifEvents
 from vigil.pipeline.camera import CameraPipeline, FrameResult, detector_for_camera
 from vigil.pipeline.directory import CameraCounters
 from vigil.pipeline.health import HealthTracker
 from vigil.pipeline.liveview import LiveView
-from vigil.pipeline.sinks import EventPublisher, StoreSink, face_blur
+from vigil.pipeline.sinks import EventPublisher, Saved, StoreSink, face_blur
 from vigil.pipeline.supervisor import DecoderSupervisor, SupervisorSettings
 from vigil.rules.engine import AlertService
 from vigil.store.db import Store
@@ -101,8 +102,20 @@ class CameraOutputs:
             self.geo.after(frame)
         if not saved:
             return
+        self._announce(saved, frame.wallclock if frame is not None else time.time())
+
+    def record(self, event: Event, at: float) -> None:
+        """An event not seen in the picture (the camera's own ONVIF motion) at UNIX time `at`:
+        stored on the current stream's clock, then told like the pipeline's. Any thread."""
+        sink = self._sink
+        origin = sink.origin if sink is not None else at
+        media = at - origin
+        event = replace(event, time=media, start=media, end=media)
+        rows = self.store.save_results(self.camera_id, origin, [], [event])
+        self._announce(list(zip([event], rows, strict=True)), at)
+
+    def _announce(self, saved: Saved, captured: float) -> None:
         self.events.update(str(event.type) for event, _row in saved)
-        captured = frame.wallclock if frame is not None else time.time()
         if self.publisher is not None:
             self.publisher.publish(saved, captured)
         if self.alerts is not None:
@@ -132,6 +145,15 @@ class CameraAnalysis:
         self._detector: Detector | None = detector_for_camera(config, camera)
         self._pipeline: CameraPipeline | None = None
         self._last_ts = 0.0
+        self._wake_s = 0.0  # asked before a stream started: given to its pipeline
+
+    def wake(self, seconds: float) -> None:
+        """Run the detector for `seconds` whatever the motion gate sees (any thread)."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            self._wake_s = max(self._wake_s, seconds)
+        else:
+            pipeline.wake(seconds)
 
     def on_frame(self, frame: Frame) -> None:
         if self._pipeline is None or frame.timestamp <= self._last_ts:
@@ -156,6 +178,9 @@ class CameraAnalysis:
             (frame.width, frame.height),
             services=AnalyzerServices(self.outputs.store),
         )
+        if self._wake_s > 0:
+            self._pipeline.wake(self._wake_s)
+            self._wake_s = 0.0
         self.outputs.start_stream((frame.wallclock or time.time()) - frame.timestamp)
 
     def on_stream_end(self) -> None:
@@ -199,6 +224,7 @@ class CameraWorker:
         )
         self.stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"vigil-live-{camera.id}")
+        self.onvif = onvif_events(camera, self.outputs, self.analysis)
 
     @property
     def ended(self) -> bool:
@@ -206,9 +232,13 @@ class CameraWorker:
 
     def start(self) -> None:
         self._thread.start()
+        if self.onvif is not None:
+            self.onvif.start()
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.onvif is not None:
+            self.onvif.stop()
         if self._thread.is_alive():
             self._thread.join()
 
@@ -232,3 +262,21 @@ class CameraWorker:
         status = self.health.changed()
         if status is not None and self.bus is not None:
             self.bus.publish({"topic": str(Topic.CAMERA), **status.to_json()})
+
+
+def onvif_events(
+    camera: CameraConfig, outputs: CameraOutputs, analysis: CameraAnalysis
+) -> OnvifEvents | None:
+    """The camera's ONVIF event subscription (its `onvif:` section): each motion or tamper
+    event stored and told; motion also wakes the detector for `wake_s`."""
+    cfg = camera.onvif
+    if cfg is None or not cfg.events:
+        return None
+
+    def on_notice(notice: Notice) -> None:
+        event = Event(notice.kind, camera.id, 0.0, None, None, attributes=notice.attributes())
+        if notice.kind == EventType.CAMERA_MOTION and cfg.wake_s > 0:
+            analysis.wake(cfg.wake_s)  # first: the picture matters more than the row
+        outputs.record(event, notice.at)
+
+    return OnvifEvents(camera.id, cfg, on_notice)
