@@ -89,6 +89,7 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/recording.py
 	$(PY) bench/geo.py
 	$(PY) bench/telemetry.py
+	$(PY) bench/integrations.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil tests bench

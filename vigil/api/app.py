@@ -53,6 +53,7 @@ from vigil.api.contract import document_errors
 from vigil.api.guard import RequestGuard, default_hosts
 from vigil.bus import Bus, LocalBus
 from vigil.errors import VigilError
+from vigil.integrations.mqtt import start_mqtt
 from vigil.integrations.tak import start_tak
 from vigil.integrations.webhooks import start_webhooks
 from vigil.pipeline.directory import CameraDirectory, NoCameras
@@ -220,9 +221,12 @@ def create_app(
         await run_in_threadpool(state.bus.start)  # what other processes publish, from now on
         tak = await start_tak(state)  # a TAK server, if vigil.yml names one
         hooks = await start_webhooks(state)  # the webhooks vigil.yml names, if any
+        mqtt = await start_mqtt(state)  # an MQTT broker, if vigil.yml names one
         if settings.on_started is not None:
             settings.on_started()
         yield
+        if mqtt is not None:
+            await mqtt.stop()  # says offline, and its last numbers go to the audit log
         if hooks is not None:
             await hooks.stop()  # pending deliveries stay stored, tried at the next start
         if tak is not None:

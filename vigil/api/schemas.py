@@ -261,6 +261,18 @@ class PasswordChange(Model):
     new: str = Field(min_length=MIN_PASSWORD, max_length=1024)
 
 
+class IntegrationHealthOut(Model):
+    """An integration's link (an MQTT broker, ...): up or not, since when, and why not."""
+
+    kind: str
+    server: str = Field(description="host:port (never a password)")
+    online: bool
+    status: str = Field(description="online, connecting, unreachable or refused (login)")
+    error: str | None
+    since: str
+    queue: int = Field(description="messages waiting to be sent")
+
+
 class HealthOut(Model):
     status: Literal["ok", "degraded"]
     database: bool
@@ -268,6 +280,9 @@ class HealthOut(Model):
     cameras_total: int
     cameras: dict[str, bool]
     live: bool = Field(description="whether this server runs the camera pipelines")
+    integrations: dict[str, IntegrationHealthOut] = Field(
+        default_factory=dict, description="each integration turned on in vigil.yml (mqtt)"
+    )
 
 
 def permissions(role: Role) -> Permissions:

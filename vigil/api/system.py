@@ -34,8 +34,9 @@ from vigil.api.deps import (
     session_from_cookie,
 )
 from vigil.api.pages import SWAGGER_KEY, SWAGGER_URL
-from vigil.api.schemas import HealthOut
+from vigil.api.schemas import HealthOut, IntegrationHealthOut
 from vigil.domain import Role
+from vigil.integrations.mqtt_ha import STATE_KEY as MQTT_KEY
 
 router = APIRouter(tags=["system"])
 
@@ -63,7 +64,11 @@ def health(user: UserDep, state: StateDep) -> HealthOut:
     }
     online = sum(cameras.values())
     live = state.cameras.live
+    links = {}  # the integrations with a link of their own (the broker's, for mqtt)
+    if (mqtt := state.extra.get(MQTT_KEY)) is not None:
+        links[MQTT_KEY] = IntegrationHealthOut.model_validate(mqtt.health())
     ok = database and (not live or online == len(cameras))
+    ok = ok and all(link.online for link in links.values())
     return HealthOut(
         status="ok" if ok else "degraded",
         database=database,
@@ -71,6 +76,7 @@ def health(user: UserDep, state: StateDep) -> HealthOut:
         cameras_total=len(cameras),
         cameras=cameras,
         live=live,
+        integrations=links,
     )
 
 

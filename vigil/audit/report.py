@@ -22,6 +22,8 @@ from vigil.domain import AlertStatus
 from vigil.integrations.cot import SENT_ACTION, CotKind
 from vigil.integrations.hookbody import SENT_ACTION as HOOKS_SENT
 from vigil.integrations.hookbody import SENT_KINDS as HOOKS_KINDS
+from vigil.integrations.mqtt_ha import SENT_ACTION as MQTT_SENT
+from vigil.integrations.mqtt_ha import MqttKind
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
 from vigil.store.tables import (
@@ -87,6 +89,8 @@ class TransparencyReport:
     notes: list[str] = field(default_factory=list)
     # Cursor-on-Target messages sent to TAK servers, per kind (unit, camera, incident, alert).
     tak_sent: dict[str, int] = field(default_factory=lambda: {str(k): 0 for k in CotKind})
+    # MQTT messages published, per kind (plate: with a plate's text, snapshot: a snapshot path).
+    mqtt_sent: dict[str, int] = field(default_factory=lambda: {str(k): 0 for k in MqttKind})
     # Webhook deliveries made: events, alerts, and how many held a plate read or snapshot link.
     webhooks_sent: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HOOKS_KINDS, 0))
 
@@ -160,6 +164,14 @@ class TransparencyReport:
             "",
             "Never face data; plate reads and snapshot links only where configured.",
             "",
+            "## Published on MQTT",
+            "",
+            "| kind | messages |",
+            "|---|---:|",
+            *(f"| {kind} | {n} |" for kind, n in self.mqtt_sent.items()),
+            "",
+            "Never face data; plate texts and snapshot paths only where configured.",
+            "",
             "## Exports",
             "",
             f"{self.exports} evidence export(s) made, {self.exports_unblurred} of them with "
@@ -209,6 +221,7 @@ def transparency_report(
     access: Counter[str] = Counter()
     runs = exports = unblurred = 0
     tak: Counter[str] = Counter()
+    mqtt: Counter[str] = Counter()
     hooks: Counter[str] = Counter()
     with store.session() as s:
         rows = s.execute(
@@ -236,6 +249,10 @@ def transparency_report(
                 for k, v in ((details or {}).get("counts") or {}).items():
                     if isinstance(v, int) and k in CotKind.__members__.values():
                         tak[k] += v
+            elif action == MQTT_SENT:
+                for k, v in ((details or {}).get("counts") or {}).items():
+                    if isinstance(v, int) and k in MqttKind.__members__.values():
+                        mqtt[k] += v
             elif action == HOOKS_SENT:
                 for k, v in ((details or {}).get("counts") or {}).items():
                     if isinstance(v, int) and k in HOOKS_KINDS:
@@ -293,6 +310,7 @@ def transparency_report(
         access=dict(access),
         lists=lists,
         tak_sent={str(k): tak.get(k, 0) for k in CotKind},
+        mqtt_sent={str(k): mqtt.get(k, 0) for k in MqttKind},
         webhooks_sent={k: hooks.get(k, 0) for k in HOOKS_KINDS},
         notes=[
             "alerts and events deleted by retention before this report are not counted",

@@ -27,6 +27,7 @@ from vigil.config.camera import (
 from vigil.config.integrations import TakConfig
 from vigil.config.loader import load_config as _load
 from vigil.config.loader import parse_config as _parse
+from vigil.config.mqtt import MqttConfig
 from vigil.config.rules import RuleConfig, check_rule
 from vigil.config.service import (
     AUDIT_MIN_DAYS,
@@ -56,6 +57,7 @@ __all__ = [
     "LineConfig",
     "MapConfig",
     "MotionConfig",
+    "MqttConfig",
     "ObjectFilterConfig",
     "RecordingConfig",
     "RelPoint",
@@ -88,6 +90,7 @@ class VigilConfig(Strict):
     field: FieldConfig = Field(default_factory=FieldConfig)
     tak: TakConfig | None = None  # a TAK server to join (vigil.integrations.tak); none: off
     webhooks: list[WebhookConfig] = Field(default_factory=list)  # signed POSTs; none: off
+    mqtt: MqttConfig | None = None  # an MQTT broker (vigil.integrations.mqtt); none: off
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:

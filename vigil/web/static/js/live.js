@@ -13,6 +13,7 @@ import { Units, unitLegend } from "./units.js";
 import { clock, el, fill, fmtFps } from "./util.js";
 
 const HEALTH_POLL_MS = 3000;
+const LINKS_POLL_MS = 10000;
 const COMPACT = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
 
 /** A count for a narrow column: "9876", "12.3K", "1.1M"; the exact number as its title. */
@@ -27,6 +28,18 @@ function setStat(id, value, tone) {
   if (!node) return;
   node.querySelector(".stat-v").textContent = value;
   node.dataset.tone = tone || "";
+}
+
+/** The integrations' links (an MQTT broker): shown only when vigil.yml turns one on. */
+async function showLinks() {
+  const node = document.getElementById("stat-links");
+  if (!node) return;
+  const links = Object.entries((await get("/api/health")).integrations || {});
+  node.hidden = links.length === 0;
+  const up = links.filter(([, link]) => link.online).length;
+  const said = ([name, l]) => `${name} ${l.server}: ${l.status}${l.error ? ` (${l.error})` : ""}`;
+  node.title = links.map(said).join("\n");
+  setStat("stat-links", `${up}/${links.length}`, up === links.length ? "ok" : "bad");
 }
 
 function cameraTable(table, cameras, onFocus) {
@@ -210,7 +223,9 @@ async function main() {
   if (cameras.has(wanted.get("camera"))) focus(wanted.get("camera"));
   const incidentId = Number(wanted.get("incident"));
   if (Number.isInteger(incidentId) && incidentId > 0) await panel.open(incidentId);
+  await showLinks().catch((err) => console.warn("could not read the integrations' health:", err.message));
   document.body.dataset.ready = "1";
+  setInterval(() => showLinks().catch(() => {}), LINKS_POLL_MS); // the next poll tries again
 
   // Frame rates and counters change all the time; the WebSocket only says online / offline.
   setInterval(async () => {
