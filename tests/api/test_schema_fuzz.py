@@ -39,6 +39,7 @@ CHECKED_BEYOND_SCHEMA = {
     ("POST", "/api/recordings/locks"),  # start before end, at most 31 days; the alert's camera
     ("POST", "/api/exports"),  # start before end, at most a day; a reason to export unblurred
     ("POST", "/api/ingest"),  # a video by name and content (tests/api/test_ingest.py)
+    ("GET", "/api/reports/transparency"),  # since before until (tests/audit/test_report.py)
 }
 
 
