@@ -3,6 +3,7 @@ latency it adds over the WebSocket feed (the peer) in the same run.
 
     .venv/bin/python bench/integrations.py                  # 3 rounds, one JSON line
     .venv/bin/python bench/integrations.py --rounds 5 --events 2000 --rate 200
+    .venv/bin/python bench/integrations.py --sinks websocket,mqtt    # only those sinks
 
 One `vigil serve --no-cameras` (VigilServer in a thread of this process, a temporary data
 directory, SQLite) with an `mqtt:` section on the real Mosquitto at --broker (default
@@ -156,7 +157,7 @@ SINKS: list[Callable[[Run], Sink]] = [websocket_sink, mqtt_sink, webhooks_sink]
 
 
 @contextlib.contextmanager
-def serving(broker: tuple[str, int], prefix: str) -> Iterator[Run]:
+def serving(broker: tuple[str, int], prefix: str, hooks: bool = True) -> Iterator[Run]:
     from tests.integrations.takyserver import wait_until
     from tests.sources.conftest import free_port
     from vigil.api.deps import state_of
@@ -183,6 +184,8 @@ def serving(broker: tuple[str, int], prefix: str) -> Iterator[Run]:
             ],
         }
     )  # fmt: skip
+    if not hooks:  # no webhooks sink: no deliveries for the server to make either
+        config = config.model_copy(update={"webhooks": []})
     said: list[str] = []
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as data:
         server = VigilServer(
@@ -274,13 +277,18 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="latency phase, events/s")
     parser.add_argument("--window", type=int, default=400, help="throughput: in flight")
     parser.add_argument("--broker", default="127.0.0.1:1883")
+    names = [make.__name__.removesuffix("_sink") for make in SINKS]
+    parser.add_argument(
+        "--sinks", default=",".join(names), help=f"which of {','.join(names)} (websocket first)"
+    )
     args = parser.parse_args()
     host, port = args.broker.rsplit(":", 1)
     broker = (host, int(port))
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     rounds: list[dict[str, Any]] = []
-    with serving(broker, prefix) as run:
-        sinks = [make(run) for make in SINKS]
+    wanted = args.sinks.split(",")
+    with serving(broker, prefix, hooks="webhooks" in wanted) as run:
+        sinks = [make(run) for make in SINKS if make.__name__.removesuffix("_sink") in wanted]
         try:
             for r in range(args.rounds):
                 rounds.append(one_round(run, sinks, 1 + r * 2 * args.events, args))
