@@ -177,6 +177,23 @@ def test_no_face_data_and_no_plate_text_unless_configured(tmp_path: Path) -> Non
     assert "## Published on MQTT" in report.to_markdown()
 
 
+def test_plate_text_and_snapshot_path_go_out_only_when_configured(tmp_path: Path) -> None:
+    need_mosquitto()
+    prefix, ha = unique("vt"), unique("ha")
+    send = {"plates": True, "snapshots": True}
+    with vigil(config(prefix, ha, discovery=False, send=send), tmp_path) as (state, link, _):
+        wait_until(lambda: link.connected, 20, "connected")
+        with watching(f"{prefix}/events") as side:
+            state.bus.publish({"topic": "event", "id": 11, "type": EventType.PLATE_READ,
+                               "camera": "gate", "label": "car", "track_id": 3,
+                               "snapshot_url": "/api/events/11/snapshot.jpg",
+                               "attributes": {"read": "AB123C", "crop": "x"}})  # fmt: skip
+            got = json.loads(side.wait_for(f"{prefix}/events"))
+        assert got["plate"] == "AB123C" and got["snapshot_url"].endswith("/11/snapshot.jpg")
+        assert "attributes" not in got and "crop" not in json.dumps(got)
+        wait_until(lambda: link.sent["plate"] == 1 and link.sent["snapshot"] == 1, 5, "counted")
+
+
 def test_acknowledge_over_mqtt_is_audited_as_the_mapped_operator(tmp_path: Path) -> None:
     need_mosquitto()
     prefix, ha = unique("vt"), unique("ha")
