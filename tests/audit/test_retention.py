@@ -286,6 +286,38 @@ def test_units_positions_go_after_their_own_days_and_the_purge_records_it(world:
     assert [r.details["counts"]["positions"] for r in rows] == [1, 1]
 
 
+def test_webhook_deliveries_go_with_the_events_they_carried_unless_still_to_be_sent(
+    world: World,
+) -> None:
+    from vigil.domain import DeliveryState
+    from vigil.store.tables import DeliveryRow
+
+    store, data = world.store, world.data
+    old, young = NOW - timedelta(days=100), NOW - timedelta(days=10)  # events: 90 days
+    rows = [
+        ("old-delivered", old, DeliveryState.DELIVERED),
+        ("old-dead", old, DeliveryState.DEAD),
+        ("old-pending", old, DeliveryState.PENDING),  # still to be sent: it waits
+        ("young-delivered", young, DeliveryState.DELIVERED),
+    ]
+    with store.session() as s, s.begin():
+        for key, at, state in rows:
+            s.add(DeliveryRow(
+                key=key, webhook="dispatch", event="event.zone_enter", object_id=1,
+                body='{"plate": "AB12CDE"}', state=state, attempts=1, created_at=at,
+                updated_at=at,
+            ))  # fmt: skip
+    dry = purge(store, data, RetentionConfig(), AuditLog(store, data), NOW, dry_run=True)
+    assert dry.webhook_deliveries == 2
+    report = purge(store, data, RetentionConfig(), AuditLog(store, data), NOW)
+    assert report.webhook_deliveries == 2
+    with store.session() as s:
+        left = set(s.scalars(select(DeliveryRow.key)))
+        row = s.scalars(select(AuditRow).where(AuditRow.action == PURGE_ACTION)).one()
+    assert left == {"old-pending", "young-delivered"}
+    assert row.details["counts"]["webhook_deliveries"] == 2
+
+
 # --- recorded footage: tiers, quotas, evidence locks --------------------------------------
 
 

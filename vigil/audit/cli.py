@@ -317,6 +317,8 @@ def retention_run(
     table.add_row(
         "recorded segments held by evidence locks", "locked", f"0 ({report.recordings_held} kept)"
     )
+    sent = str(report.webhook_deliveries)
+    table.add_row("webhook deliveries (sent or dead)", str(days.events), sent)
     table.add_row("audit rows", str(days.audit), str(report.audit_rows))
     out.print(table)
 

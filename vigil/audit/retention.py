@@ -46,13 +46,13 @@ from vigil.audit.log import AuditLog, utc_text
 from vigil.audit.verify import PURGE_ACTION
 from vigil.config import CameraConfig, RetentionConfig
 from vigil.datadir import inside
-from vigil.domain import EventType
+from vigil.domain import DeliveryState, EventType
 from vigil.incidents.units import purge_positions
 from vigil.recording.footage import purge_footage
 from vigil.store.db import Store
 from vigil.store.hotlists import purge_expired as purge_hotlists
 from vigil.store.queries import as_utc
-from vigil.store.tables import AlertRow, AuditRow, EventRow, TrackRow
+from vigil.store.tables import AlertRow, AuditRow, DeliveryRow, EventRow, TrackRow
 from vigil.store.watchlists import purge_expired as purge_watchlists
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class PurgeReport:
     recording_quota: int = 0  # footage over its camera's quota, oldest first
     recording_bytes: int = 0  # bytes of footage freed
     recordings_held: int = 0  # footage past its tier kept by an evidence lock
+    webhook_deliveries: int = 0  # delivered or dead deliveries as old as the events they carry
 
     @property
     def total(self) -> int:
@@ -103,6 +104,7 @@ class PurgeReport:
             + self.positions
             + self.recording_segments
             + self.recording_quota
+            + self.webhook_deliveries
         )
 
     def counts(self) -> dict[str, int]:
@@ -249,6 +251,12 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
         counts["hotlists"], counts["hotlist_entries"] = purge_hotlists(s, c.now, dry_run=dry_run)
         counts["watchlists"], counts["face_templates"] = purge_watchlists(s, c.now, dry_run=dry_run)
         counts["positions"] = purge_positions(s, c.positions, dry_run=dry_run)
+        # A delivery's body is the event or alert it carried (a plate's text where `send`
+        # allows it): kept no longer than events are; one still to be sent waits.
+        sent = and_(DeliveryRow.created_at < c.events, DeliveryRow.state != DeliveryState.PENDING)
+        counts["webhook_deliveries"] = _count(s, DeliveryRow, sent)
+        if not dry_run:
+            s.execute(delete(DeliveryRow).where(sent))
         if not dry_run:
             s.execute(delete(EventRow).where(_plate_read_expired(c)))  # as counted above
             s.execute(delete(AlertRow).where(_alert_expired(c.alerts)))
