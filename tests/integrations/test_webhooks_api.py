@@ -69,6 +69,12 @@ def test_a_dead_receiver_ends_in_the_dead_letter_list_and_retry_delivers_it(
             (health,) = admin.get("/api/webhooks").json()
             assert (health["state"], health["dead"], health["failed"]) == ("failing", 1, 2)
             assert SECRET not in admin.get("/api/webhooks").text
+            # A camera-style status where the live page looks (its LINKS badge): failing.
+            health_out = operator.get("/api/health").json()
+            link = health_out["integrations"]["webhook:dispatch"]
+            assert (link["kind"], link["online"], link["status"]) == ("webhook", False, "failing")
+            assert link["server"] == f"127.0.0.1:{port}" and "ConnectError" in link["error"]
+            assert health_out["status"] == "degraded"
             r = operator.get("/api/webhooks/deliveries", params={"state": "dead"})
             assert r.status_code == 403
             assert operator.post(f"/api/webhooks/deliveries/{dead['id']}/retry").status_code == 403
@@ -89,6 +95,7 @@ def test_a_dead_receiver_ends_in_the_dead_letter_list_and_retry_delivers_it(
             (done,) = admin.get("/api/webhooks/deliveries").json()
             assert (done["state"], done["attempts"], done["last_status"]) == ("delivered", 1, 200)
             assert admin.get("/api/webhooks").json()[0]["state"] == "ok"
+            assert admin.get("/api/health").json()["integrations"]["webhook:dispatch"]["online"]
         with store.session() as s:
             rows = list(s.scalars(select(AuditRow).where(AuditRow.action.like("webhooks.%"))))
         seen = {(r.actor, r.action, r.details.get("outcome")) for r in rows}

@@ -262,12 +262,16 @@ class PasswordChange(Model):
 
 
 class IntegrationHealthOut(Model):
-    """An integration's link (an MQTT broker, ...): up or not, since when, and why not."""
+    """An integration's link (an MQTT broker, a webhook's receiver): up or not, since when,
+    and why not."""
 
     kind: str
     server: str = Field(description="host:port (never a password)")
     online: bool
-    status: str = Field(description="online, connecting, unreachable or refused (login)")
+    status: str = Field(
+        description="mqtt: online, connecting, unreachable or refused (login); "
+        "webhook: ok, idle (nothing sent yet) or failing (the last attempt failed)"
+    )
     error: str | None
     since: str
     queue: int = Field(description="messages waiting to be sent")
@@ -281,7 +285,8 @@ class HealthOut(Model):
     cameras: dict[str, bool]
     live: bool = Field(description="whether this server runs the camera pipelines")
     integrations: dict[str, IntegrationHealthOut] = Field(
-        default_factory=dict, description="each integration turned on in vigil.yml (mqtt)"
+        default_factory=dict,
+        description="each integration turned on in vigil.yml (mqtt, webhook:<name>)",
     )
 
 

@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -37,6 +38,7 @@ from vigil.api.pages import SWAGGER_KEY, SWAGGER_URL
 from vigil.api.schemas import HealthOut, IntegrationHealthOut
 from vigil.domain import Role
 from vigil.integrations.mqtt_ha import STATE_KEY as MQTT_KEY
+from vigil.integrations.webhooks import STATE_KEY as HOOKS_KEY
 
 router = APIRouter(tags=["system"])
 
@@ -67,6 +69,9 @@ def health(user: UserDep, state: StateDep) -> HealthOut:
     links = {}  # the integrations with a link of their own (the broker's, for mqtt)
     if (mqtt := state.extra.get(MQTT_KEY)) is not None:
         links[MQTT_KEY] = IntegrationHealthOut.model_validate(mqtt.health())
+    if (hooks := state.extra.get(HOOKS_KEY)) is not None:
+        for hook in hooks.health():
+            links[f"webhook:{hook['name']}"] = _webhook_link(hook)
     ok = database and (not live or online == len(cameras))
     ok = ok and all(link.online for link in links.values())
     return HealthOut(
@@ -78,6 +83,17 @@ def health(user: UserDep, state: StateDep) -> HealthOut:
         live=live,
         integrations=links,
     )
+
+
+def _webhook_link(hook: dict[str, Any]) -> IntegrationHealthOut:
+    """A webhook's health (vigil.integrations.webhooks) as a link: its receiver's address,
+    failing while its last attempt failed (ok or idle: online)."""
+    server = urlsplit(str(hook["url"])).netloc.rsplit("@", 1)[-1]  # never a user or password
+    return IntegrationHealthOut(
+        kind="webhook", server=server, online=hook["state"] != "failing", status=hook["state"],
+        error=hook["last_error"], since=hook["last_delivered_at"] or "",
+        queue=int(hook["under_way"]),
+    )  # fmt: skip
 
 
 def _metrics_allowed(request: Request, state: AppState, cookie: str | None) -> Principal | None:
