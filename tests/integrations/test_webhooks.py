@@ -99,6 +99,8 @@ def test_the_signature_verifies_with_an_independent_hmac_and_only_what_is_allowe
                 run.bus.publish(event(3, "loiter"))  # not a type this webhook sends
                 run.bus.publish(event(4, "face_match", attributes={"entry": 9}))
                 await until(lambda: len(rx.accepted) == 2, "two deliveries accepted")
+                # Counted once its answer is back, which may come after the receiver's count.
+                await until(lambda: _settled(run, 2), "both deliveries settled")
                 run.hooks.record_counts()
                 report = transparency_report(run.store, tmp_path, since=_day_ago())
         assert len(rx.got) == 2 and all(g.signed for g in rx.got)
