@@ -29,7 +29,7 @@ from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import aiomqtt
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from vigil.bus import Bus, Subscription, Topic
@@ -53,6 +53,7 @@ from vigil.integrations.mqtt_ha import (
     discovery,
     event_out,
 )  # fmt: skip
+from vigil.integrations.wire import link_metrics
 from vigil.logtext import escape
 
 if TYPE_CHECKING:
@@ -380,15 +381,7 @@ class MqttCollector(Collector):
             "vigil_mqtt_failures", "connections to the broker that failed or ended",
             value=link.failures,
         )  # fmt: skip
-        yield CounterMetricFamily(
-            "vigil_mqtt_dropped", "messages dropped from a full queue", value=link.queue.dropped
-        )
-        yield GaugeMetricFamily(
-            "vigil_mqtt_queue_depth", "messages waiting to be published", value=len(link.queue)
-        )
-        yield GaugeMetricFamily(
-            "vigil_mqtt_connected", "1 while connected to the broker", value=link.connected
-        )
+        yield from link_metrics("mqtt", "broker", link)
 
 
 async def start_mqtt(state: AppState) -> MqttLink | None:

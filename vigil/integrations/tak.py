@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import select
 
@@ -39,7 +39,7 @@ from vigil.incidents.incidents import Incidents
 from vigil.incidents.units import Units, unit_record
 from vigil.integrations import cot
 from vigil.integrations.cot import CotKind, CotRejected, Outgoing, TakPosition
-from vigil.integrations.wire import OutQueue, open_connection
+from vigil.integrations.wire import OutQueue, link_metrics, open_connection
 from vigil.logtext import escape
 from vigil.store.tables import PositionRow
 
@@ -375,15 +375,7 @@ class TakCollector(Collector):
         yield CounterMetricFamily(
             "vigil_tak_received", "CoT events read from the TAK server", value=link.received
         )
-        yield CounterMetricFamily(
-            "vigil_tak_dropped", "messages dropped from a full queue", value=link.queue.dropped
-        )
-        yield GaugeMetricFamily(
-            "vigil_tak_queue_depth", "messages waiting to be sent", value=len(link.queue)
-        )
-        yield GaugeMetricFamily(
-            "vigil_tak_connected", "1 while connected to the TAK server", value=link.connected
-        )
+        yield from link_metrics("tak", "TAK server", link)
 
 
 async def start_tak(state: AppState) -> TakLink | None:

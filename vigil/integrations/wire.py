@@ -9,7 +9,10 @@ import os
 import socket
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from vigil.config.integrations import TakConfig
 from vigil.integrations.cot import Outgoing
@@ -82,3 +85,18 @@ class OutQueue:
             self._ready.clear()
             await self._ready.wait()
         return self._items.popitem(last=False)[1]
+
+
+def link_metrics(kind: str, server: str, link: Any) -> Iterator[Any]:
+    """What every integration link (TAK, MQTT) tells Prometheus of its queue and connection:
+    `vigil_<kind>_dropped`, `_queue_depth` and `_connected`. `link` has `queue` (with
+    `dropped` and a length) and `connected`."""
+    yield CounterMetricFamily(
+        f"vigil_{kind}_dropped", "messages dropped from a full queue", value=link.queue.dropped
+    )
+    yield GaugeMetricFamily(
+        f"vigil_{kind}_queue_depth", "messages waiting to be sent", value=len(link.queue)
+    )
+    yield GaugeMetricFamily(
+        f"vigil_{kind}_connected", f"1 while connected to the {server}", value=link.connected
+    )
