@@ -205,6 +205,8 @@ class EventType(enum.StrEnum):
     FACE_MATCH = "face_match"  # a person's face matched a watchlist entry (stored only then)
     CAMERA_MOTION = "camera_motion"  # the camera itself reported motion (ONVIF events)
     CAMERA_TAMPER = "camera_tamper"  # the camera reported tampering: covered, moved, blurred
+    FIRE = "fire"  # flame seen for seconds on a watch camera (vigil.analyzers.fire)
+    SMOKE = "smoke"  # smoke seen for seconds on a watch camera
 
     @property
     def info(self) -> EventInfo:
@@ -236,6 +238,9 @@ EVENT_INFO: Mapping[EventType, EventInfo] = {
     EventType.CAMERA_TAMPER: EventInfo(
         "Camera tamper", "the camera reported being covered, moved, blinded or blurred"
     ),
+    # Fire watch looks at land, not people: one reviewer, as for any other alert.
+    EventType.FIRE: EventInfo("Fire", "flame seen for seconds; its bearing from the camera"),
+    EventType.SMOKE: EventInfo("Smoke", "smoke seen for seconds; its bearing from the camera"),
 }
 
 
