@@ -20,11 +20,9 @@ import contextlib
 import logging
 import random
 import ssl
-import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +51,7 @@ from vigil.integrations.mqtt_ha import (
     discovery,
     event_out,
 )  # fmt: skip
+from vigil.integrations.sentcount import SentCounts, iso
 from vigil.integrations.wire import link_metrics
 from vigil.logtext import escape
 
@@ -108,12 +107,9 @@ class MqttLink:
         self.queue = MqttQueue(cfg.queue_size)
         self.counts, self.pending = Counts(), Pending()
         self.retained: dict[str, Publish] = {}  # the current state, sent again on connect
-        self.sent: Counter[str] = Counter()
-        self.unrecorded: Counter[str] = Counter()
+        self.sent_counts = SentCounts(clock)
         self.commands: Counter[str] = Counter()  # outcome of commands in
         self.failures = self.connects = 0
-        self._counting = threading.Lock()
-        self.window_start = clock()
         self.connected = False
         self.status, self.since = "connecting", clock()
         self.error: str | None = None
@@ -154,7 +150,7 @@ class MqttLink:
             "online": self.connected,
             "status": self.status,
             "error": self.error,
-            "since": _iso(self.since),
+            "since": iso(self.since),
             "queue": len(self.queue),
         }
 
@@ -239,10 +235,7 @@ class MqttLink:
             except BaseException:
                 self.queue.put(item, first=True)  # sent again on the next connection
                 raise
-            with self._counting:
-                for kind in (item.kind, *item.extra):
-                    self.sent[kind] += 1
-                    self.unrecorded[kind] += 1
+            self.sent_counts.add((item.kind, *item.extra))
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -324,30 +317,19 @@ class MqttLink:
             await asyncio.sleep(self.cfg.count_every_s)
             await asyncio.to_thread(self.record_counts)
 
+    @property
+    def sent(self) -> Counter[str]:
+        """Messages published since start, by kind (Prometheus)."""
+        return self.sent_counts.totals
+
     def record_counts(self) -> None:
         """Write the messages sent since the last row to the audit log (no row for none)."""
-        with self._counting:
-            counts, self.unrecorded = self.unrecorded, Counter()
-            since, self.window_start = self.window_start, self.clock()
-        if not sum(counts.values()):
-            return
-        try:
-            self.state.audit.append(
-                ACTOR, SENT_ACTION, "mqtt", self.cfg.server,
-                details={
-                    "counts": {str(k): counts.get(k, 0) for k in MqttKind},
-                    "from": _iso(since), "until": _iso(self.window_start),
-                },
-            )  # fmt: skip
-        except Exception:  # the database is away: keep the numbers for the next row
-            with self._counting:
-                self.unrecorded.update(counts)
-                self.window_start = since
-            log.exception("MQTT: the numbers of messages sent could not be written; kept")
 
+        def write(counts: dict[str, int], since: str, until: str) -> None:
+            details = {"counts": counts, "from": since, "until": until}
+            self.state.audit.append(ACTOR, SENT_ACTION, "mqtt", self.cfg.server, details=details)
 
-def _iso(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, UTC).isoformat()
+        self.sent_counts.record(write, map(str, MqttKind), "MQTT")
 
 
 def _reason(exc: BaseException) -> str:

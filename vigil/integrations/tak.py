@@ -20,11 +20,9 @@ import asyncio
 import contextlib
 import logging
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CounterMetricFamily
@@ -39,6 +37,7 @@ from vigil.incidents.incidents import Incidents
 from vigil.incidents.units import Units, unit_record
 from vigil.integrations import cot
 from vigil.integrations.cot import CotKind, CotRejected, Outgoing, TakPosition
+from vigil.integrations.sentcount import SentCounts
 from vigil.integrations.wire import OutQueue, link_metrics, open_connection
 from vigil.logtext import escape
 from vigil.store.tables import PositionRow
@@ -72,10 +71,7 @@ class TakLink:
         self.cfg, self.config, self.clock = cfg, config, clock
         self.units, self.incidents, self.bus, self.audit = units, incidents, bus, audit
         self.queue = OutQueue(cfg.queue_size)
-        self.sent: Counter[str] = Counter()  # since start (Prometheus)
-        self.unrecorded: Counter[str] = Counter()  # not yet in the audit log
-        self._counting = threading.Lock()  # record_counts runs in a worker thread
-        self.window_start = clock()
+        self.sent_counts = SentCounts(clock)  # record_counts runs in a worker thread
         self.received = self.ignored = self.connects = 0
         self.rejected: Counter[str] = Counter()
         self.connected = False
@@ -166,9 +162,7 @@ class TakLink:
             except BaseException:
                 self.queue.put(item, first=True)  # sent again on the next connection
                 raise
-            with self._counting:
-                self.sent[item.kind] += 1
-                self.unrecorded[item.kind] += 1
+            self.sent_counts.add(item.kind)
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         skipping = False  # inside an oversized event: up to its end it is thrown away
@@ -318,33 +312,24 @@ class TakLink:
             await asyncio.sleep(self.cfg.count_every_s)
             await asyncio.to_thread(self.record_counts)
 
+    @property
+    def sent(self) -> Counter[str]:
+        """Messages sent since start, by kind (Prometheus)."""
+        return self.sent_counts.totals
+
     def record_counts(self) -> None:
         """Write the messages sent since the last row to the audit log (no row for none)."""
-        with self._counting:
-            counts, self.unrecorded = self.unrecorded, Counter()
-            since, self.window_start = self.window_start, self.clock()
-        if self.audit is None or not sum(counts.values()):
-            return
-        try:
-            self.audit.append(
-                ACTOR, cot.SENT_ACTION, "tak", self.cfg.server,
-                details={
-                    "counts": {str(k): counts.get(k, 0) for k in CotKind},
-                    "from": _iso(since), "until": _iso(self.window_start),
-                },
-            )  # fmt: skip
-        except Exception:  # the database is away: keep the numbers for the next row
-            with self._counting:
-                self.unrecorded.update(counts)
-                self.window_start = since
-            log.exception("TAK: the numbers of messages sent could not be written; kept")
+        audit = self.audit
+
+        def write(counts: dict[str, int], since: str, until: str) -> None:
+            assert audit is not None
+            details = {"counts": counts, "from": since, "until": until}
+            audit.append(ACTOR, cot.SENT_ACTION, "tak", self.cfg.server, details=details)
+
+        self.sent_counts.record(write if audit is not None else None, map(str, CotKind), "TAK")
 
     def collector(self) -> Collector:
         return TakCollector(self)
-
-
-def _iso(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, UTC).isoformat()
 
 
 def _reason(exc: BaseException) -> str:

@@ -29,7 +29,6 @@ import json
 import logging
 import random
 import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -47,6 +46,7 @@ from vigil.errors import Conflict, NotFound
 from vigil.integrations import hookbody
 from vigil.integrations.hookmetrics import OUTCOMES, WebhookCollector
 from vigil.integrations.netcheck import refusal
+from vigil.integrations.sentcount import SentCounts, iso
 from vigil.logtext import escape
 from vigil.store.deliveries import Deliveries
 from vigil.store.tables import DeliveryRow
@@ -94,7 +94,7 @@ class Hook:
             "url": self.cfg.url,
             "state": state,
             "last_error": self.last_error,
-            "last_delivered_at": _iso(self.last_ok) if self.last_ok else None,
+            "last_delivered_at": iso(self.last_ok) if self.last_ok else None,
             "under_way": self.under_way,
             **{k: self.outcomes.get(k, 0) for k in OUTCOMES},
         }
@@ -120,9 +120,7 @@ class Webhooks:
             timeout = httpx.Timeout(cfg.timeout_s)
             client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
             self.hooks[cfg.name] = Hook(cfg, client)
-        self.unrecorded: Counter[str] = Counter()
-        self._counting = threading.Lock()
-        self.window_start = clock()
+        self.sent_counts = SentCounts(clock)
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -330,10 +328,9 @@ class Webhooks:
     def _sent(self, event: str, out: hookbody.Outgoing | None, body: str) -> None:
         if out is None:  # resumed or retried: what it holds, read back from the body
             out = _outgoing_of(event, body)
-        with self._counting:
-            self.unrecorded["alerts" if event.startswith("alert.") else "events"] += 1
-            self.unrecorded["with_plate"] += out.plate
-            self.unrecorded["with_snapshot"] += out.snapshot
+        self.sent_counts.add("alerts" if event.startswith("alert.") else "events")
+        self.sent_counts.add("with_plate", int(out.plate))
+        self.sent_counts.add("with_snapshot", int(out.snapshot))
 
     async def _count(self) -> None:
         while True:
@@ -342,24 +339,16 @@ class Webhooks:
 
     def record_counts(self) -> None:
         """The deliveries made since the last row, into the audit log (no row for none)."""
-        with self._counting:
-            counts, self.unrecorded = self.unrecorded, Counter()
-            since, self.window_start = self.window_start, self.clock()
-        if self.audit is None or not sum(counts.values()):
-            return
-        try:
-            self.audit.append(
-                ACTOR, hookbody.SENT_ACTION, "webhook", ",".join(self.hooks),
-                details={
-                    "counts": {k: counts.get(k, 0) for k in hookbody.SENT_KINDS},
-                    "from": _iso(since), "until": _iso(self.window_start),
-                },
-            )  # fmt: skip
-        except Exception:  # the database is away: keep the numbers for the next row
-            with self._counting:
-                self.unrecorded.update(counts)
-                self.window_start = since
-            log.exception("webhooks: the numbers of deliveries could not be written; kept")
+        audit, names = self.audit, ",".join(self.hooks)
+
+        def write(counts: dict[str, int], since: str, until: str) -> None:
+            assert audit is not None
+            details = {"counts": counts, "from": since, "until": until}
+            audit.append(ACTOR, hookbody.SENT_ACTION, "webhook", names, details=details)
+
+        self.sent_counts.record(
+            write if audit is not None else None, hookbody.SENT_KINDS, "webhooks"
+        )
 
     def collector(self) -> WebhookCollector:
         return WebhookCollector(self)
@@ -385,10 +374,6 @@ def _outgoing_of(event: str, body: str) -> hookbody.Outgoing:
     data = json.loads(body).get("data") or {}
     plate = bool(data.get("attributes")) and data.get("type") == "plate_read"
     return hookbody.Outgoing(event, data.get("id"), data, plate, bool(data.get("snapshot_url")))
-
-
-def _iso(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, UTC).isoformat()
 
 
 async def start_webhooks(state: AppState) -> Webhooks | None:
