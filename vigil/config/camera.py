@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from vigil import domain
 from vigil.analyzers.registry import AnalyzerConfig
 from vigil.config.onvif import OnvifConfig
+from vigil.geo.bearing import ViewConfig
 from vigil.geo.earth import haversine_m
 from vigil.geo.fixed import MAX_SPREAD_M, GroundReferenceConfig
 from vigil.ingest.mount import MountConfig
@@ -127,6 +128,9 @@ class CameraConfig(Strict):
     ground: GroundReferenceConfig | None = Field(
         None, description="image points with their lat/lon: tracks placed on the map"
     )
+    view: ViewConfig | None = Field(
+        None, description="a fixed watch camera's pan, field of view and tilt: fire bearings"
+    )
     mount: MountConfig | None = Field(
         None, description="a moving camera's lens and height, where its telemetry lacks them"
     )
@@ -162,6 +166,15 @@ class CameraConfig(Strict):
                     f"the ground points lie {km:.1f} km from the camera's lat/lon; a camera sees "
                     "ground near it: check the points' and the camera's coordinates"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _view_has_a_place(self) -> CameraConfig:
+        if self.view is not None and (self.lat is None or self.lon is None):
+            raise ValueError(
+                "a camera's view: gives bearings from where the camera stands; give the "
+                "camera's lat and lon too"
+            )
         return self
 
     @property

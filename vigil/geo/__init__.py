@@ -5,8 +5,11 @@
 - `camera`: a moving camera's pose (position, platform attitude, sensor angles, field of view)
   to its frame centre, footprint and each pixel's latitude/longitude on a flat ground.
 - `fixed`: a fixed camera's configured ground homography, image to latitude/longitude.
+- `bearing`: a detection's bearing from its camera (a fixed camera's `view:`, a moving one's
+  telemetry) and the crossing of several cameras' bearing lines (where a fire is).
 """
 
+from vigil.geo.bearing import BearingLine, Fix, ViewConfig, fire_bearing, intersect, locate
 from vigil.geo.camera import (
     CORNERS,
     CameraPose,
@@ -28,6 +31,12 @@ from vigil.geo.fixed import GroundMap, GroundReferenceConfig
 from vigil.geo.plane import GroundPlane, Homography, UniformScale, distance
 
 __all__ = [
+    "BearingLine",
+    "Fix",
+    "ViewConfig",
+    "fire_bearing",
+    "intersect",
+    "locate",
     "CORNERS",
     "EARTH_RADIUS_M",
     "CameraPose",
