@@ -5,6 +5,7 @@
 // until the second confirmation (the server refuses the same person twice).
 import { ApiError, errorText, get, post } from "./api.js";
 import { faceMatch, faceSummary, isFaceMatch } from "./faces.js";
+import { fireLines, isFireAlert } from "./fire.js";
 import { hitSummary, hotlistHit, isHotlistHit } from "./hits.js";
 import { confirmationText, decidedBy, needed, ReviewDialog } from "./review.js";
 import { picture } from "./socket.js";
@@ -24,9 +25,10 @@ export class Feed {
    * list: the <ol>; cameras: Map id -> camera; canReview: from /api/me permissions; me: the
    * user's name (whose confirmations are theirs); onFocus(cameraId) when an item is chosen;
    * onCounts({open}) when open alerts change; onIncident(alert), for operators: open the
-   * alert's incident (a promise; its refusal is shown on the alert).
+   * alert's incident (a promise; its refusal is shown on the alert); fire: the map's
+   * FireWatch (a fire alert's bearing and fix).
    */
-  constructor(list, { cameras, canReview, me, onFocus, onCounts, onIncident = null }) {
+  constructor(list, { cameras, canReview, me, onFocus, onCounts, onIncident = null, fire = null }) {
     this.list = list;
     this.cameras = cameras;
     this.canReview = canReview;
@@ -34,6 +36,7 @@ export class Feed {
     this.onFocus = onFocus;
     this.onCounts = onCounts;
     this.onIncident = onIncident;
+    this.fire = fire;
     this.items = new Map(); // "event:12" / "alert:3" -> {data, node}
     this.open = new Set(); // ids of candidate alerts
     this.filter = "all";
@@ -200,12 +203,16 @@ export class Feed {
     // A hotlist hit shows what it matched, a face match whom, so the reviewer can judge it.
     const face = isFaceMatch(a);
     const hit = isHotlistHit(a) ? hotlistHit(a) : null;
-    const shown = face ? faceMatch(a, `${this.cameraName(a.camera)} · ${stamp(a.time)}`) : hit;
+    // A fire alert says where: the bearing from its camera and the fix two cameras give.
+    const fire = !face && !hit && isFireAlert(a, this.fire);
+    const shown = face ? faceMatch(a, `${this.cameraName(a.camera)} · ${stamp(a.time)}`) : hit || (fire && fireLines(a, this.fire, (id) => this.cameraName(id)));
     const count = needed(a) > 1 ? el("p", { class: "feed-confirmations" }, confirmationText(a)) : null;
-    const classes = `status-${status}${hit ? " hotlist-hit" : ""}${face ? " face-match" : ""}`;
+    const classes = `status-${status}${hit ? " hotlist-hit" : ""}${face ? " face-match" : ""}${fire ? " fire-alert" : ""}`;
     const tag = el("span", { class: `tag tag-alert ${status}` }, "ALERT");
     const thumb = face ? null : undefined; // a face match shows its pictures side by side
-    return this.base("alert", a, classes, tag, a.rule, details, [shown, count, actions], thumb);
+    const title = fire ? typeName(a.type) : a.rule;
+    const said = fire ? `${this.cameraName(a.camera)} · ${a.rule}` : details;
+    return this.base("alert", a, classes, tag, title, said, [shown, count, actions], thumb);
   }
 
   /** Acknowledge (or Confirm, for an alert that needs two people) and Dismiss; disabled, and

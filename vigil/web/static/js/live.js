@@ -1,10 +1,11 @@
-// The command centre page: map (cameras, units, incidents), camera tiles, the incident panel
+// The command centre page: map (cameras, units, incidents, fire bearings and fixes), camera tiles, the incident panel
 // and the live feed, kept current by the WebSocket (/api/ws) and a slow poll of camera
 // health for frame rates.
 import { get, me } from "./api.js";
 import { Clips } from "./clips.js";
 import { startTopbar } from "./common.js";
 import { Feed } from "./feed.js";
+import { FireWatch } from "./fire.js";
 import { IncidentPanel } from "./incidents.js";
 import { createMap } from "./map.js";
 import { connectLive } from "./socket.js";
@@ -112,6 +113,7 @@ async function main() {
     onChange: (unit, previous) => panel?.unitChanged(unit, previous),
   });
   unitLegend(document.getElementById("unit-legend"));
+  const fire = new FireWatch(map.overlay, { cameras });
   const clipForm = document.getElementById("clip-form");
   clipForm.hidden = !canAct; // uploading clips is for operators and up
   const clips = new Clips(map.overlay, { form: canAct ? clipForm : null, list: document.getElementById("clip-list") });
@@ -140,6 +142,7 @@ async function main() {
     onFocus: focus,
     onCounts: ({ open, more }) => setStat("stat-alerts", `${open}${more ? "+" : ""}`, open ? "warn" : "ok"),
     onIncident: canAct ? (alert) => panel.openForAlert(alert.id) : null,
+    fire,
   });
   for (const btn of document.querySelectorAll(".seg-btn")) {
     btn.addEventListener("click", () => {
@@ -160,12 +163,14 @@ async function main() {
         applyHealth(msg.camera, msg);
         break;
       case "event":
+        fire.event(msg);
         feed.put("event", msg, true);
         map.flash(msg.camera);
         eventsSeen += 1;
         setStat("stat-events", String(eventsSeen));
         break;
       case "alert":
+        fire.alert(msg);
         feed.put("alert", msg, true);
         map.flash(msg.camera);
         break;
@@ -177,6 +182,9 @@ async function main() {
         break;
       case "view":
         clips.view(msg);
+        break;
+      case "fire_fix":
+        fire.fix(msg);
         break;
       case "dropped":
         reload();
@@ -190,7 +198,9 @@ async function main() {
     loading = true;
     try {
       // Units first: the incidents name them by status.
-      await Promise.all([feed.reload(), units.load().then(() => panel.load())]);
+      // Fire bearings first: the feed's fire alerts name theirs.
+      const fireLoaded = fire.load().catch((err) => console.warn("could not load the fire watch:", err.message));
+      await Promise.all([fireLoaded.then(() => feed.reload()), units.load().then(() => panel.load())]);
     } catch (err) {
       console.warn("could not load the feed, units or incidents:", err.message);
     } finally {

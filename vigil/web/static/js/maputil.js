@@ -62,3 +62,23 @@ export function setPoint(node, { className, label, title, dataset = {} }) {
   node.setAttribute("aria-label", title || label);
   return node;
 }
+
+const EARTH_R = 6_371_008.8; // mean Earth radius, metres (the server's vigil/geo/earth.py)
+const RAD = Math.PI / 180;
+
+/** The point `metres` from (lat, lon) along the compass bearing `bearingDeg` (a great
+ * circle): where a lookout's sighting line reaches. */
+export function destination(lat, lon, bearingDeg, metres) {
+  const d = metres / EARTH_R;
+  const t = bearingDeg * RAD;
+  const p1 = lat * RAD;
+  const p2 = Math.asin(Math.sin(p1) * Math.cos(d) + Math.cos(p1) * Math.sin(d) * Math.cos(t));
+  const l2 = lon * RAD + Math.atan2(Math.sin(t) * Math.sin(d) * Math.cos(p1), Math.cos(d) - Math.sin(p1) * Math.sin(p2));
+  return [p2 / RAD, (((l2 / RAD + 540) % 360) - 180)];
+}
+
+/** Metres between two [lat, lon] points (haversine). */
+export function distanceM([lat1, lon1], [lat2, lon2]) {
+  const a = Math.sin(((lat2 - lat1) * RAD) / 2) ** 2 + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * Math.sin(((lon2 - lon1) * RAD) / 2) ** 2;
+  return 2 * EARTH_R * Math.asin(Math.min(1, Math.sqrt(a)));
+}
