@@ -22,8 +22,10 @@ each line's direction turned from its own camera's north into that plane (meridi
 0.3 deg between towers 30 km apart at 45 deg of latitude). The uncertainty is the bearings'
 angular errors propagated through the geometry: each line may be off sideways by range x
 sigma, and the point's covariance is (N^T W N)^-1 over the lines' normals N, weights
-1 / (range x sigma)^2 (for two lines: those sideways errors over the sine of their crossing
-angle). It is reported as `uncertainty_m`, the radius of a circle holding the fix with at
+1 / (range x sigma)^2. For two lines crossing at an angle g with sideways errors s each,
+the ellipse's semi-axes are s / (sqrt(2) sin(g/2)) along their bisector and
+s / (sqrt(2) cos(g/2)) across it (the parallelogram of +-s about each line reaches s / sin g
+along the other). It is reported as `uncertainty_m`, the radius of a circle holding the fix with at
 least 95 % probability (the 95 % ellipse's semi-major axis, 2.45 sigma along the major axis),
 with the 1-sigma ellipse axes beside it.
 """
@@ -333,24 +335,27 @@ def _least_squares(lines: Sequence[BearingLine], start: Fix, rounds: int = 4) ->
 
 
 def locate(lines: Sequence[BearingLine]) -> tuple[Fix, list[int]] | None:
-    """The best fix of several bearing lines and which of them (indexes) make it: the pair
-    whose crossing is best known, then least squares over it and every other line that
-    passes within GATE_SIGMAS of that crossing (a line to another fire stays out). None
-    when no two lines cross (see `intersect`)."""
-    pairs = []
+    """The best fix of several bearing lines and which of them (indexes) make it. Each pair's
+    crossing gathers the lines passing within GATE_SIGMAS of it; the crossing most lines
+    agree on wins (a line to another fire, crossing one of them nearby, gathers fewer), the
+    better known on a tie; with more than two lines, least squares over them. None when no
+    two lines cross (see `intersect`)."""
+    best: tuple[int, float, list[int], Fix] | None = None
     for i, j in itertools.combinations(range(len(lines)), 2):
         fix = intersect(lines[i], lines[j])
-        if fix is not None:
-            pairs.append((fix.uncertainty_m, i, j, fix))
-    if not pairs:
+        if fix is None:
+            continue
+        members = [k for k in range(len(lines)) if k in (i, j) or _passes_near(lines[k], fix)]
+        if best is None or (-len(members), fix.uncertainty_m) < (-best[0], best[1]):
+            best = (len(members), fix.uncertainty_m, members, fix)
+    if best is None:
         return None
-    _, i, j, best = min(pairs, key=lambda p: p[0])
-    members = [k for k in range(len(lines)) if k in (i, j) or _passes_near(lines[k], best)]
+    _, _, members, fix = best
     if len(members) > 2:
-        joint = _least_squares([lines[k] for k in members], best)
-        if joint is not None and joint.uncertainty_m <= best.uncertainty_m:
+        joint = _least_squares([lines[k] for k in members], fix)
+        if joint is not None:
             return joint, members
-    return best, [i, j]
+    return fix, members
 
 
 def _passes_near(line: BearingLine, fix: Fix) -> bool:
