@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.domain import Camera, Event, Track
 from vigil.errors import VigilError
+from vigil.store.partitions import ensure_partitions
+from vigil.store.spatial import install_postgis, warn_without_postgis
 from vigil.store.tables import CameraRow, EventRow, TrackRow
 
 
@@ -89,8 +91,24 @@ class Store:
                 f"cannot open the database {self.engine.url.render_as_string(hide_password=True)} "
                 f"({reason}); check that it is a Vigil database, reachable and writable"
             ) from None
-        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self.postgis = self._maintain()
+        # Sessions carry whether PostGIS answers spatial queries (vigil.store.spatial).
+        self._session = sessionmaker(
+            self.engine, expire_on_commit=False, info={"postgis": self.postgis}
+        )
         self._held: Connection | None = None
+
+    def _maintain(self) -> bool:
+        """PostgreSQL: the coming days' partitions, PostGIS's columns where the server has
+        it (whether it does is the result). SQLite: nothing to do."""
+        if self.engine.dialect.name != "postgresql":
+            return False
+        with self.engine.begin() as conn:
+            ensure_partitions(conn, datetime.now(UTC))
+            postgis = install_postgis(conn)
+            if not postgis:
+                warn_without_postgis(conn)
+        return postgis
 
     def session(self) -> Session:
         return self._session()

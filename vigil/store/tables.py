@@ -157,7 +157,9 @@ class AlertRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     rule: Mapped[str] = mapped_column(String(100))
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    # Not a foreign key: events are partitioned by time on PostgreSQL (vigil.store.partitions);
+    # the retention purge clears it when its event goes.
+    event_id: Mapped[int | None] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(32))
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     label: Mapped[str | None] = mapped_column(String(64))
@@ -319,6 +321,7 @@ class UnitRow(Base):
     __table_args__ = (
         CheckConstraint(one_of("kind", UnitKind), name="ck_units_kind"),
         CheckConstraint(one_of("status", UnitStatus), name="ck_units_status"),
+        Index("ix_units_lat_lon", "lat", "lon"),  # vigil.store.spatial's box without PostGIS
     )
 
 
