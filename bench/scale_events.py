@@ -1,0 +1,487 @@
+"""Part (b) of bench/scale.py: the event path at load. Synthetic events from N simulated
+cameras are stored in PostgreSQL and published, and arrive at logged-in WebSocket clients of
+the real web app; sustained rate and latency at offered 1k, 5k and 10k events/s.
+
+    .venv/bin/python bench/scale_events.py                       # 3 rounds, one JSON line
+    .venv/bin/python bench/scale_events.py --rates 200 --seconds 2 --rounds 1   # a quick look
+
+Modes, in the same run, alternating round by round:
+
+- `nats` (the scale-out path): the simulated cameras (bench/scale_load.py, a process of its
+  own: `Store.save_results` then `EventPublisher.publish`, what a camera worker does) publish
+  on a NatsBus (JetStream on 127.0.0.1:4222, a stream of the run's own); `vigil serve
+  --no-cameras` reads the stream and pushes to its /api/ws clients.
+- `in-process` (the peer): the same simulated cameras as threads inside the web server's
+  process on the in-process bus: what one `vigil serve` machine runs.
+
+Each mode and round gets a fresh PostgreSQL database (127.0.0.1:5432, dropped after). Times
+per event (client and servers share the clock): `captured_at` (the tick the event was due),
+`published_at` (after its transaction, handed to the bus), the arrival at a core-NATS tap
+on the stream's subjects (nats mode) and at each WebSocket client. Stages: `store` (due ->
+published: transaction plus the producer's backlog), `nats` (published -> tap), `web` (tap
+-> WebSocket: JetStream, the web app's consumer, its fan-out and the socket). CPU per part
+(web process, producer, PostgreSQL backends of the run's database, nats-server, this
+client) over each level; the machine's load average at each level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH), str(BENCH.parent)]
+
+from latency import free_port, read_until  # noqa: E402
+from probes import load_average, spread, summary  # noqa: E402
+from scale_load import add_cameras  # noqa: E402
+from scale_probe import CpuSampler, Database, nats_pids  # noqa: E402
+
+from vigil.store.db import Store  # noqa: E402
+
+PASSWORD = "scale-bench-password"
+NATS_URL = os.environ.get("VIGIL_BENCH_NATS_URL", "nats://127.0.0.1:4222")
+MODES = ("nats", "in-process")
+SATURATED = {"delivered": 0.99, "rate": 0.95, "p95_ms": 1000.0}  # below / above: saturated
+QUIET_S = 5.0  # a level has ended once nothing arrived for this long after the producer ended
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Arrivals:
+    """What the clients saw: per client, (level, id, captured, published, arrived); the tap's
+    arrival time per event id; WebSocket `dropped` counts."""
+
+    clients: list[list[tuple[int, int, float, float, float]]]
+    tap: dict[int, float] = field(default_factory=dict)
+    dropped: int = 0
+
+    def count(self, level: int) -> int:
+        return min(sum(1 for a in c if a[0] == level) for c in self.clients)
+
+
+async def ws_client(
+    base: str, cookie: str, sink: list[Any], arrivals: Arrivals, ready: asyncio.Event
+) -> None:
+    from websockets.asyncio.client import connect
+
+    url = base.replace("http://", "ws://") + "/api/ws"
+    headers = {"Cookie": cookie, "Origin": base}
+    async with connect(url, additional_headers=headers, max_size=None) as ws:
+        async for raw in ws:
+            now = time.time()
+            m = json.loads(raw)
+            if m["topic"] == "event":
+                level = m["attributes"]["bench_level"]
+                sink.append((level, m["id"], m["captured_at"], m["published_at"], now))
+            elif m["topic"] == "dropped":
+                arrivals.dropped += m["count"]
+            elif m["topic"] == "hello":
+                ready.set()
+
+
+async def nats_tap(prefix: str, arrivals: Arrivals, ready: asyncio.Event) -> None:
+    import nats
+
+    nc = await nats.connect(NATS_URL)
+
+    async def on(msg: Any) -> None:
+        arrivals.tap[json.loads(msg.data)["id"]] = time.time()
+
+    await nc.subscribe(f"{prefix}.event.>", cb=on)
+    await nc.flush()
+    ready.set()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await nc.close()
+
+
+def login(base: str) -> str:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=10) as http:
+        http.post("/api/login", json={"username": "admin", "password": PASSWORD}).raise_for_status()
+        return f"vigil_session={http.cookies['vigil_session']}"
+
+
+class Clients:
+    """The WebSocket clients (and the NATS tap) on an event loop in a thread of their own."""
+
+    def __init__(self, base: str, count: int, prefix: str | None) -> None:
+        self.arrivals = Arrivals([[] for _ in range(count)])
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        cookies = [login(base) for _ in range(count)]
+        self.tasks: list[asyncio.Task[None]] = []
+        asyncio.run_coroutine_threadsafe(self._open(base, cookies, prefix), self.loop).result(30)
+
+    async def _open(self, base: str, cookies: list[str], prefix: str | None) -> None:
+        """Every client connected (its `hello` received) and the tap subscribed."""
+        ready = [asyncio.Event() for _ in range(len(cookies) + (prefix is not None))]
+        for cookie, sink, event in zip(cookies, self.arrivals.clients, ready, strict=False):
+            self.tasks.append(
+                asyncio.create_task(ws_client(base, cookie, sink, self.arrivals, event))
+            )
+        if prefix is not None:
+            self.tasks.append(asyncio.create_task(nats_tap(prefix, self.arrivals, ready[-1])))
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), 20)
+
+    async def _close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def wait_for(self, level: int, produced: int, limit_s: float) -> None:
+        """Until every client has `produced` events of `level`, or nothing came for QUIET_S."""
+        deadline, last, quiet_from = time.monotonic() + limit_s, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            got = self.arrivals.count(level)
+            if got >= produced:
+                return
+            if got != last:
+                last, quiet_from = got, time.monotonic()
+            elif time.monotonic() - quiet_from > QUIET_S:
+                return
+            for task in self.tasks:
+                if task.done():
+                    task.result()  # a client that failed says why
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@dataclass
+class Proc:
+    """A child process that takes commands on stdin and answers JSON lines on stdout."""
+
+    args: list[str]
+    marker: str | None = None
+    proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> dict[str, Any] | None:
+        env = {**os.environ, "VIGIL_ADMIN_PASSWORD": PASSWORD}
+        self.proc = subprocess.Popen(
+            [sys.executable, *self.args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=BENCH.parent,
+        )
+        if self.marker is not None:
+            read_until(self.proc, self.marker, 120)
+            threading.Thread(target=self._drain_stderr, daemon=True).start()
+        return None
+
+    def _drain_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for _ in self.proc.stderr:
+            pass
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout
+        if command:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr and self.marker is None else ""
+            raise SystemExit(f"{self.args[:2]} ended without answering: {err[-2000:]}")
+        return dict(json.loads(line))
+
+    def stop(self) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        import signal
+
+        if self.proc.stdin is not None:  # the command loop ends at "quit" / end of input
+            with contextlib.suppress(OSError):
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+        if self.marker is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return self.proc.wait(timeout=30)
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def processes(
+    mode: str, db: str, data: Path, port: int, prefix: str, cameras: int, threads: int
+) -> tuple[Proc, Proc | None]:
+    """(the web server, the producer; None where the web server runs the cameras itself)."""
+    load = str(BENCH / "scale_load.py")
+    if mode == "in-process":
+        args = [
+            load,
+            "--serve-local",
+            "--db",
+            db,
+            "--data",
+            str(data),
+            "--port",
+            str(port),
+            "--cameras",
+            str(cameras),
+            "--threads",
+            str(threads),
+        ]
+        return Proc(args, "Vigil is running at"), None
+    config = data.parent / "scale.yml"
+    config.write_text(json.dumps({"bus": {"url": NATS_URL, "prefix": prefix}}))
+    web = Proc(
+        [
+            "-m",
+            "vigil",
+            "serve",
+            "--no-cameras",
+            "--config",
+            str(config),
+            "--db",
+            db,
+            "--data",
+            str(data),
+            "--port",
+            str(port),
+        ],
+        "Vigil is running at",
+    )
+    producer = Proc(
+        [
+            load,
+            "--db",
+            db,
+            "--bus-url",
+            NATS_URL,
+            "--prefix",
+            prefix,
+            "--cameras",
+            str(cameras),
+            "--threads",
+            str(threads),
+        ]
+    )
+    return web, producer
+
+
+def level_result(
+    produced: dict[str, Any], arrivals: Arrivals, cpu: dict[str, float], clients: int
+) -> dict[str, Any]:
+    rate, t0 = produced["rate"], produced["started_at"]
+    seen = [[a for a in c if a[0] == rate] for c in arrivals.clients]
+    first = seen[0]
+    last = max((a[4] for c in seen for a in c), default=t0 + 1)
+    received = min(len(c) for c in seen)
+    e2e = [a[4] - a[2] for c in seen for a in c]
+    stages: dict[str, list[float]] = {
+        "store": [a[3] - a[2] for a in first],
+        "publish_to_websocket": [a[4] - a[3] for c in seen for a in c],
+    }
+    if arrivals.tap:
+        tapped = [(a, arrivals.tap[a[1]]) for a in first if a[1] in arrivals.tap]
+        stages["nats"] = [t - a[3] for a, t in tapped]
+        stages["web"] = [a[4] - t for a, t in tapped]
+    return {
+        "offered_per_s": rate,
+        "produced": produced,
+        "received_per_client": received,
+        "delivered": round(received / max(1, produced["events"]), 4),
+        "sustained_per_s": round(received / max(1e-9, last - t0), 1),
+        "websocket_dropped": arrivals.dropped,
+        "end_to_end": summary(e2e),
+        "stages": {k: summary(v) for k, v in stages.items()},
+        "cpu_cores": cpu,
+        "load_average": load_average(),
+        "clients": clients,
+    }
+
+
+def one_mode(mode: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    prefix = f"vigilscale{uuid.uuid4().hex[:8]}"
+    with Database() as db, tempfile.TemporaryDirectory(prefix="vigil-scale-") as tmp:
+        store = Store(db.url)
+        add_cameras(store, args.cameras)
+        store.close()
+        port = free_port()
+        web, producer = processes(
+            mode, db.url, Path(tmp) / "data", port, prefix, args.cameras, args.threads
+        )
+        clients: Clients | None = None
+        sampler: CpuSampler | None = None
+        try:
+            web.start()
+            loader = producer or web
+            if producer is not None:
+                producer.start()
+            loader.ask("")  # its "ready" line
+            clients = Clients(
+                f"http://127.0.0.1:{port}", args.clients, prefix if mode == "nats" else None
+            )
+            sampler = CpuSampler(web.proc, producer.proc if producer else None, db, nats_pids())
+            results = []
+            for rate in args.rates:
+                say(f"  {mode}: {rate} events/s for {args.seconds:g} s")
+                produced = loader.ask(f"level {rate} {args.seconds}")
+                clients.wait_for(rate, produced["events"], args.seconds * 6 + 30)
+                cpu = sampler.cores(produced["started_at"], time.time())
+                results.append(level_result(produced, clients.arrivals, cpu, args.clients))
+            return results
+        finally:
+            if sampler is not None:
+                sampler.close()
+            if clients is not None:
+                clients.close()
+            for p in (producer, web):
+                if p is not None:
+                    p.stop()
+            if mode == "nats":
+                from latency import delete_stream
+
+                delete_stream(prefix)
+
+
+def saturation(levels: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first level that is not kept up with, and the slowest stage there."""
+    for lv in levels:
+        p95 = lv["end_to_end"].get("p95_ms", float("inf"))
+        if (
+            lv["delivered"] < SATURATED["delivered"]
+            or lv["sustained_per_s"] < SATURATED["rate"] * lv["offered_per_s"]
+            or p95 > SATURATED["p95_ms"]
+        ):
+            stages = {
+                k: v.get("p95_ms", 0)
+                for k, v in lv["stages"].items()
+                if k != "publish_to_websocket"
+            }
+            return {
+                "saturated_at_per_s": lv["offered_per_s"],
+                "slowest_stage_p95": max(stages, key=lambda k: stages[k]),
+                "busiest_part": max(lv["cpu_cores"], key=lambda k: lv["cpu_cores"][k]),
+            }
+    return {"saturated_at_per_s": None}
+
+
+def aggregate(rounds: list[dict[str, list[dict[str, Any]]]], rates: list[int]) -> dict[str, Any]:
+    """Per mode and rate: the median over rounds (with the spread) of the sustained rate and
+    the end-to-end p95; the ratio nats / in-process p95 per round."""
+    out: dict[str, Any] = {}
+    for mode in MODES:
+        per_rate = {}
+        for i, rate in enumerate(rates):
+            levels = [r[mode][i] for r in rounds]
+            per_rate[str(rate)] = {
+                "sustained_per_s": spread([lv["sustained_per_s"] for lv in levels]),
+                "p95_ms": spread([lv["end_to_end"].get("p95_ms", 0.0) for lv in levels]),
+                "p50_ms": spread([lv["end_to_end"].get("p50_ms", 0.0) for lv in levels]),
+                "delivered": spread([lv["delivered"] for lv in levels], 3),
+                "stage_p95_ms": {
+                    k: spread([lv["stages"][k].get("p95_ms", 0.0) for lv in levels])
+                    for k in levels[0]["stages"]
+                },
+                "cpu_cores": {
+                    k: spread([lv["cpu_cores"].get(k, 0.0) for lv in levels], 2)
+                    for k in levels[0]["cpu_cores"]
+                },
+            }
+        out[mode] = {
+            "per_rate": per_rate,
+            "saturation_per_round": [saturation(r[mode]) for r in rounds],
+        }
+    out["ratio_p95_nats_vs_in_process"] = {
+        str(rate): spread(
+            [
+                r["nats"][i]["end_to_end"].get("p95_ms", 0.0)
+                / max(0.1, r["in-process"][i]["end_to_end"].get("p95_ms", 0.0))
+                for r in rounds
+            ],
+            2,
+        )
+        for i, rate in enumerate(rates)
+    }
+    return out
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from scale_probe import raw_nats
+
+    t0, load0 = time.monotonic(), load_average()
+    rounds: list[dict[str, list[dict[str, Any]]]] = []
+    raw: list[list[dict[str, Any]]] = []
+    for n in range(args.rounds):
+        say(f"round {n + 1}/{args.rounds}")
+        this: dict[str, list[dict[str, Any]]] = {}
+        for mode in MODES if n % 2 == 0 else tuple(reversed(MODES)):
+            this[mode] = one_mode(mode, args)
+        raw.append(raw_nats(NATS_URL, args.rates, min(args.seconds, 3.0)))
+        rounds.append(this)
+    return {
+        "bench": "scale_events",
+        "what": "synthetic events: stored in PostgreSQL, published, received on /api/ws",
+        "peer": "in-process: the same simulated cameras inside the web process, in-process bus",
+        "baseline": "nats-py publish -> core subscribe, no Vigil code (raw_nats)",
+        "cameras": args.cameras,
+        "producer_threads": args.threads,
+        "clients": args.clients,
+        "seconds_per_level": args.seconds,
+        "rounds": args.rounds,
+        "rates": args.rates,
+        "saturated_when": SATURATED,
+        **aggregate(rounds, args.rates),
+        "raw_nats": {
+            str(r): {
+                "sustained_per_s": spread([x[i]["sustained_per_s"] for x in raw]),
+                "p95_ms": spread([x[i]["latency"].get("p95_ms", 0.0) for x in raw]),
+            }
+            for i, r in enumerate(args.rates)
+        },
+        "load_average": {"start": load0, "end": load_average()},
+        "cpu_count": os.cpu_count(),
+        "runs": rounds,
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rates", type=int, nargs="+", default=[1000, 5000, 10000])
+    p.add_argument("--seconds", type=float, default=8.0, help="seconds of load per level")
+    p.add_argument("--cameras", type=int, default=100, help="simulated cameras")
+    p.add_argument("--threads", type=int, default=10, help="producer threads")
+    p.add_argument("--clients", type=int, default=2, help="logged-in WebSocket clients")
+    p.add_argument("--rounds", type=int, default=3)
+    return p
+
+
+def main() -> None:
+    args = parser().parse_args()
+    print(json.dumps(run(args)))
+
+
+if __name__ == "__main__":
+    main()
