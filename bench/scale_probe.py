@@ -40,7 +40,7 @@ class Database:
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def backends(self) -> list[int]:
         import psycopg
