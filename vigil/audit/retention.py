@@ -6,6 +6,8 @@ Classes and what "older" means:
   rows keep everything else, their snapshot path becomes null. Files under `snapshots/` that
   no row refers to and that were last written more than `snapshots` days ago go too.
 - events: event rows (by `time`) and track rows (by `last_seen`) older than `events` days.
+  PostgreSQL drops whole day partitions of events and positions (vigil.store.partitions;
+  rows counted, `partitions_dropped`), the boundary day row by row; SQLite deletes rows.
 - plate_reads: `plate_read` events that raised no alert, older than `plate_reads` days (a read
   of a plate that is on no hotlist is kept for a short time only); their pictures go with them.
   A read that raised an alert is kept like other events (its alert keeps its own record).
@@ -51,6 +53,7 @@ from vigil.incidents.units import purge_positions
 from vigil.recording.footage import purge_footage
 from vigil.store.db import Store
 from vigil.store.hotlists import purge_expired as purge_hotlists
+from vigil.store.partitions import drop_expired
 from vigil.store.queries import as_utc
 from vigil.store.tables import AlertRow, AuditRow, DeliveryRow, EventRow, TrackRow
 from vigil.store.watchlists import purge_expired as purge_watchlists
@@ -86,6 +89,7 @@ class PurgeReport:
     recording_bytes: int = 0  # bytes of footage freed
     recordings_held: int = 0  # footage past its tier kept by an evidence lock
     webhook_deliveries: int = 0  # delivered or dead deliveries as old as the events they carry
+    partitions_dropped: int = 0  # PostgreSQL: whole days of events and positions (rows counted)
 
     @property
     def total(self) -> int:
@@ -217,7 +221,21 @@ def _old_files(data_dir: Path, cut: datetime) -> dict[str, Path]:
     return found
 
 
-def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dict[str, int]:
+def _drop_partitions(store: Store, c: _Cutoffs) -> tuple[dict[str, int], set[str]]:
+    """PostgreSQL: whole days of events and positions past their cut-off, dropped in a short
+    transaction of its own (dropping locks the table); their counts and pictures."""
+    if store.engine.dialect.name != "postgresql":
+        return {}, set()
+    with store.session() as s, s.begin():
+        done = drop_expired(s.connection(), c.now, events=c.events, positions=c.positions)
+    counts = {"events": done.events, "positions": done.positions}
+    return counts | {"partitions_dropped": done.partitions}, set(done.snapshots)
+
+
+def _purge_data(
+    store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool, gone: set[str]
+) -> dict[str, int]:
+    """Delete (count) row by row; `gone` holds pictures of rows already dropped."""
     counts: dict[str, int] = {}
     with store.session() as s, s.begin():
         counts["events"] = _count(s, EventRow, EventRow.time < c.events)
@@ -227,7 +245,7 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
         counts["alerts_held"] = _count(
             s, AlertRow, and_(AlertRow.time < c.alerts, AlertRow.status == "candidate")
         )
-        gone: set[str] = set(
+        gone.update(
             s.scalars(
                 select(EventRow.snapshot).where(
                     _plate_read_expired(c), EventRow.snapshot.is_not(None)
@@ -260,6 +278,11 @@ def _purge_data(store: Store, data_dir: Path, c: _Cutoffs, dry_run: bool) -> dic
         if not dry_run:
             s.execute(delete(EventRow).where(_plate_read_expired(c)))  # as counted above
             s.execute(delete(AlertRow).where(_alert_expired(c.alerts)))
+            old_events = select(EventRow.id).where(EventRow.time < c.events)
+            # alerts.event_id is no foreign key (partitions): let go of it as SET NULL did
+            s.execute(
+                update(AlertRow).where(AlertRow.event_id.in_(old_events)).values(event_id=None)
+            )
             s.execute(delete(EventRow).where(EventRow.time < c.events))
             s.execute(delete(TrackRow).where(TrackRow.last_seen < c.events))
     with store.session() as s:
@@ -317,7 +340,10 @@ def purge(
     with `record_empty` False it writes none when nothing was due (the hourly job)."""
     now = now or datetime.now(UTC)
     c = _Cutoffs.of(retention, now)
-    counts = _purge_data(store, data_dir, c, dry_run)
+    dropped, shots = ({}, set()) if dry_run else _drop_partitions(store, c)
+    counts = _purge_data(store, data_dir, c, dry_run, shots)
+    for key, rows in dropped.items():
+        counts[key] = counts.get(key, 0) + rows
     counts |= purge_footage(store, data_dir, retention, cameras, c.now, dry_run)  # quotas
     horizon = _audit_horizon(store, c.audit)
     counts["audit_rows"] = horizon[2] if horizon else 0

@@ -175,6 +175,40 @@ def drop_partitions(conn: Connection, parts: Iterable[Partition]) -> int:
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """What `drop_expired` removed: rows per table, partitions, the events' pictures."""
+
+    events: int = 0
+    positions: int = 0
+    partitions: int = 0
+    snapshots: frozenset[str] = frozenset()
+
+
+def drop_expired(
+    conn: Connection, now: datetime, *, events: datetime, positions: datetime
+) -> Dropped:
+    """The retention step on PostgreSQL: make the coming days' partitions, then drop those of
+    events older than `events` and of positions older than `positions`, counting their rows
+    first; alerts let go of the dropped events (as the old ON DELETE SET NULL did)."""
+    ensure_partitions(conn, now)
+    old_events = expired_partitions(conn, "events", events)
+    old_positions = expired_partitions(conn, "unit_positions", positions)
+    shots: set[str] = set()
+    for p in old_events:
+        rows = conn.execute(text(f'SELECT snapshot FROM "{p.name}" WHERE snapshot IS NOT NULL'))
+        shots.update(rows.scalars())
+        conn.execute(
+            text(f'UPDATE alerts SET event_id = NULL WHERE event_id IN (SELECT id FROM "{p.name}")')
+        )
+    return Dropped(
+        drop_partitions(conn, old_events),
+        drop_partitions(conn, old_positions),
+        len(old_events) + len(old_positions),
+        frozenset(shots),
+    )
+
+
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
