@@ -13,6 +13,7 @@ from pydantic import Field
 
 from vigil.analyzers.base import Analyzer, AnalyzerServices, AnalyzerSettings
 from vigil.analyzers.faces import FaceSettings
+from vigil.analyzers.fire import FireWatchSettings
 from vigil.analyzers.lines import LineCounter
 from vigil.analyzers.plates import PlateSettings
 from vigil.analyzers.speed import SpeedSettings
@@ -22,7 +23,12 @@ from vigil.sections import literal_kind
 if TYPE_CHECKING:
     from vigil.config.camera import CameraConfig
 
-KINDS: tuple[type[AnalyzerSettings], ...] = (SpeedSettings, PlateSettings, FaceSettings)
+KINDS: tuple[type[AnalyzerSettings], ...] = (
+    SpeedSettings,
+    PlateSettings,
+    FaceSettings,
+    FireWatchSettings,
+)
 KIND_NAMES: tuple[str, ...] = tuple(literal_kind(k) for k in KINDS)
 
 if TYPE_CHECKING:

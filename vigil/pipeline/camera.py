@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from vigil.analyzers.base import Analyzer, AnalyzerServices, Counting, TrackedFrame, track_event
@@ -93,7 +93,9 @@ class CameraPipeline:
             masks=masks,
         )
         self.filter = ObjectFilter(
-            labels=set(objects.labels), min_score=0.0, min_area=objects.min_area * width * height
+            labels=kept_labels(objects.labels, detector, explicit=camera.objects is not None),
+            min_score=0.0,
+            min_area=objects.min_area * width * height,
         )
         tracking = config.tracker_for(camera)
         self.tracker = Tracker(
@@ -296,6 +298,15 @@ class CameraPipeline:
 def detector_for_camera(config: VigilConfig, camera: CameraConfig) -> Detector:
     """Load the detector the configuration names for this camera, with its settings."""
     return load_detector(config.detector_for(camera), camera.detect.size)
+
+
+def kept_labels(labels: Sequence[str], detector: Detector, *, explicit: bool) -> set[str]:
+    """The labels a camera keeps: its own `objects.labels` when it names them; else the
+    configured ones, unless the detector can say none of them (a fire, motion or face
+    detector under the default person/car list): then every label the detector has."""
+    if explicit or set(labels) & set(detector.labels):
+        return set(labels)
+    return set(detector.labels)
 
 
 def _overlaps(a: Box, b: Box) -> bool:

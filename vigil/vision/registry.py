@@ -16,6 +16,7 @@ from vigil.sections import literal_kind
 from vigil.vision.base import Detector, DetectorSettings
 from vigil.vision.darknet import DarknetSettings, YoloV3TinySettings
 from vigil.vision.faces.detector import FacesSettings
+from vigil.vision.fire.detector import FireSettings
 from vigil.vision.moving import MotionSettings
 from vigil.vision.onnx_yolo import OnnxSettings
 from vigil.vision.policy import check_labels
@@ -26,6 +27,7 @@ BACKENDS: tuple[type[DetectorSettings], ...] = (
     OnnxSettings,
     MotionSettings,
     FacesSettings,
+    FireSettings,
 )
 DEFAULT_KIND = literal_kind(BACKENDS[0])
 KINDS: tuple[str, ...] = tuple(literal_kind(b) for b in BACKENDS)
