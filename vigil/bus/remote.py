@@ -77,6 +77,8 @@ class DirectoryServer:
     async def _picture(self, msg: Msg) -> None:
         ask = _payload(msg)
         camera = _camera_of(msg)
+        if camera not in self.cameras.statuses():
+            return  # another worker's camera: that worker answers (several serve one prefix)
         picture = await asyncio.get_running_loop().run_in_executor(
             None,
             self.cameras.picture,
@@ -96,6 +98,8 @@ class DirectoryServer:
         await self.bus.publish_core(msg.reply, picture.jpeg, headers)
 
     async def _tracks(self, msg: Msg) -> None:
+        if _camera_of(msg) not in self.cameras.statuses():
+            return  # another worker's camera
         live = await asyncio.get_running_loop().run_in_executor(
             None, self.cameras.tracks, _camera_of(msg)
         )

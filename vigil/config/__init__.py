@@ -29,6 +29,7 @@ from vigil.config.loader import load_config as _load
 from vigil.config.loader import parse_config as _parse
 from vigil.config.mqtt import MqttConfig
 from vigil.config.rules import RuleConfig, check_rule
+from vigil.config.runner import RunnerConfig
 from vigil.config.service import (
     AUDIT_MIN_DAYS,
     AuditConfig,
@@ -63,6 +64,7 @@ __all__ = [
     "RelPoint",
     "RetentionConfig",
     "RuleConfig",
+    "RunnerConfig",
     "FieldConfig",
     "ServerConfig",
     "Strict",
@@ -91,6 +93,7 @@ class VigilConfig(Strict):
     tak: TakConfig | None = None  # a TAK server to join (vigil.integrations.tak); none: off
     webhooks: list[WebhookConfig] = Field(default_factory=list)  # signed POSTs; none: off
     mqtt: MqttConfig | None = None  # an MQTT broker (vigil.integrations.mqtt); none: off
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)  # in-process, or on Ray
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> VigilConfig:

@@ -147,6 +147,13 @@ class CameraAnalysis:
         self._last_ts = 0.0
         self._wake_s = 0.0  # asked before a stream started: given to its pipeline
 
+    def use_detector(self, detector: Detector) -> None:
+        """Detect with `detector` from the next stream on (a cluster's detector pool); before
+        start. One with a background model cannot be shared this way."""
+        if detector.needs_every_frame:
+            raise VigilError("a detector with a background model cannot serve from a pool")
+        self._detector = detector
+
     def wake(self, seconds: float) -> None:
         """Run the detector for `seconds` whatever the motion gate sees (any thread)."""
         pipeline = self._pipeline

@@ -1,0 +1,172 @@
+"""The Ray runner on a real two-node cluster on this machine (head and worker in network
+namespaces joined by a bridge, vigil.pipeline.cluster.netns), against the real PostgreSQL
+and NATS (reached through relays on the bridge address): cameras placed one per node, their
+health heard over NATS, then the worker node killed and its camera running again on the
+head within the bound, nothing stored lost, the recording's gap recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import select as sql_select
+
+from tests.conftest import CAR_CLIP, NATS_URL, PERSON_CLIP, need
+from vigil.bus.nats import NatsBus
+from vigil.bus.remote import RemoteDirectory
+from vigil.config import BusConfig
+from vigil.recording.cut import CUT_REASON
+from vigil.store.db import Store
+from vigil.store.tables import GapRow, SegmentRow
+
+pytestmark = pytest.mark.slow
+T = TypeVar("T")
+RESTART_WITHIN_S = 60.0  # runner.restart_within_s in the drill's configuration
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    need(os.geteuid() == 0, "two-node Ray tests need root (network namespaces)")
+    need(shutil.which("ip") is not None, "the `ip` command (iproute2) is missing")
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        need(False, "Ray is not installed (pip install -e '.[dev]')")
+    from vigil.pipeline.cluster.netns import LocalCluster
+
+    with LocalCluster(nodes=2, cpus=2.0) as c:
+        yield c
+
+
+CONFIG = """
+bus: {{url: "nats://{host}:4222", prefix: {prefix}}}
+runner: {{kind: ray, address: "{head}", camera_cpus: 0.5, restart_within_s: {bound}}}
+detector: {{kind: motion}}
+objects: {{labels: [motion], min_score: 0.3, min_area: 0.005}}
+cameras:
+  - id: gate
+    source: {car}
+    loop: true
+    recording: {{mode: continuous, segment_s: 2}}
+  - id: hall
+    source: {person}
+    loop: true
+    recording: {{mode: continuous, segment_s: 2}}
+"""
+
+
+class Drill:
+    """vigil.pipeline.cluster.drill on the head node, read line by line."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if ready:
+                line = self.proc.stdout.readline()
+                if line.startswith("{"):
+                    message: dict[str, Any] = json.loads(line)
+                    return message
+                if not line and self.proc.poll() is not None:
+                    break
+        raise AssertionError(f"the drill said nothing in {timeout:g} s (exit {self.proc.poll()})")
+
+    def send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+
+def test_a_lost_node_s_camera_runs_again_elsewhere(
+    cluster: Any, pg_url: str, nats_prefix: str, tmp_path: Path
+) -> None:
+    via_bridge = pg_url.replace("@127.0.0.1:", f"@{cluster.host_ip}:")
+    yml = tmp_path / "vigil.yml"
+    text = CONFIG.format(host=cluster.host_ip, prefix=nats_prefix, head=cluster.head_address,
+                         bound=RESTART_WITHIN_S, car=CAR_CLIP, person=PERSON_CLIP)  # fmt: skip
+    yml.write_text(text)
+    data = tmp_path / "data"
+    argv = [sys.executable, "-m", "vigil.pipeline.cluster.drill", str(yml), via_bridge, str(data)]
+    store = Store(pg_url)  # migrated here first: two processes must not both create it
+    proc = cluster.popen(0, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=os.getcwd())
+    drill = Drill(proc)
+    web = NatsBus(BusConfig(url=NATS_URL, prefix=nats_prefix), consumer="web")
+    remote = RemoteDirectory(web, stale_after=4.0)
+    try:
+        ready = drill.read(240)
+        placed = ready.get("ready")
+        assert placed, ready
+        # Placed by cost: two equal cameras on two equal nodes, one each.
+        assert sorted(placed.values()) == sorted(cluster.ips), placed
+        lost = next(cid for cid, node in placed.items() if node == cluster.ips[1])
+        # Their health reaches the web app over NATS, and each worker answers for its own.
+        wait_for(lambda: all(s.online for s in remote.statuses().values())
+                 and len(remote.statuses()) == 2, 30, "both cameras online over NATS")  # fmt: skip
+        assert wait_for(lambda: remote.picture(lost, boxes=False), 15, "a picture of it")
+        before = wait_for(lambda: store.count_events(lost), 60, f"events of {lost}")
+        wait_for(lambda: _segments(store, lost), 30, f"a recorded segment of {lost}")
+
+        killed_at = cluster.kill_node(1)
+        drill.send(f"lost {cluster.ips[1]} {killed_at}")
+        back = drill.read(RESTART_WITHIN_S + 30)
+        assert "recovered" in back, back
+        (recovery,) = back["recovered"]
+        assert recovery["camera"] == lost and back["placed"][lost] == cluster.ips[0]
+        assert recovery["since_kill"] < RESTART_WITHIN_S
+        print(f"\nfailover: {lost} ran again {recovery['since_kill']:.1f} s after its node was "
+              f"killed ({recovery['why']})")  # fmt: skip
+
+        # Nothing stored is lost, and the camera goes on storing.
+        assert store.count_events(lost) >= before
+        wait_for(lambda: store.count_events(lost) > before, 60, "new events after failover")
+        # The segment the dead node left open is cut, the gap after it recorded and closed.
+        gap = wait_for(lambda: _closed_cut_gap(store, lost), 60, "the recorded gap")
+        assert gap.end is not None and gap.start <= gap.end
+        states = {s.state for s in _segments(store, lost)}
+        assert "cut" in states, states
+    finally:
+        if proc.poll() is None:
+            drill.send("stop")
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        remote.close()
+        web.close()
+        store.close()
+
+
+def _segments(store: Store, camera_id: str) -> list[SegmentRow]:
+    with store.session() as s:
+        return list(s.scalars(sql_select(SegmentRow).where(SegmentRow.camera_id == camera_id)))
+
+
+def _closed_cut_gap(store: Store, camera_id: str) -> GapRow | None:
+    with store.session() as s:
+        gaps = s.scalars(
+            sql_select(GapRow).where(GapRow.camera_id == camera_id, GapRow.reason == CUT_REASON)
+        )
+        return next((g for g in gaps if g.end is not None), None)
