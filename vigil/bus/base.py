@@ -29,10 +29,13 @@ class Topic(enum.StrEnum):
     UNIT = "unit"  # a unit moved or changed status (the REST unit resource)
     INCIDENT = "incident"  # an incident was opened or took a step (the REST incident resource)
     VIEW = "view"  # where a moving camera is and the ground it sees (vigil.ingest.live)
+    FIRE_FIX = "fire_fix"  # where cameras' fire bearings cross (vigil.rules.fire)
 
 
 # What a live client may be sent; `access` stays inside Vigil.
-CLIENT_TOPICS = (Topic.EVENT, Topic.ALERT, Topic.CAMERA, Topic.UNIT, Topic.INCIDENT, Topic.VIEW)
+CLIENT_TOPICS = (
+    Topic.EVENT, Topic.ALERT, Topic.CAMERA, Topic.UNIT, Topic.INCIDENT, Topic.VIEW, Topic.FIRE_FIX,
+)  # fmt: skip
 
 
 def topic_of(message: Mapping[str, Any]) -> Topic:

@@ -15,6 +15,7 @@ from vigil.bus import Bus
 from vigil.config import RuleConfig
 from vigil.datadir import inside
 from vigil.domain import Alert, AlertStatus, Event, EventType
+from vigil.rules.fire import FireWatch
 from vigil.rules.hotlists import HotlistMatcher
 from vigil.rules.watchlists import watchlist_alerts
 from vigil.store.alerts import Alerts
@@ -78,6 +79,7 @@ class AlertService:
         self.alerts, self.bus, self.engine = alerts, bus, engine
         self.data_dir = data_dir  # where snapshots lie (a dismissed face match's is deleted)
         self.hotlists = hotlists if hotlists is not None else HotlistMatcher(alerts.store)
+        self.fire = FireWatch(alerts, bus, self._publish)  # fire and smoke: vigil/rules/fire.py
 
     def raise_for(self, saved: Iterable[tuple[Event, EventRow]]) -> list[AlertRow]:
         rows = []
@@ -86,6 +88,7 @@ class AlertService:
                 *self.engine.alerts(event, event_row),
                 *self.hotlists.alerts(event, event_row),
                 *watchlist_alerts(event, event_row),
+                *self.fire.alerts(event, event_row),
             ]
             for alert in raised:
                 row = self.alerts.create(alert)
