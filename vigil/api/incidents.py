@@ -28,6 +28,7 @@ from vigil.domain import IncidentState, Role
 from vigil.incidents.incidents import MAX_STEPS, MAX_TEXT
 from vigil.incidents.units import unit_record
 from vigil.logtext import ONE_LINE
+from vigil.rules.fire import FIRE_TYPES, fix_of
 from vigil.store.tables import AlertRow, IncidentRow
 
 router = APIRouter(tags=["incidents"], dependencies=[Depends(require_user)])
@@ -36,6 +37,7 @@ Viewer = Annotated[Principal, Depends(require_operational)]
 Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 Supervisor = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
 TYPE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+FIRE_INCIDENT = "fire"  # the type of an incident opened from a fire or smoke alert
 TypeName = Annotated[
     str, Field(pattern=TYPE_PATTERN, description="lower-case letters, digits, _ and -")
 ]
@@ -46,7 +48,9 @@ class IncidentOpen(Model):
     title: Annotated[str, Field(min_length=1, max_length=200, pattern=ONE_LINE)] | None = Field(
         None, description="default: the alert's rule"
     )
-    type: TypeName = "general"
+    type: TypeName | None = Field(
+        None, description=f"default: {FIRE_INCIDENT} from a fire or smoke alert, else general"
+    )
     alert_id: int | None = Field(None, ge=1, description="open it from this alert")
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
@@ -135,6 +139,16 @@ def _visible(state: AppState, user: Principal, incident_id: int) -> IncidentRow:
     return row
 
 
+def _alert_place(state: AppState, alert: AlertRow) -> tuple[float | None, float | None]:
+    """Where an incident from `alert` is: the fire's fix (where two cameras' bearings cross),
+    else the alert's camera."""
+    fix = fix_of(alert)
+    if fix is not None:
+        return fix
+    cam = state.camera(alert.camera_id)
+    return (cam.lat, cam.lon) if cam is not None else (None, None)
+
+
 def _out(state: AppState, row: IncidentRow, timeline: bool = False) -> IncidentOut:
     return IncidentOut.model_validate(state.incidents.record(row, timeline=timeline))
 
@@ -167,15 +181,18 @@ def open_incident(
     state: StateDep,
     note: Annotated[AuditNote, audited("incidents.open", "incident")],
 ) -> IncidentOut:
-    """Open an incident by hand (title, position) or from an alert (its camera's position)."""
+    """Open an incident by hand (title, position) or from an alert: at the fire's fix for a
+    fire or smoke alert two cameras have placed, else at its camera's position."""
     camera, lat, lon, title = body.camera, body.lat, body.lon, body.title
+    kind = body.type or "general"
     if body.alert_id is not None:
         alert = visible_row(state, user, AlertRow, body.alert_id, "alert")
         camera = alert.camera_id
-        cam = state.camera(alert.camera_id)
-        if lat is None and cam is not None:
-            lat, lon = cam.lat, cam.lon
+        if lat is None:
+            lat, lon = _alert_place(state, alert)
         title = title or alert.rule
+        if body.type is None and alert.type in FIRE_TYPES:
+            kind = FIRE_INCIDENT
     elif camera is not None:
         cam = state.camera(camera)
         if cam is None or not user.sees(camera):
@@ -185,11 +202,11 @@ def open_incident(
     if title is None:
         title = "Incident"
     row = state.incidents.open(
-        title, user.username, type=body.type, lat=lat, lon=lon, camera_id=camera,
+        title, user.username, type=kind, lat=lat, lon=lon, camera_id=camera,
         alert_id=body.alert_id, text=body.note,
     )  # fmt: skip
     note.object_id = str(row.id)
-    note.details.update(alert=body.alert_id, type=body.type)
+    note.details.update(alert=body.alert_id, type=kind)
     return _out(state, row, timeline=True)
 
 
