@@ -34,12 +34,12 @@ from vigil.domain import (
     UnitStatus,
 )
 from vigil.errors import Conflict, Invalid, NotFound
-from vigil.geo import haversine_m
 from vigil.incidents.units import Units, rowcount
 from vigil.recording.locks import Window, alert_lock_row, default_window
 from vigil.store.alerts import reviewers_needed
 from vigil.store.db import Store
 from vigil.store.queries import as_utc
+from vigil.store.spatial import nearest_units
 from vigil.store.tables import (
     AlertRow,
     AssignmentRow,
@@ -177,14 +177,14 @@ class Incidents:
                 f"incident {incident_id} has no position; give it one (or open it from an "
                 "alert on a camera with lat/lon) to find the nearest units"
             )
-        found = []
-        for unit in self.units.all():
-            if unit.status != UnitStatus.AVAILABLE or unit.lat is None or unit.lon is None:
-                continue
-            metres = haversine_m((row.lat, row.lon), (unit.lat, unit.lon))
-            speed = UnitKind(unit.kind).speed_kmh / 3.6
-            found.append(Suggestion(unit, metres, metres / speed))
-        return sorted(found, key=lambda x: x.eta_s)[:limit]
+        found = []  # the nearest of each kind hold the soonest (an indexed query per kind)
+        with self.store.session() as s:
+            for kind in UnitKind:
+                for n in nearest_units(
+                    s, row.lat, row.lon, limit, status=UnitStatus.AVAILABLE, kind=kind
+                ):
+                    found.append(Suggestion(n.row, n.metres, n.metres / (kind.speed_kmh / 3.6)))
+        return sorted(found, key=lambda x: (x.eta_s, x.unit.callsign))[:limit]
 
     # -- changing ----------------------------------------------------------------------------
 
