@@ -26,6 +26,7 @@ from vigil.api import (
     events,
     exports,
     field,
+    fire,
     hotlists,
     incidents,
     ingest,
@@ -263,7 +264,7 @@ def create_app(
     )
     routers = [auth, camera_routes, events, alerts, hotlists, users, audit, reports, system]
     routers += [watchlists, units, incidents, field, vocabulary, ws, recordings, exports, ingest]
-    routers += [webhooks]
+    routers += [webhooks, fire]
     for module in (*routers, pages):
         app.include_router(module.router)
     pages.mount_vendor(app)  # Leaflet from node_modules, before the general /static mount
