@@ -1,6 +1,6 @@
-// The command centre page: map (cameras, units, incidents, fire bearings and fixes), camera tiles, the incident panel
-// and the live feed, kept current by the WebSocket (/api/ws) and a slow poll of camera
-// health for frame rates.
+// The command centre page: map (cameras, units, incidents, fire bearings and fixes), camera
+// tiles, the incident panel and the live feed, kept current by the WebSocket (/api/ws) and a
+// slow poll of camera health for frame rates.
 import { get, me } from "./api.js";
 import { Clips } from "./clips.js";
 import { startTopbar } from "./common.js";
