@@ -8,9 +8,11 @@ bus messages and bytes, and the recording's bytes (the clip's own packets).
 
 Each run feeds the clip once through the real pipeline (CameraPipeline) with a StoreSink on a
 fresh PostgreSQL database (127.0.0.1:5432, dropped after) and an EventPublisher on the
-in-process bus; every stage is timed by wrapping the real object's method (the call itself
-is unchanged). Bus bytes are the JSON the NATS bus would send for each message. Per hour =
-per clip pass x 3600 / the clip's seconds (the clip's activity, looped, as in the demo).
+in-process bus; every stage is timed (process CPU and wall seconds) by wrapping the real
+object's method (the call itself is unchanged). Bus bytes are the JSON the NATS bus would
+send for each message. Per hour = per clip pass x 3600 / the clip's seconds (the clip's
+activity, looped, as in the demo). Stored rows: their mean size as stored (pg_column_size)
+and the database's growth over the pass.
 The peer for the speed is bench/pipeline.py (the same pipeline, gating off); its x-realtime
 is not repeated here. Camera health reports add 1 message/s per camera (vigil/bus/remote.py
 REPORT_S), not counted in `bus`.
@@ -55,26 +57,35 @@ class CountingBus(LocalBus):
         super().publish(message)
 
 
-def timed(fn: Callable[..., Any], into: dict[str, float], stage: str) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            into[stage] += time.perf_counter() - started
+class Clock:
+    """Wall and process-CPU seconds per stage. The process runs one camera and nothing else,
+    so the process's CPU during a stage (the detector's own threads included) is the stage's."""
 
-    return wrapper
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
 
+    def timed(self, fn: Callable[..., Any], stage: str) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.wall[stage] += time.perf_counter() - w
+                self.cpu[stage] += time.process_time() - c
 
-def timed_frames(frames: Iterator[Any], into: dict[str, float]) -> Iterator[Any]:
-    while True:
-        started = time.perf_counter()
-        try:
-            frame = next(frames)
-        except StopIteration:
-            return
-        into["decode"] += time.perf_counter() - started
-        yield frame
+        return wrapper
+
+    def frames(self, frames: Iterator[Any]) -> Iterator[Any]:
+        while True:
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                frame = next(frames)
+            except StopIteration:
+                return
+            self.wall["decode"] += time.perf_counter() - w
+            self.cpu["decode"] += time.process_time() - c
+            yield frame
 
 
 def one_pass(camera_id: str, db_url: str, data: Path) -> dict[str, Any]:
@@ -89,7 +100,7 @@ def one_pass(camera_id: str, db_url: str, data: Path) -> dict[str, Any]:
     cam = next(c for c in config.cameras if c.id == camera_id)
     store = Store(db_url)
     store.save_camera(cam.to_camera())
-    t: dict[str, float] = defaultdict(float)
+    clock = Clock()
     writes = {"transactions": 0, "rows": 0}
     save_results = store.save_results
 
@@ -98,7 +109,7 @@ def one_pass(camera_id: str, db_url: str, data: Path) -> dict[str, Any]:
         writes["rows"] += len(tracks) + len(events)
         return save_results(cid, origin, tracks, events, *rest)
 
-    store.save_results = timed(counted, t, "store")  # type: ignore[method-assign]
+    store.save_results = clock.timed(counted, "store")  # type: ignore[method-assign]
     bus, origin = CountingBus(), time.time()
     sink = StoreSink(store, data, cam.id, origin, event_snapshots=True)
     publisher = EventPublisher(bus)
@@ -111,31 +122,58 @@ def one_pass(camera_id: str, db_url: str, data: Path) -> dict[str, Any]:
             sink.close()
 
     source = open_source(cam.id, cam.source)
-    frames = timed_frames(iter(source.frames()), t)
+    frames = clock.frames(iter(source.frames()))
     first = next(frames)
     pipeline = CameraPipeline(
         cam, config, detector_for_camera(config, cam), (first.width, first.height)
     )
-    pipeline.gate.update = timed(pipeline.gate.update, t, "gate")  # type: ignore[method-assign]
-    pipeline.detector.detect = timed(pipeline.detector.detect, t, "detect")  # type: ignore[method-assign]
-    pipeline.tracker.update = timed(pipeline.tracker.update, t, "track")  # type: ignore[method-assign]
+    pipeline.gate.update = clock.timed(pipeline.gate.update, "gate")  # type: ignore[method-assign]
+    pipeline.detector.detect = clock.timed(pipeline.detector.detect, "detect")  # type: ignore[method-assign]
+    pipeline.tracker.update = clock.timed(pipeline.tracker.update, "track")  # type: ignore[method-assign]
     process = pipeline.process
-    pipeline.process = timed(process, t, "pipeline")  # type: ignore[method-assign]
+    pipeline.process = clock.timed(process, "pipeline")  # type: ignore[method-assign]
+    size0 = database_bytes(store)
     summary = run_analysis(itertools.chain([first], frames), pipeline, source.fps, [Publishing()])
+    rows = row_bytes(store)
+    rows["database_bytes_added"] = database_bytes(store) - size0
     store.close()
-    t["analyze_rest"] = t.pop("pipeline") - t["gate"] - t["detect"] - t["track"]
+    for t in (clock.wall, clock.cpu):
+        t["analyze_rest"] = t.pop("pipeline") - t["gate"] - t["detect"] - t["track"]
     shots = sum(p.stat().st_size for p in data.rglob("*.jpg"))
     return {
         "media_s": summary.media_seconds,
         "frames": summary.frames,
         "detector_calls": summary.detector_calls,
-        "cpu_s": dict(t),
+        "cpu_s": dict(clock.cpu),
+        "stage_wall_s": dict(clock.wall),
         "wall_s": summary.wall_seconds,
         "writes": writes,
         "snapshot_bytes": shots,
         "bus": {"messages": bus.messages, "bytes": bus.bytes},
         "source_bytes": Path(cam.source).stat().st_size,
+        "rows": rows,
     }
+
+
+def database_bytes(store: Any) -> int:
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar())
+
+
+def row_bytes(store: Any) -> dict[str, Any]:
+    """Rows stored and their mean size as stored (pg_column_size: the tuple, no index)."""
+    from sqlalchemy import text
+
+    out: dict[str, Any] = {}
+    with store.engine.connect() as conn:
+        for table in ("events", "tracks"):
+            n, size = conn.execute(
+                text(f"SELECT count(*), coalesce(avg(pg_column_size(t.*)), 0) FROM {table} t")
+            ).one()
+            out[table] = {"rows": int(n), "mean_tuple_bytes": round(float(size), 1)}
+    return out
 
 
 def per_camera(camera_id: str, runs: int) -> dict[str, Any]:
@@ -149,12 +187,17 @@ def per_camera(camera_id: str, runs: int) -> dict[str, Any]:
     ms_per_s = {
         s: spread([p["cpu_s"].get(s, 0.0) / p["media_s"] * 1000 for p in passes]) for s in STAGES
     }
+    wall_ms_per_s = {
+        s: spread([p["stage_wall_s"].get(s, 0.0) / p["media_s"] * 1000 for p in passes])
+        for s in STAGES
+    }
     total = [sum(p["cpu_s"].get(s, 0.0) for s in STAGES) / p["media_s"] for p in passes]
     return {
         "clip_seconds": round(media, 2),
         "frames_per_s": round(last["frames"] / media, 2),
         "detector_calls_per_s": round(last["detector_calls"] / media, 2),
         "cpu_ms_per_camera_second": ms_per_s,
+        "wall_ms_per_camera_second": wall_ms_per_s,
         "cpu_cores_per_camera": spread(total, 3),
         "cameras_per_core": spread([1 / x for x in total], 1),
         "per_camera_hour": {
@@ -167,6 +210,7 @@ def per_camera(camera_id: str, runs: int) -> dict[str, Any]:
             "recording_bytes": round(last["source_bytes"] * hour),
         },
         "recording_bytes_per_s": round(last["source_bytes"] / media),
+        "stored_rows": last["rows"],
         "deterministic_counts": len({json.dumps(p["writes"]) for p in passes}) == 1,
         "wall_s": [round(p["wall_s"], 2) for p in passes],
     }

@@ -382,7 +382,10 @@ def saturation(levels: list[dict[str, Any]]) -> dict[str, Any]:
             return {
                 "saturated_at_per_s": lv["offered_per_s"],
                 "slowest_stage_p95": max(stages, key=lambda k: stages[k]),
-                "busiest_part": max(lv["cpu_cores"], key=lambda k: lv["cpu_cores"][k]),
+                "busiest_part": max(
+                    (k for k in lv["cpu_cores"] if not k.endswith("waiting_for_cpu")),
+                    key=lambda k: lv["cpu_cores"][k],
+                ),
             }
     return {"saturated_at_per_s": None}
 

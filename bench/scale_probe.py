@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from latency import CLK_TCK, tree_cpu
-from probes import summary
+from probes import summary, waits
 
 PG_ADMIN = os.environ.get("VIGIL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 SAMPLE_S = 0.5
@@ -74,6 +74,13 @@ def pid_cpu(pid: int) -> float:
     return (float(fields[11]) + float(fields[12])) / CLK_TCK
 
 
+def _waited(pid: int) -> float:
+    try:
+        return sum(waits(pid).values())
+    except OSError:  # the process has ended
+        return 0.0
+
+
 class CpuSampler:
     """CPU seconds so far of each part, sampled every SAMPLE_S in a thread of its own."""
 
@@ -101,6 +108,11 @@ class CpuSampler:
             "nats_server": {p: pid_cpu(p) for p in self.nats},
             "bench_clients": {os.getpid(): sum(os.times()[:2])},
         }
+        # Threads runnable but without a CPU (schedstat): the machine's contention, as
+        # opposed to waiting for the database or the network.
+        for name, proc in (("web", self.web), ("producer", self.producer)):
+            if proc is not None:
+                parts[f"{name}_threads_waiting_for_cpu"] = {proc.pid: _waited(proc.pid)}
         return parts
 
     def _run(self) -> None:
@@ -111,7 +123,8 @@ class CpuSampler:
             self._stop.wait(SAMPLE_S)
 
     def cores(self, t0: float, t1: float) -> dict[str, float]:
-        """Cores each part used between the samples nearest t0 and t1."""
+        """Cores each part used (threads waiting, for the waiting parts) between the samples
+        nearest t0 and t1."""
         a = max(0, bisect.bisect_left(self.times, t0) - 1)
         b = min(len(self.times) - 1, bisect.bisect_left(self.times, t1))
         if b <= a:
