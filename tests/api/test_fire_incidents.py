@@ -56,6 +56,7 @@ def test_an_incident_from_a_located_fire_is_at_the_fix_and_of_type_fire(env: Env
     assert fix is not None and set(fix["cameras"]) == {"lobby", "car-park"}
     incident = _open(operator, second.id)
     assert incident["type"] == "fire" and incident["camera"] == "car-park"
+    assert incident["title"] == "Fire seen from car-park"  # the camera has no name of its own
     where = (float(incident["lat"]), float(incident["lon"]))  # type: ignore[arg-type]
     assert where == (fix["lat"], fix["lon"])
     assert haversine_m(where, FIRE) < 1.0  # exact bearings: the crossing is the fire
@@ -76,8 +77,10 @@ def test_a_fire_alert_without_a_fix_is_at_its_camera_and_the_operator_may_say_ot
     assert (incident["lat"], incident["lon"]) == LOBBY and incident["type"] == "fire"
     # The operator's type and position are kept.
     [second] = _sight(env, "car-park", OTHER_TOWER, 1)
-    mine = _open(operator, second.id, type="wildfire", lat=52.1, lon=4.4)
+    assert incident["title"] == "Fire seen from Lobby"
+    mine = _open(operator, second.id, type="wildfire", lat=52.1, lon=4.4, title="Barn A")
     assert (mine["lat"], mine["lon"], mine["type"]) == (52.1, 4.4, "wildfire")
+    assert mine["title"] == "Barn A"
 
 
 def test_other_alerts_open_general_incidents_at_their_camera(env: Env) -> None:

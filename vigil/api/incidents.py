@@ -24,7 +24,7 @@ from vigil.api.deps import (
 from vigil.api.params import row_id
 from vigil.api.schemas import Model
 from vigil.api.units import UnitOut
-from vigil.domain import IncidentState, Role
+from vigil.domain import EventType, IncidentState, Role
 from vigil.incidents.incidents import MAX_STEPS, MAX_TEXT
 from vigil.incidents.units import unit_record
 from vigil.logtext import ONE_LINE
@@ -46,7 +46,7 @@ Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 class IncidentOpen(Model):
     title: Annotated[str, Field(min_length=1, max_length=200, pattern=ONE_LINE)] | None = Field(
-        None, description="default: the alert's rule"
+        None, description="default: the alert's rule; for a fire alert, what was seen from where"
     )
     type: TypeName | None = Field(
         None, description=f"default: {FIRE_INCIDENT} from a fire or smoke alert, else general"
@@ -149,6 +149,13 @@ def _alert_place(state: AppState, alert: AlertRow) -> tuple[float | None, float 
     return (cam.lat, cam.lon) if cam is not None else (None, None)
 
 
+def _fire_title(state: AppState, alert: AlertRow) -> str:
+    """ "Smoke seen from West tower": what a fire alert saw, from which camera."""
+    cam = state.camera(alert.camera_id)
+    name = (cam.name or cam.id) if cam is not None else alert.camera_id
+    return f"{EventType(alert.type).info.title} seen from {name}"[:200]
+
+
 def _out(state: AppState, row: IncidentRow, timeline: bool = False) -> IncidentOut:
     return IncidentOut.model_validate(state.incidents.record(row, timeline=timeline))
 
@@ -191,8 +198,9 @@ def open_incident(
         if lat is None:
             lat, lon = _alert_place(state, alert)
         title = title or alert.rule
-        if body.type is None and alert.type in FIRE_TYPES:
-            kind = FIRE_INCIDENT
+        if alert.type in FIRE_TYPES:
+            kind = body.type or FIRE_INCIDENT
+            title = body.title or _fire_title(state, alert)
     elif camera is not None:
         cam = state.camera(camera)
         if cam is None or not user.sees(camera):
