@@ -150,7 +150,7 @@ def _alert_place(state: AppState, alert: AlertRow) -> tuple[float | None, float 
 
 
 def _fire_title(state: AppState, alert: AlertRow) -> str:
-    """ "Smoke seen from West tower": what a fire alert saw, from which camera."""
+    """What a fire alert saw, from which camera: "Smoke seen from West tower"."""
     cam = state.camera(alert.camera_id)
     name = (cam.name or cam.id) if cam is not None else alert.camera_id
     return f"{EventType(alert.type).info.title} seen from {name}"[:200]
