@@ -44,14 +44,15 @@ Sensitivity = Literal["low", "normal", "high"]
 
 @dataclass(frozen=True, slots=True)
 class Level:
+    name: str
     persist_s: float  # seconds seen without a gap before a fire is told
     min_score: float  # the least track score that counts as seen
 
 
 LEVELS: Mapping[str, Level] = {
-    "low": Level(3.0, 0.65),
-    "normal": Level(1.0, 0.55),
-    "high": Level(0.5, 0.45),
+    "low": Level("low", 3.0, 0.65),
+    "normal": Level("normal", 1.0, 0.55),
+    "high": Level("high", 0.5, 0.45),
 }
 SMOKE_FACTOR = 5.0  # smoke is told after this many times the flame persistence
 GAP_S = 0.5  # longer without a sure sighting breaks the persistence streak
@@ -189,7 +190,7 @@ class FireWatch:
         attributes: dict[str, object] = {
             "first_seen": round(fire.first_seen, 3),
             "area_fraction": round(fire.box.area / float(w * h), 5),
-            "sensitivity_s": self.level.persist_s,
+            "sensitivity": self.level.name,
         }
         attributes.update(fire_bearing(self.camera, step.frame, fire.box, self.frame_size))
         score = sum(fire.scores) / len(fire.scores) if fire.scores else 0.0

@@ -27,10 +27,14 @@ DRIFT = (0.5, 6.0)
 SOFTER = 0.6
 # Frames of background learned before smoke is looked for (a few seconds at 30 fps).
 WARM_UP = 90
+# A smoke pixel is veiled on at least this share of frames over the last seconds: smoke
+# from a fire stays, where a wave's foam washes up and back.
+VEILED = 0.7
 # A smoke blob covers at least this multiple of the flame blob minimum.
 AREA_FACTOR = 10
-# Whole-picture shift (pixels of the small copy) above which the camera is not fixed.
-MAX_STEADY_SHIFT = 0.5
+# Shift of the picture from its background (pixels of the small copy) above which the
+# camera is not fixed.
+MAX_STEADY_SHIFT = 1.0
 # Weights of the smoke cues: greyness, softening, persistence.
 SMOKE_WEIGHTS = (0.2, 0.3, 0.5)
 
@@ -54,13 +58,14 @@ class SmokeModel:
         """Feed one frame's planes; (box on the small image, score) of each smoke blob."""
         y = planes.y.astype(np.float32)
         detail = fine_detail(y)
-        if camera_moved or (self._prev is not None and _shifted(self._prev, y)):
+        grey_bg = self.background.grey.value
+        if camera_moved or (grey_bg is not None and _shifted(grey_bg, y)):
             self._reset()
             return []
         if self._prev is not None:
             self.change.update(np.abs(y - self._prev))
         self._prev = y
-        grey_bg, detail_bg = self.background.grey.value, self.background.detail.value
+        detail_bg = self.background.detail.value
         self.frames += 1
         if grey_bg is None or detail_bg is None or self.frames < WARM_UP:
             self.background.update(y, detail)
@@ -85,14 +90,15 @@ class SmokeModel:
             "heat": heat,
         }
         out = []
-        for r in measure(heat >= 0.5, maps, AREA_FACTOR * min_area, 0.5):
+        for r in measure(heat >= VEILED, maps, AREA_FACTOR * min_area, 0.5):
             cues = (r.means["grey"], r.means["soft"], r.means["heat"])
             out.append((r.box, float(sum(w * c for w, c in zip(SMOKE_WEIGHTS, cues, strict=True)))))
         return out
 
 
-def _shifted(before: np.ndarray, after: np.ndarray) -> bool:
-    """Did the whole picture move between two frames (a pan, a drone's drift)? Phase
-    correlation finds the shift; a fixed camera's is well under a pixel."""
-    (dx, dy), response = cv2.phaseCorrelate(before, after)
-    return response > 0.1 and (dx * dx + dy * dy) > MAX_STEADY_SHIFT**2
+def _shifted(background: np.ndarray, now: np.ndarray) -> bool:
+    """Has the picture moved away from the learned background (a pan, a drone's or a
+    walker's drift, a fraction of a pixel a frame but pixels in seconds)? Phase correlation
+    finds the shift; a fixed camera's stays well under a pixel."""
+    (dx, dy), _ = cv2.phaseCorrelate(background.astype(np.float32), now)
+    return bool(dx * dx + dy * dy > MAX_STEADY_SHIFT**2)

@@ -7,6 +7,8 @@ measures is what the command does.
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from vigil.domain import Event, EventType, Frame
 from vigil.errors import SourceError
 from vigil.pipeline.camera import CameraPipeline, FrameResult, detector_for_camera
 from vigil.sources import open_source
+from vigil.vision.base import Detector
 
 FIRE_EVENTS = frozenset({EventType.FIRE, EventType.SMOKE})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".avi", ".webm", ".ts", ".m4v", ".mpg"})
@@ -48,13 +51,18 @@ class Step:
     result: FrameResult
     fps: float | None
     total_frames: int | None
+    seconds: float  # wall time the pipeline took over this frame (decoding not counted)
 
 
 def watch_video(
-    video: str, camera: CameraConfig, config: VigilConfig | None = None
+    video: str,
+    camera: CameraConfig,
+    config: VigilConfig | None = None,
+    detector: Detector | None = None,
 ) -> Iterator[Step]:
-    """Every frame of `video` through `camera`'s pipeline; the last Step carries the
-    events raised when the source ends (its frame is the last frame)."""
+    """Every frame of `video` through `camera`'s pipeline (with `detector` instead of the
+    camera's own when given); the last Step carries the events raised when the source ends
+    (its frame is the last frame)."""
     config = config or VigilConfig()
     source = open_source(camera.id, video)
     try:
@@ -62,14 +70,17 @@ def watch_video(
         first = next(frames, None)
         if first is None:
             raise SourceError(f"'{video}' has no decodable video frames; check the file")
-        detector = detector_for_camera(config, camera)
+        detector = detector or detector_for_camera(config, camera)
         pipeline = CameraPipeline(camera, config, detector, (first.width, first.height))
+        fps, total = source.fps, source.total_frames
         frame = first
-        yield Step(first, pipeline.process(first), source.fps, source.total_frames)
-        for frame in frames:
-            yield Step(frame, pipeline.process(frame), source.fps, source.total_frames)
+        for frame in itertools.chain([first], frames):
+            started = time.perf_counter()
+            result = pipeline.process(frame)
+            yield Step(frame, result, fps, total, time.perf_counter() - started)
+        started = time.perf_counter()
         end = pipeline.finish(frame.timestamp)
-        yield Step(frame, end, source.fps, source.total_frames)
+        yield Step(frame, end, fps, total, time.perf_counter() - started)
     finally:
         source.close()
 
