@@ -287,12 +287,16 @@ def demo(
     data: Annotated[Path, typer.Option(help="data directory (database, snapshots, keys)")] = Path(
         "vigil-data"
     ),
+    fire: Annotated[
+        bool, typer.Option("--fire", help="the fire watch demo: two towers see a house fire")
+    ] = False,
 ) -> None:
-    """`vigil serve` with the bundled demo: two looping cameras on a map, a zone, a line, rules."""
-    from vigil.server import demo_config
+    """`vigil serve` with the bundled demo: two looping cameras on a map, a zone, a line, rules
+    (--fire: two watch towers whose bearings to a house fire cross on the map)."""
+    from vigil.server import DEMO_CONFIG, FIRE_DEMO_CONFIG, demo_config
     from vigil.server import serve as run_server
 
-    run_server(demo_config(), host, port, data, None)
+    run_server(demo_config(FIRE_DEMO_CONFIG if fire else DEMO_CONFIG), host, port, data, None)
 
 
 def _add_accountability_commands() -> None:

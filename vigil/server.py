@@ -44,6 +44,7 @@ from vigil.store.db import Store, default_db_url
 from vigil.worker import CameraService, alert_service, run_worker, say_line
 
 DEMO_CONFIG = "demo-server.yml"
+FIRE_DEMO_CONFIG = "demo-fire.yml"  # `vigil demo --fire`: two towers watching a house fire
 
 
 def resolve_sources(config: VigilConfig, base: Path) -> VigilConfig:
@@ -58,10 +59,11 @@ def resolve_sources(config: VigilConfig, base: Path) -> VigilConfig:
     return config.model_copy(update={"cameras": cameras})
 
 
-def demo_config() -> VigilConfig:
-    """The bundled demo: two looping cameras on a map, a zone, a line and two alert rules."""
+def demo_config(name: str = DEMO_CONFIG) -> VigilConfig:
+    """The bundled demo: two looping cameras on a map, a zone, a line and two alert rules
+    (or, with FIRE_DEMO_CONFIG, the fire watch demo)."""
     assets = Path(str(resources.files("vigil") / "assets"))
-    return resolve_sources(load_config(assets / DEMO_CONFIG), assets)
+    return resolve_sources(load_config(assets / name), assets)
 
 
 def bind(host: str, port: int) -> socket.socket:
