@@ -226,6 +226,20 @@ def track(
     )
 
 
+RunnerOption = Annotated[
+    str | None, typer.Option("--runner", help="where cameras run: in-process or ray (runner.kind)")
+]
+RayAddressOption = Annotated[
+    str | None, typer.Option("--ray-address", help="the Ray cluster's head, host:port")
+]
+
+
+def with_runner(config: VigilConfig, runner: str | None, address: str | None) -> VigilConfig:
+    from vigil.config.runner import with_options
+
+    return config.model_copy(update={"runner": with_options(config.runner, runner, address)})
+
+
 @app.command()
 @user_errors
 def serve(
@@ -251,12 +265,15 @@ def serve(
             "--secure-cookies", help="Secure session cookie (behind HTTPS; also server: in yml)"
         ),
     ] = False,
+    runner: RunnerOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Run the cameras of a configuration and the command-centre web app until Ctrl-C."""
     from vigil.server import resolve_sources
     from vigil.server import serve as run_server
 
     config = resolve_sources(load_config(config_path), config_path.resolve().parent)
+    config = with_runner(config, runner, ray_address)
     run_server(config, host, port, data, db, cameras=not no_cameras, secure_cookies=secure_cookies)
 
 
@@ -270,12 +287,15 @@ def worker(
         "vigil-data"
     ),
     db: Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")] = None,
+    runner: RunnerOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Run the cameras of a configuration only, publishing over NATS (bus.url), until Ctrl-C;
     `vigil serve --no-cameras` with the same configuration shows them."""
     from vigil.server import resolve_sources, run_worker
 
     config = resolve_sources(load_config(config_path), config_path.resolve().parent)
+    config = with_runner(config, runner, ray_address)
     run_worker(config, data, db)
 
 
@@ -320,6 +340,9 @@ def _add_accountability_commands() -> None:
     from vigil.sources.telemetry.cli import telemetry
 
     app.command("telemetry")(user_errors(telemetry))
+    from vigil.vision.fire.cli import fire
+
+    app.command("fire")(user_errors(fire))
 
     subs = {
         "audit": audit_app,

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -41,7 +41,10 @@ from vigil.logtext import configure_logging
 from vigil.pipeline.directory import CameraDirectory, NoCameras
 from vigil.pipeline.live import LiveSettings
 from vigil.store.db import Store, default_db_url
-from vigil.worker import CameraService, alert_service, run_worker, say_line
+from vigil.worker import CameraService, alert_service, camera_service, run_worker, say_line
+
+if TYPE_CHECKING:
+    from vigil.pipeline.cluster.service import ClusterService
 
 DEMO_CONFIG = "demo-server.yml"
 FIRE_DEMO_CONFIG = "demo-fire.yml"  # `vigil demo --fire`: two towers watching a house fire
@@ -174,12 +177,13 @@ class VigilServer:
         self.url = url_for(host, self.port)
         self.store: Store | None = None
         self.bus: Bus | None = None
-        self.cameras: CameraService | None = None
+        self.cameras: CameraService | ClusterService | None = None
         self.directory: CameraDirectory = NoCameras()
         self.retention: RetentionJob | None = None
         try:
             private_data_dir(data_dir, say)
-            self.store = Store(db_url or default_db_url(data_dir))
+            db_url = db_url or default_db_url(data_dir)
+            self.store = Store(db_url)
             self.retention = RetentionJob(
                 self.store,
                 data_dir,
@@ -190,7 +194,9 @@ class VigilServer:
             self.bus = open_bus(config.bus, consumer=web_consumer(data_dir, self.port))
             alerts = alert_service(config, self.store, self.bus, data_dir)
             if cameras:
-                self.cameras = CameraService(config, self.store, self.bus, data_dir, alerts, live)
+                self.cameras = camera_service(
+                    config, self.store, self.bus, data_dir, alerts, db_url, live
+                )
                 self.directory = self.cameras.directory
             elif isinstance(self.bus, NatsBus):
                 self.directory = RemoteDirectory(self.bus)

@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vigil import __version__
 from vigil.api.bootstrap import SYSTEM_ACTOR
@@ -25,6 +26,9 @@ from vigil.rules.engine import AlertService, RuleEngine
 from vigil.signals import stop_on_signals
 from vigil.store.alerts import Alerts
 from vigil.store.db import Store, default_db_url
+
+if TYPE_CHECKING:
+    from vigil.pipeline.cluster.service import ClusterService
 
 
 def say_line(message: str) -> None:
@@ -74,6 +78,23 @@ class CameraService:
         self.recorders.stop()  # each current segment closed cleanly
 
 
+def camera_service(
+    config: VigilConfig,
+    store: Store,
+    bus: Bus,
+    data_dir: Path,
+    alerts: AlertService,
+    db_url: str,
+    live: LiveSettings | None = None,
+) -> CameraService | ClusterService:
+    """The configuration's cameras as `runner.kind` says: here, or on a Ray cluster."""
+    if config.runner.kind == "ray":
+        from vigil.pipeline.cluster.service import ClusterService
+
+        return ClusterService(config, store, bus, db_url, data_dir, live)
+    return CameraService(config, store, bus, data_dir, alerts, live)
+
+
 class WorkerProcess:
     """`vigil worker`: the cameras only, publishing over NATS; a web app elsewhere shows them."""
 
@@ -96,12 +117,13 @@ class WorkerProcess:
         self.say = say
         self.store: Store | None = None
         self.bus: Bus | None = None
-        self.cameras: CameraService | None = None
+        self.cameras: CameraService | ClusterService | None = None
         self.audit: AuditLog | None = None
         self._started = False
         try:
             private_data_dir(data_dir, say)
-            self.store = Store(db_url or default_db_url(data_dir))
+            db_url = db_url or default_db_url(data_dir)
+            self.store = Store(db_url)
             self.audit = AuditLog(
                 self.store,
                 data_dir,
@@ -111,7 +133,9 @@ class WorkerProcess:
             )
             self.bus = open_bus(config.bus)
             alerts = alert_service(config, self.store, self.bus, data_dir)
-            self.cameras = CameraService(config, self.store, self.bus, data_dir, alerts, live)
+            self.cameras = camera_service(
+                config, self.store, self.bus, data_dir, alerts, db_url, live
+            )
         except BaseException:
             self.close()
             raise

@@ -111,7 +111,10 @@ def _members(tp: Any) -> list[Any]:
 
 
 def _has_kind(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel) and "kind" in tp.model_fields
+    """A plug-in section: its `kind` is one fixed string (runner's `kind` is a choice)."""
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel) and "kind" in tp.model_fields):
+        return False
+    return len(typing.get_args(tp.model_fields["kind"].annotation)) == 1
 
 
 def _kinds(tp: Any) -> list[str]:

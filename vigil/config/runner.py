@@ -18,6 +18,7 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
+from vigil.errors import ConfigError
 from vigil.sections import Strict
 
 RunnerKind = Literal["in-process", "ray"]
@@ -55,3 +56,18 @@ class RunnerConfig(Strict):
     restart_within_s: float = Field(
         30.0, gt=0, le=600, description="a lost camera must run again within this time"
     )
+
+
+def with_options(runner: RunnerConfig, kind: str | None, address: str | None) -> RunnerConfig:
+    """The section as `--runner` and `--ray-address` change it (None: as in vigil.yml)."""
+    if kind is not None and kind not in RUNNER_KINDS:
+        kinds = ", ".join(RUNNER_KINDS)
+        raise ConfigError(f"--runner '{kind}' is not a runner; use one of {kinds}")
+    update: dict[str, object] = {}
+    if kind is not None:
+        update["kind"] = kind
+    if address is not None:
+        if (kind or runner.kind) != "ray":
+            raise ConfigError("--ray-address goes with --runner ray (or runner.kind: ray)")
+        update["address"] = address
+    return runner.model_copy(update=update)

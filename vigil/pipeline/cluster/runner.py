@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from vigil.store.db import Store
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 20.0  # for every camera actor to store its last tracks and close its segment
+CONNECT_TIMEOUT_S = 5.0  # for the Ray head to accept a connection
 OBJECT_STORE_BYTES = 128 * 1024 * 1024  # a local cluster's object store: only small things travel
 
 
@@ -48,6 +50,8 @@ def connect(address: str | None) -> bool:
         ) from None
     if ray.is_initialized():
         return False
+    if address is not None and address != "auto":
+        check_reachable(address)  # Ray itself retries for minutes before it says anything
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
     if address is None:
         options["object_store_memory"] = OBJECT_STORE_BYTES
@@ -60,6 +64,37 @@ def connect(address: str | None) -> bool:
             "--head` there, or check runner.address / --ray-address"
         ) from None
     return True
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """A VigilError unless something accepts TCP connections at `address` (host:port)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise VigilError(f"Ray address '{address}' must be host:port (e.g. 10.0.0.5:6379)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise VigilError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it with "
+            "`ray start --head` there, or check runner.address / --ray-address"
+        ) from None
+
+
+def absolute_db_url(url: str) -> str:
+    """A SQLite file named relative to this process's folder, made absolute: the actors run
+    in folders of their own."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    db = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not db
+        or db == ":memory:"
+        or Path(db).is_absolute()
+    ):
+        return url
+    return parsed.set(database=str(Path(db).resolve())).render_as_string(hide_password=False)
 
 
 def live_nodes() -> dict[str, float]:
@@ -98,7 +133,7 @@ class ClusterRunner:
                 "runner.kind ray: the cameras' events and health reach the web app over NATS; "
                 "set bus.url in vigil.yml (e.g. nats://10.0.0.5:4222)"
             )
-        self.config, self.db_url, self.live = config, db_url, live
+        self.config, self.db_url, self.live = config, absolute_db_url(db_url), live
         self.data_dir = data_dir.resolve()
         for cam in config.cameras:
             store.save_camera(cam.to_camera())  # before any actor: they only add rows
