@@ -100,6 +100,63 @@ class Drill:
         self.proc.stdin.flush()
 
 
+POOL_SCRIPT = """
+import json, sys, threading
+import av, ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from vigil.pipeline.cluster.pool import DetectorServer, PoolDetector
+from vigil.vision.registry import detector_settings, load_detector
+
+ray.init(address="auto", logging_level="ERROR")
+nodes = [n for n in ray.nodes() if n["Alive"]]
+worker = next(n["NodeID"] for n in nodes if n["NodeManagerAddress"] == sys.argv[2])
+with av.open(sys.argv[1]) as c:
+    frames = [f.to_ndarray(format="bgr24") for _, f in zip(range(101), c.decode(video=0))]
+image = frames[-1]
+settings = detector_settings()
+server = ray.remote(DetectorServer).options(
+    num_cpus=0.5, max_concurrency=20,
+    scheduling_strategy=NodeAffinitySchedulingStrategy(worker, soft=False),
+).remote(settings, 416, 8, 50.0)
+labels = ray.get(server.labels.remote())
+proxies = [PoolDetector([server], labels, 416, i) for i in range(4)]
+pooled = proxies[0].detect(image)
+local = load_detector(settings, 416).detect(image)
+results = [None] * 4
+def ask(i):
+    results[i] = [len(proxies[i].detect(f)) for f in frames[-8:]]
+threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+[t.start() for t in threads]; [t.join() for t in threads]
+as_list = lambda ds: [[d.label, d.score, d.box.x, d.box.y, d.box.w, d.box.h] for d in ds]
+print(json.dumps({"pooled": as_list(pooled), "local": as_list(local), "shape": list(image.shape),
+                  "sent": proxies[0].sent_bytes, "requests": proxies[0].requests,
+                  "pool": ray.get(server.report.remote()), "answers": results}))
+"""
+
+
+def test_the_detector_pool_answers_like_a_local_model_and_batches(cluster: Any) -> None:
+    done = cluster.run(0, [sys.executable, "-c", POOL_SCRIPT, str(PERSON_CLIP), cluster.ips[1]],
+                       timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    local = [d for d in out["local"] if d[1] >= 0.4]
+    pooled = [d for d in out["pooled"] if d[1] >= 0.4]
+    assert local and len(pooled) == len(local), (local, pooled)
+    for want in local:  # in the full frame's pixels, within a few of the local model's
+        assert any(p[0] == want[0] and _near(p[2:], want[2:]) for p in pooled), (want, pooled)
+    # Only the picture scaled to the model's size travels: 416 px wide, not the frame.
+    height, width, _ = out["shape"]
+    per_request = out["sent"] / out["requests"]
+    assert per_request == 416 * round(height * 416 / width) * 3 < height * width * 3
+    # Four cameras asking at once: the pool took several requests in one batch.
+    assert out["pool"]["requests"] == 1 + 4 * 8 and out["pool"]["largest_batch"] >= 2
+    assert all(len(a) == 8 for a in out["answers"])
+
+
+def _near(box: list[float], other: list[float]) -> bool:
+    return all(abs(a - b) < 8 for a, b in zip(box, other, strict=True))
+
+
 def test_a_lost_node_s_camera_runs_again_elsewhere(
     cluster: Any, pg_url: str, nats_prefix: str, tmp_path: Path
 ) -> None:
