@@ -55,7 +55,10 @@ LEVELS: Mapping[str, Level] = {
     "high": Level("high", 0.5, 0.45),
 }
 SMOKE_FACTOR = 5.0  # smoke is told after this many times the flame persistence
-GAP_S = 0.5  # longer without a sure sighting breaks the persistence streak
+# A step that sees the fire without a sure sighting, this long after the last one, breaks
+# the persistence streak. Only a step can tell: a detector gated by motion looks at a still
+# flame about once a second, and the time between its looks is not a gap in the fire.
+GAP_S = 0.5
 # Tracks within this fraction of a fire's size, or of the image's width, are that fire.
 NEAR = 0.5
 NEAR_IMAGE = 0.05
@@ -142,7 +145,15 @@ class FireWatch:
             tracks = touched.get(id(fire))
             if tracks and self._observe(fire, tracks, now):
                 events.append(self._event(fire, step, now))
+            elif not tracks:
+                self._unsure(fire, now)
         return events
+
+    @staticmethod
+    def _unsure(fire: _Fire, now: float) -> None:
+        """A step without a sure sighting of `fire`."""
+        if fire.last_sure is not None and now - fire.last_sure > GAP_S:
+            fire.streak_start, fire.scores = None, []
 
     def _masked(self, box: Box) -> bool:
         cx, cy = box.center
@@ -170,11 +181,10 @@ class FireWatch:
         fire.first_seen = min(fire.first_seen, *(t.first_seen for t in tracks))
         sure = [t for t in tracks if t.score >= self.level.min_score]
         if not sure:
-            if fire.last_sure is not None and now - fire.last_sure > GAP_S:
-                fire.streak_start, fire.scores = None, []
+            self._unsure(fire, now)
             return False
         best = max(sure, key=lambda t: t.score)
-        if fire.last_sure is None or now - fire.last_sure > GAP_S or fire.streak_start is None:
+        if fire.streak_start is None:
             fire.streak_start, fire.scores = now, []
         fire.last_sure = now
         fire.scores.append(best.score)
