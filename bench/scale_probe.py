@@ -74,11 +74,12 @@ def pid_cpu(pid: int) -> float:
     return (float(fields[11]) + float(fields[12])) / CLK_TCK
 
 
-def _waited(pid: int) -> float:
+def _waited(pid: int) -> dict[int, float]:
+    """Per thread (threads come and go: each is counted from its own start)."""
     try:
-        return sum(waits(pid).values())
+        return {int(tid): w for tid, w in waits(pid).items()}
     except OSError:  # the process has ended
-        return 0.0
+        return {}
 
 
 class CpuSampler:
@@ -112,7 +113,7 @@ class CpuSampler:
         # opposed to waiting for the database or the network.
         for name, proc in (("web", self.web), ("producer", self.producer)):
             if proc is not None:
-                parts[f"{name}_threads_waiting_for_cpu"] = {proc.pid: _waited(proc.pid)}
+                parts[f"{name}_threads_waiting_for_cpu"] = _waited(proc.pid)
         return parts
 
     def _run(self) -> None:
