@@ -186,6 +186,15 @@ _FIRE_READS = """() => performance.getEntriesByType("resource")
   .filter((r) => r.name.includes("/api/fire")).length"""
 
 
+_CENTRED = """(sel) => {
+  const p = document.querySelector(sel)?.getBoundingClientRect();
+  const m = document.getElementById("map").getBoundingClientRect();
+  if (!p || !p.width) return false;
+  const dx = p.x + p.width / 2 - (m.x + m.width / 2);
+  return Math.hypot(dx, p.y + p.height / 2 - (m.y + m.height / 2)) < 8;
+}"""
+
+
 def _off_line(p: list[float], a: list[float], b: list[float]) -> float:
     """Pixels from p to the line through a and b."""
     (x, y), (x1, y1), (x2, y2) = p, a, b
@@ -277,6 +286,9 @@ def test_a_fire_alert_is_reviewed_once_and_dispatched_to_the_fix(
         assert bearing.startswith("bearing ") and "from East tower" in bearing, bearing
         said = card.locator(".fire-fix-text").inner_text()
         assert f"±{round(fix['uncertainty_m'])} m" in said and "North tower" in said, said
+        # Show on map brings the fix to the middle of the map.
+        card.locator("button[data-action=show-fire]").click()
+        page.wait_for_function(_CENTRED, arg="[data-fix] .point-pin")
         # One reviewer: Acknowledge decides it (no second person, no reason asked).
         card.locator("button[data-action=acknowledge]").click()
         page.wait_for_selector(f".feed-item.alert.status-acknowledged[data-id='{alert_id}']")
