@@ -68,3 +68,17 @@ def test_a_restarted_camera_keeps_its_measured_cost() -> None:
     p.release("cam")
     p.place("cam")
     assert sorted(p.loads().values()) == [0.0, 0.9]
+
+
+def test_a_dead_actors_own_error_is_what_the_camera_shows() -> None:
+    from vigil.pipeline.cluster.supervisor import cause_of
+
+    wrapped = RuntimeError(
+        "The actor died because of an error raised in its creation task, "
+        'ray::CameraHost.__init__()\nTraceback (most recent call last):\n  File "x", line 1\n'
+        "vigil.errors.ModelError: the model file /m.onnx does not exist; check detector.path"
+    )
+    assert cause_of(wrapped) == (
+        "vigil.errors.ModelError: the model file /m.onnx does not exist; check detector.path"
+    )
+    assert cause_of(ValueError("no named error inside")) == "ValueError"

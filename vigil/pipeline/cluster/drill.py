@@ -8,7 +8,8 @@ prints {"ready": {camera: node ip}} once every camera analyses frames; then for 
 `lost <node ip> <UNIX time>` read on stdin (the harness has killed that node) it prints
 {"recovered": [...]} once every camera of that node runs again elsewhere (each recovery's
 `seconds` counts from the loss being noticed; `since_kill` from the kill), or
-{"timeout": ...} after `runner.restart_within_s`; `stop` stops the cameras and ends it.
+{"timeout": ...} after `runner.restart_within_s`; `report` prints every camera's last
+report; `stop` stops the cameras and ends it.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def main(argv: list[str]) -> int:
                 cameras = [cid for cid, node in where.items() if node == words[1]]
                 wait_recovered(runner, cameras, float(words[2]))
                 where = placed(runner)
+            elif words[:1] == ["report"]:
+                say({"report": runner.reports(), "at": time.time()})
             elif words[:1] == ["stop"]:
                 break
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,15 @@ WATCH_S = 0.5  # how often the actors and nodes are looked at
 LOST_AFTER_S = 5.0  # a running actor that has not answered for this long counts as lost
 START_WITHIN_S = 90.0  # a new actor's first answer (it loads its model, opens the store)
 SUSPECT_S = 30.0  # a node whose actor died gets no new camera this long, if others have room
+RETRY_MAX_S = 30.0  # a camera whose actors keep dying before their first answer: back-off cap
+
+
+def cause_of(exc: BaseException) -> str:
+    """The first-hand reason inside a Ray error (a camera actor's own error, e.g. a model that
+    cannot be loaded, comes wrapped in Ray's text and traceback): its last `...Error: ...`."""
+    lines = [ln.strip() for ln in str(exc).splitlines()]
+    named = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception): ", ln)]
+    return (named[-1] if named else type(exc).__name__)[:300]
 
 
 @dataclass
@@ -41,6 +51,8 @@ class Slot:
     pending: Any = None  # the report asked for and not answered yet
     answered: float = 0.0  # monotonic time of the last answer (or of the start)
     started: bool = False  # the current actor has answered once
+    retry_at: float = 0.0  # monotonic time before which no new actor is made (back-off)
+    backoff: float = WATCH_S
     report: dict[str, Any] | None = None
     running: bool = False  # frames analysed by the current actor
     lost_at: float | None = None  # UNIX time the current actor replaced a lost one
@@ -108,7 +120,7 @@ class ClusterSupervisor:
             for node_id, cpus in live.items():
                 self.placement.add_node(node_id, cpus)
             for slot in self.slots.values():
-                if slot.actor is None:
+                if slot.actor is None and slot.retry_at <= time.monotonic():
                     self.replace(slot, slot.lost_why or "not placed yet")
                 elif slot.pending is None:
                     slot.pending = slot.actor.report.remote()
@@ -135,7 +147,7 @@ class ClusterSupervisor:
         try:
             report: dict[str, Any] = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            self.replace(slot, f"its actor died ({type(exc).__name__})")
+            self.replace(slot, f"its actor died ({cause_of(exc)})")
             return
         slot.answered, slot.report, slot.started = now, report, True
         if report.get("cores") is not None:
@@ -161,12 +173,21 @@ class ClusterSupervisor:
                 ray.kill(slot.actor, no_restart=True)
             log.warning("camera '%s' lost on node %s: %s; starting it again", slot.camera_id,
                         slot.node_id, why)  # fmt: skip
-            slot.lost_at, slot.lost_why, slot.from_node = time.time(), why, slot.node_id
+            if slot.lost_at is None:  # a recovery counts from the first loss
+                slot.lost_at, slot.from_node = time.time(), slot.node_id
+            slot.lost_why = why
             if slot.node_id is not None:
                 self._suspect[slot.node_id] = time.monotonic() + SUSPECT_S
+            if slot.started:
+                slot.backoff = WATCH_S
+            else:  # died before its first answer (a model, the database): not every round
+                slot.retry_at = time.monotonic() + slot.backoff
+                slot.backoff = min(slot.backoff * 2, RETRY_MAX_S)
         slot.actor, slot.pending, slot.report = None, None, None
         slot.running = slot.started = False
         self.placement.release(slot.camera_id)
+        if slot.retry_at > time.monotonic():
+            return  # placed again once its back-off has passed
         now = time.monotonic()
         avoid = frozenset(n for n, until in self._suspect.items() if until > now)
         try:
