@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from vigil.bus import LocalBus
 from vigil.config.camera import CameraConfig
@@ -196,3 +197,20 @@ def test_fix_of_a_drones_ground_point_and_of_other_alerts() -> None:
     assert fix_of(both) == (43.2, 7.3)
     assert fix_of(AlertRow(type="zone_enter", attributes={"fix": {"lat": 1, "lon": 2}})) is None
     assert fix_of(AlertRow(type="fire", attributes=None)) is None
+
+
+def test_repeated_sightings_count_once_and_make_one_fix(tmp_path: Path) -> None:
+    watch = Watch(_sqlite(tmp_path))
+    north, east = tower("north"), tower("east")
+    _, (first,) = watch.see(sighting(north, 10.0))
+    _, (pair,) = watch.see(sighting(east, 20.0))
+    rows = [watch.see(sighting(cam, at))[0] for cam, at in ((north, 30.0), (east, 40.0))]
+    single = (pair.attributes or {})["fix"]
+    newest = recent_bearings(watch.store, rows[0].time.replace(year=2000), rows[-1].time)
+    assert len(newest) == 4
+    (fix,) = fixes_of(newest)  # one fire: the newest fix, of the newest sightings
+    assert fix["event_ids"] == [rows[1].id, rows[0].id]
+    # The same two towers again: a camera's repeated line shares its pan's error, so the
+    # fix is no better known than the first pair's.
+    assert fix["uncertainty_m"] == pytest.approx(single["uncertainty_m"], rel=0.01)
+    watch.store.close()

@@ -32,6 +32,7 @@ with the 1-sigma ellipse axes beside it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,8 @@ TELEMETRY_BEARING_SIGMA_DEG = 2.0
 # Lines crossing at less than this give no fix: the point slides along them (a sideways
 # error of range x sigma grows by 1 / sin of the angle: 11x at 5 deg).
 MIN_CROSSING_DEG = 5.0
+# Lines from closer than this start from one place: their crossing says nothing of range.
+MIN_BASELINE_M = 100.0
 # A fire-watch tower's camera sees smoke 30 to 50 km away; a crossing beyond is no fix.
 MAX_FIX_RANGE_M = 50_000.0
 CHI2_2D_95 = 5.991  # the 95 % quantile of chi-square with 2 degrees of freedom
@@ -245,14 +248,18 @@ def fire_bearing(
     return _fixed_bearing(camera, box, frame_size)
 
 
+@functools.lru_cache(maxsize=4096)
+def _frame(lat: float, lon: float) -> LocalFrame:
+    """A tangent plane at sea level (a locating builds the same ones again and again)."""
+    return LocalFrame(lat, lon, 0.0)
+
+
 def _plane(lines: Sequence[BearingLine]) -> tuple[LocalFrame, np.ndarray, np.ndarray]:
     """The lines in one tangent plane: origins (n x 2, metres) and unit directions."""
-    frame = LocalFrame(
-        sum(x.lat for x in lines) / len(lines), sum(x.lon for x in lines) / len(lines), 0.0
-    )
+    frame = _frame(sum(x.lat for x in lines) / len(lines), sum(x.lon for x in lines) / len(lines))
     origins, directions = [], []
     for line in lines:
-        own = LocalFrame(line.lat, line.lon, 0.0)
+        own = _frame(line.lat, line.lon)
         b = math.radians(line.bearing_deg)
         d = frame.axes @ (own.axes.T @ np.array([math.sin(b), math.cos(b), 0.0]))
         origins.append(frame.to_enu(line.lat, line.lon, 0.0)[:2])
@@ -266,6 +273,28 @@ def _crossing_deg(d1: np.ndarray, d2: np.ndarray) -> float:
     return math.degrees(math.asin(min(1.0, s)))
 
 
+def _covariance(
+    point: np.ndarray, origins: np.ndarray, directions: np.ndarray, sigmas: np.ndarray
+) -> np.ndarray | None:
+    """The 2 x 2 covariance (m^2) of a point on lines with angular sigmas (radians), or None
+    when it lies behind a line's origin or beyond MAX_FIX_RANGE_M of it."""
+    offsets = point - origins
+    along = np.einsum("ij,ij->i", offsets, directions)
+    ranges = np.linalg.norm(offsets, axis=1)
+    if np.any(along <= 0) or np.any(ranges > MAX_FIX_RANGE_M):
+        return None
+    normals = np.column_stack([-directions[:, 1], directions[:, 0]])
+    sideways = np.maximum(ranges * sigmas, 1e-3)
+    info = normals.T @ (normals / sideways[:, None] ** 2)
+    return np.asarray(np.linalg.inv(info))
+
+
+def _major(cov: np.ndarray) -> float:
+    """The variance along a 2 x 2 covariance's major axis."""
+    a, b, c = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
+    return (a + c) / 2 + math.hypot((a - c) / 2, b)
+
+
 def _fix_at(
     frame: LocalFrame,
     point: np.ndarray,
@@ -273,17 +302,10 @@ def _fix_at(
     origins: np.ndarray,
     directions: np.ndarray,
 ) -> Fix | None:
-    """The fix at `point` (plane metres) with its covariance, or None when the point lies
-    behind a line's origin or beyond MAX_FIX_RANGE_M of it."""
-    offsets = point - origins
-    along = np.einsum("ij,ij->i", offsets, directions)
-    ranges = np.linalg.norm(offsets, axis=1)
-    if np.any(along <= 0) or np.any(ranges > MAX_FIX_RANGE_M):
+    """The fix at `point` (plane metres) with its covariance (see `_covariance`)."""
+    cov = _covariance(point, origins, directions, np.radians([x.sigma_deg for x in lines]))
+    if cov is None:
         return None
-    normals = np.column_stack([-directions[:, 1], directions[:, 0]])
-    sideways = ranges * np.radians([x.sigma_deg for x in lines])
-    info = normals.T @ (normals / np.maximum(sideways, 1e-3)[:, None] ** 2)
-    cov = np.linalg.inv(info)
     values, vectors = np.linalg.eigh(cov)
     major = vectors[:, 1]
     lat, lon, _ = frame.to_geodetic(np.array([point[0], point[1], 0.0]))
@@ -299,23 +321,44 @@ def _fix_at(
         semi_major_m=round(sigma_major, 1),
         semi_minor_m=round(math.sqrt(max(float(values[0]), 0.0)), 1),
         major_axis_deg=round(math.degrees(math.atan2(major[0], major[1])) % 180.0, 1),
-        ranges_m=tuple(round(float(r), 1) for r in ranges),
+        ranges_m=tuple(round(float(r), 1) for r in np.linalg.norm(point - origins, axis=1)),
         crossing_deg=round(widest, 2),
     )
+
+
+def _crossing(origins: np.ndarray, directions: np.ndarray, i: int, j: int) -> np.ndarray | None:
+    """Where lines i and j cross in their plane (see `intersect` for when they do not)."""
+    (pa, pb), (da, db) = origins[[i, j]], directions[[i, j]]
+    if float(np.linalg.norm(pb - pa)) < MIN_BASELINE_M:
+        return None
+    if _crossing_deg(da, db) < MIN_CROSSING_DEG:
+        return None
+    gap = pb - pa
+    t = float(gap[0] * db[1] - gap[1] * db[0]) / float(da[0] * db[1] - da[1] * db[0])
+    return np.asarray(pa + t * da)
 
 
 def intersect(a: BearingLine, b: BearingLine) -> Fix | None:
     """Where two bearing lines cross, with its uncertainty; None when they cross at less
     than MIN_CROSSING_DEG (nearly parallel, or pointing along each other), behind either
-    origin, or farther than MAX_FIX_RANGE_M from either."""
+    origin, farther than MAX_FIX_RANGE_M from either, or when they start within
+    MIN_BASELINE_M of each other (one place: two fires seen from one tower)."""
     frame, origins, directions = _plane([a, b])
-    (da, db), (pa, pb) = directions, origins
-    cross = float(da[0] * db[1] - da[1] * db[0])
-    if _crossing_deg(da, db) < MIN_CROSSING_DEG:
-        return None
-    gap = pb - pa
-    t = float(gap[0] * db[1] - gap[1] * db[0]) / cross
-    return _fix_at(frame, pa + t * da, [a, b], origins, directions)
+    point = _crossing(origins, directions, 0, 1)
+    return None if point is None else _fix_at(frame, point, [a, b], origins, directions)
+
+
+def _near(
+    point: np.ndarray, spread_m: float, origins: np.ndarray, directions: np.ndarray,
+    sigmas: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Which lines pass in front of their origin within GATE_SIGMAS of a point known to
+    `spread_m` (each line's own sideways error at that range and the point's, combined)."""
+    offsets = point - origins
+    along = np.einsum("ij,ij->i", offsets, directions)
+    sideways = np.abs(offsets[:, 0] * directions[:, 1] - offsets[:, 1] * directions[:, 0])
+    spread = np.hypot(spread_m, along * sigmas)
+    return np.asarray((along > 0) & (sideways <= GATE_SIGMAS * spread))
 
 
 def _least_squares(lines: Sequence[BearingLine], start: Fix, rounds: int = 4) -> Fix | None:
@@ -334,23 +377,38 @@ def _least_squares(lines: Sequence[BearingLine], start: Fix, rounds: int = 4) ->
     return _fix_at(frame, point, lines, origins, directions)
 
 
-def locate(lines: Sequence[BearingLine]) -> tuple[Fix, list[int]] | None:
+def locate(
+    lines: Sequence[BearingLine], *, through: int | None = None
+) -> tuple[Fix, list[int]] | None:
     """The best fix of several bearing lines and which of them (indexes) make it. Each pair's
     crossing gathers the lines passing within GATE_SIGMAS of it; the crossing most lines
     agree on wins (a line to another fire, crossing one of them nearby, gathers fewer), the
-    better known on a tie; with more than two lines, least squares over them. None when no
-    two lines cross (see `intersect`)."""
-    best: tuple[int, float, list[int], Fix] | None = None
+    better known on a tie; with more than two lines, least squares over them. `through`:
+    only crossings of that line count (the fix a new sighting makes). None when no two
+    lines cross (see `intersect`)."""
+    frame, origins, directions = _plane(lines)
+    sigmas = np.radians([x.sigma_deg for x in lines])
+    best: tuple[int, float, list[int], tuple[int, int], np.ndarray] | None = None
     for i, j in itertools.combinations(range(len(lines)), 2):
-        fix = intersect(lines[i], lines[j])
-        if fix is None:
+        if through is not None and through not in (i, j):
             continue
-        members = [k for k in range(len(lines)) if k in (i, j) or _passes_near(lines[k], fix)]
-        if best is None or (-len(members), fix.uncertainty_m) < (-best[0], best[1]):
-            best = (len(members), fix.uncertainty_m, members, fix)
+        point = _crossing(origins, directions, i, j)
+        pair = [i, j]
+        cov = None if point is None else _covariance(point, origins[pair], directions[pair],
+                                                     sigmas[pair])  # fmt: skip
+        if point is None or cov is None:
+            continue
+        spread = math.sqrt(max(_major(cov), 0.0))
+        near = _near(point, spread, origins, directions, sigmas)
+        near[pair] = True
+        members = [int(k) for k in np.flatnonzero(near)]
+        if best is None or (-len(members), spread) < (-best[0], best[1]):
+            best = (len(members), spread, members, (i, j), point)
     if best is None:
         return None
-    _, _, members, fix = best
+    _, _, members, (i, j), point = best
+    fix = _fix_at(frame, point, [lines[i], lines[j]], origins[[i, j]], directions[[i, j]])
+    assert fix is not None  # its covariance was found above
     if len(members) > 2:
         joint = _least_squares([lines[k] for k in members], fix)
         if joint is not None:
@@ -358,12 +416,10 @@ def locate(lines: Sequence[BearingLine]) -> tuple[Fix, list[int]] | None:
     return fix, members
 
 
-def _passes_near(line: BearingLine, fix: Fix) -> bool:
+def passes_near(line: BearingLine, fix: Fix) -> bool:
+    """Whether a line passes in front of its origin within GATE_SIGMAS of a fix (its own
+    sideways error at that range and the fix's, combined)."""
     frame, origins, directions = _plane([line])
-    offset = frame.to_enu(fix.lat, fix.lon, 0.0)[:2] - origins[0]
-    along = float(offset @ directions[0])
-    if along <= 0:
-        return False
-    sideways = abs(float(offset[0] * directions[0][1] - offset[1] * directions[0][0]))
-    spread = math.hypot(fix.semi_major_m, along * math.radians(line.sigma_deg))
-    return sideways <= GATE_SIGMAS * spread
+    point = frame.to_enu(fix.lat, fix.lon, 0.0)[:2]
+    return bool(_near(point, fix.semi_major_m, origins, directions,
+                      np.radians([line.sigma_deg]))[0])  # fmt: skip

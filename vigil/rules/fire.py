@@ -48,6 +48,7 @@ OPEN_FOR_S = 12 * 3600.0  # an open fire alert older than this no longer holds b
 SAME_FIRE_DEG = 5.0  # the least bearing difference two sightings of one fire may show
 SAME_FIRE_M = 1_000.0
 MAX_BEARINGS = 500  # the newest fire and smoke events read for one locating
+MAX_LINES = 16  # the newest cameras' lines (one per camera and direction) a fix may use
 OPEN = (str(AlertStatus.CANDIDATE), str(AlertStatus.ACKNOWLEDGED))
 BEARING_KEYS = ("bearing_deg", "bearing_sigma_deg", "from_lat", "from_lon")
 
@@ -111,12 +112,14 @@ def _distinct(newest_first: Sequence[EventRow]) -> list[EventRow]:
     """One line per camera and direction, the newest: a camera's repeated sightings of one
     fire share its pan's error, and counting them again would shrink the fix's uncertainty
     for nothing."""
-    kept: list[EventRow] = []
+    kept: dict[str, list[tuple[EventRow, BearingLine]]] = {}
+    out: list[EventRow] = []
     for row in newest_first:
-        line = _line(row)
-        if not any(k.camera_id == row.camera_id and _same_direction(_line(k), line) for k in kept):
-            kept.append(row)
-    return kept
+        line, own = _line(row), kept.setdefault(row.camera_id, [])
+        if not any(_same_direction(seen, line) for _, seen in own):
+            own.append((row, line))
+            out.append(row)
+    return out
 
 
 def fix_record(fix: Fix, rows: Sequence[EventRow]) -> dict[str, Any]:
@@ -155,7 +158,8 @@ def fix_through(row: EventRow, earlier: Sequence[EventRow]) -> dict[str, Any] | 
     record; None when it has no bearing or crosses none of them."""
     if BearingLine.of(row.attributes or {}) is None:
         return None
-    others = _unclaimed(_line(row), [r for r in _distinct(earlier) if r.id != row.id])
+    distinct = _distinct([row, *(r for r in earlier if r.id != row.id)])[1:MAX_LINES]
+    others = _unclaimed(_line(row), distinct)
     rows = [row, *others]
     found = locate([_line(r) for r in rows], through=0)
     if found is None:
@@ -167,18 +171,23 @@ def fix_through(row: EventRow, earlier: Sequence[EventRow]) -> dict[str, Any] | 
 def fixes_of(
     newest_first: Sequence[EventRow], window_s: float = LOCATE_WINDOW_S
 ) -> list[dict[str, Any]]:
-    """The fixes the locator made as these bearings came in (each with those of the window
-    before it), newest first; one per set of events."""
+    """The fires these bearings (newest first) locate: for each camera's newest sighting in
+    each direction, the fix it makes with those of the window before it; of the fixes of one
+    fire (within either's uncertainty of each other), the newest. Newest first."""
     out: list[dict[str, Any]] = []
-    seen: set[frozenset[int]] = set()
-    for i, row in enumerate(newest_first):
+    position = {r.id: i for i, r in enumerate(newest_first)}
+    for row in _distinct(newest_first):
         start = as_utc(row.time) - timedelta(seconds=window_s)
-        earlier = [r for r in newest_first[i + 1 :] if as_utc(r.time) >= start]
+        earlier = [r for r in newest_first[position[row.id] + 1 :] if as_utc(r.time) >= start]
         record = fix_through(row, earlier)
-        if record is not None and (key := frozenset(record["event_ids"])) not in seen:
-            seen.add(key)
+        if record is not None and not any(_same_place(record, kept) for kept in out):
             out.append(record)
     return out
+
+
+def _same_place(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    apart = haversine_m((a["lat"], a["lon"]), (b["lat"], b["lon"]))
+    return apart <= max(a["uncertainty_m"], b["uncertainty_m"])
 
 
 def _place(lat: object, lon: object) -> tuple[float, float] | None:
