@@ -13,7 +13,7 @@ import pytest
 
 from vigil.bus import LocalBus
 from vigil.config.camera import CameraConfig
-from vigil.domain import Box, Camera, Event, EventType
+from vigil.domain import Box, Camera, Event, EventType, Frame, Telemetry
 from vigil.geo import fire_bearing, haversine_m
 from vigil.geo.earth import LocalFrame
 from vigil.rules.engine import AlertService, RuleEngine
@@ -213,4 +213,31 @@ def test_repeated_sightings_count_once_and_make_one_fix(tmp_path: Path) -> None:
     # The same two towers again: a camera's repeated line shares its pan's error, so the
     # fix is no better known than the first pair's.
     assert fix["uncertainty_m"] == pytest.approx(single["uncertainty_m"], rel=0.01)
+    watch.store.close()
+
+
+def test_a_drone_fixes_a_fire_from_two_places_of_its_flight(tmp_path: Path) -> None:
+    """One moving camera's sightings from places kilometres apart cross like two towers'
+    (its telemetry gives each bearing); the second is the same fire: no second alert."""
+    watch = Watch(_sqlite(tmp_path))
+    watch.store.save_camera(Camera("drone", "drone", "drone.mp4"))
+    drone = CameraConfig(id="drone", source="drone.mp4", mount={"hfov": 60.0})
+    raised = []
+    for at, (bearing, km) in ((10.0, (300.0, 6.0)), (70.0, (20.0, 7.0))):
+        lat, lon = _place(bearing, km)
+        t = Telemetry(at, lat=lat, lon=lon, alt=900.0, heading=_azimuth((lat, lon), FIRE),
+                      pitch=0.0, sensor_elevation=-4.0)  # fmt: skip
+        frame = Frame("drone", int(at), at, np.zeros((SIZE[1], SIZE[0], 3), np.uint8), telemetry=t)
+        box = Box(316, 170, 8, 20)
+        attrs = fire_bearing(drone, frame, box, SIZE)
+        assert "ground_lat" not in attrs  # no ground known: the bearing alone
+        event = Event(EventType.SMOKE, "drone", at, 1, "smoke", box, 0.7, attributes=attrs)
+        raised.append(watch.see(event))
+    (_, (alert,)), (row, again) = raised
+    assert again == []
+    fix = (watch.alert(alert.id).attributes or {})["fix"]  # the first alert took the fix
+    assert fix["cameras"] == ["drone"] and fix["event_ids"] == [row.id, alert.event_id]
+    assert fix["label"] == "smoke"
+    assert haversine_m((fix["lat"], fix["lon"]), FIRE) < 5.0
+    assert fix_of(watch.alert(alert.id)) == (fix["lat"], fix["lon"])
     watch.store.close()

@@ -7,8 +7,9 @@ bearings of several cameras into a fix.
   (bearing, first seen, ...) and, when the locator finds one, the fix in `attributes["fix"]`.
 - No second alert for the same fire from the same camera while the first is open (a
   candidate, or acknowledged, raised less than OPEN_FOR_S ago): the same fire is the same
-  direction from the same place, the same ground point (within SAME_FIRE_M), or a line
-  through the first alert's fix. Flame and smoke of one fire are one fire. A camera without
+  direction from the same place, the same ground point (within SAME_FIRE_M), a line
+  through the first alert's fix, or a fix made with the first alert's sighting (a drone
+  that saw it again from elsewhere). Flame and smoke of one fire are one fire. A camera without
   bearings has one open fire alert at a time.
 - The locator: a fire or smoke event with a bearing is crossed with the other bearings
   stored in the LOCATE_WINDOW_S before it (any camera; a moving camera's own from another
@@ -295,8 +296,9 @@ class FireWatch:
             .order_by(AlertRow.time.desc(), AlertRow.id.desc())
         )
         with self.store.session() as s:
+            made_with = set(attrs["fix"]["event_ids"]) if "fix" in attrs else set()
             for r in s.scalars(query):
-                if same_fire(dict(r.attributes or {}), attrs):
+                if r.event_id in made_with or same_fire(dict(r.attributes or {}), attrs):
                     return r.id
         return None
 
