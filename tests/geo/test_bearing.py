@@ -16,7 +16,7 @@ from vigil.config.loader import parse_config
 from vigil.domain import Box, Frame, Telemetry
 from vigil.errors import ConfigError
 from vigil.geo import BearingLine, CameraPose, CameraView, fire_bearing, intersect, locate
-from vigil.geo.bearing import CHI2_2D_95, MAX_FIX_RANGE_M, MIN_CROSSING_DEG
+from vigil.geo.crossing import CHI2_2D_95, MAX_FIX_RANGE_M, MIN_CROSSING_DEG
 from vigil.geo.earth import LocalFrame, haversine_m
 
 SIZE = (640, 360)

@@ -6,10 +6,11 @@
   to its frame centre, footprint and each pixel's latitude/longitude on a flat ground.
 - `fixed`: a fixed camera's configured ground homography, image to latitude/longitude.
 - `bearing`: a detection's bearing from its camera (a fixed camera's `view:`, a moving one's
-  telemetry) and the crossing of several cameras' bearing lines (where a fire is).
+  telemetry): a line on the map.
+- `crossing`: where several cameras' bearing lines cross, with its uncertainty (a fire's fix).
 """
 
-from vigil.geo.bearing import BearingLine, Fix, ViewConfig, fire_bearing, intersect, locate
+from vigil.geo.bearing import BearingLine, ViewConfig, fire_bearing
 from vigil.geo.camera import (
     CORNERS,
     CameraPose,
@@ -18,6 +19,7 @@ from vigil.geo.camera import (
     ground_alt_of,
     projected_centre,
 )
+from vigil.geo.crossing import Fix, intersect, locate
 from vigil.geo.earth import (
     EARTH_RADIUS_M,
     LatLon,

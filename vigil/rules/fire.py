@@ -14,7 +14,7 @@ bearings of several cameras into a fix.
 - The locator: a fire or smoke event with a bearing is crossed with the other bearings
   stored in the LOCATE_WINDOW_S before it (any camera; a moving camera's own from another
   place), one line per camera and direction (the newest), leaving out lines three or more
-  cameras already agree belong to another fire: `vigil.geo.bearing.locate`. The
+  cameras already agree belong to another fire: `vigil.geo.crossing.locate`. The
   fix goes out on the bus (`{"topic": "fire_fix", **record}`) and into the alert; open fire
   alerts of the other events it is made from take it too when it is better known than theirs.
 
@@ -34,7 +34,8 @@ from sqlalchemy import or_, select, update
 
 from vigil.bus import Bus, Topic
 from vigil.domain import Alert, AlertStatus, Event, EventType
-from vigil.geo.bearing import GATE_SIGMAS, BearingLine, Fix, locate, passes_near
+from vigil.geo.bearing import BearingLine
+from vigil.geo.crossing import GATE_SIGMAS, Fix, locate, passes_near
 from vigil.geo.earth import haversine_m
 from vigil.store.alerts import Alerts
 from vigil.store.db import Store
