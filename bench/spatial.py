@@ -14,7 +14,13 @@ Every engine's answers are checked equal.
 (b) retention: `--rows` events over 20 days (one camera, generated in SQL), retention 10 days:
 the real `purge()` on the day-partitioned table (drops 10 partitions, deletes the boundary
 day's rows) against the same purge on the same table rebuilt unpartitioned (the same columns
-and indexes; DELETE of about half the rows). Seconds per round and the ratio.
+and indexes; DELETE of about half the rows), each followed by the VACUUM that a DELETE leaves
+to do (dropped partitions leave none): seconds of purge + vacuum per round, the ratio, and the
+disk the table holds afterwards (a DELETE's space is reused, not returned).
+
+(c) writes: `--write-events` events through `Store.save_results` in batches of 50 (half placed
+on the map) into the events table as 0012 makes it (partitioned by day, geometry, GiST) against
+the table as it was (one table, no geometry): events a second, median of rounds, the ratio.
 
 Needs the PostgreSQL at VIGIL_TEST_PG_URL (default postgres@127.0.0.1:5432, trust) with PostGIS.
 Fresh databases per round, dropped at the end. Nothing was tuned on these numbers.
@@ -46,6 +52,7 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from vigil.audit.log import AuditLog  # noqa: E402
 from vigil.audit.retention import purge  # noqa: E402
 from vigil.config import RetentionConfig  # noqa: E402
+from vigil.domain import Event, EventType  # noqa: E402
 from vigil.geo import haversine_m  # noqa: E402
 from vigil.store import spatial  # noqa: E402
 from vigil.store.db import Store  # noqa: E402
@@ -171,7 +178,9 @@ def fill_events(url: str, rows: int) -> None:
     engine.dispose()
 
 
-def purge_seconds(url: str, partitioned: bool, rows: int, tmp: Path) -> tuple[float, int]:
+def purge_seconds(
+    url: str, partitioned: bool, rows: int, tmp: Path
+) -> tuple[dict[str, float], int]:
     """The retention purge's time on `rows` events, partitioned by day or as one table (the
     peer: rebuilt unpartitioned, same columns and indexes, so the purge deletes rows)."""
     store = Store(url)
@@ -186,18 +195,69 @@ def purge_seconds(url: str, partitioned: bool, rows: int, tmp: Path) -> tuple[fl
     report = purge(store, tmp, RetentionConfig(events=10), AuditLog(store, tmp), NOW)
     seconds = time.perf_counter() - t
     store.close()
-    return seconds, report.events
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        t = time.perf_counter()
+        conn.execute(text("VACUUM events"))  # what a DELETE leaves for later
+        vacuum = time.perf_counter() - t
+        size = int(conn.execute(text(SIZE)).scalar() or 0)
+    engine.dispose()
+    return {"purge_s": seconds, "vacuum_s": vacuum, "mib_after": size / 2**20}, report.events
+
+
+# The disk the events table and its indexes hold, partitions included.
+SIZE = (
+    "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relkind = 'r' "
+    "AND (c.relname = 'events' OR c.relname ~ '^events_(p[0-9]{8}|default)$')"
+)
 
 
 def retention_round(rows: int, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, partitioned in (("drop_partitions", True), ("peer_delete_rows", False)):
         with pg_database() as url:
-            seconds, removed = purge_seconds(url, partitioned, rows, tmp)
-        out[name] = {"s": round(seconds, 3), "events_removed": removed}
+            took, removed = purge_seconds(url, partitioned, rows, tmp)
+        out[name] = {k: round(v, 3) for k, v in took.items()} | {"events_removed": removed}
+        out[name]["s"] = round(took["purge_s"] + took["vacuum_s"], 3)
     out["ratio_delete_over_drop"] = round(
         out["peer_delete_rows"]["s"] / out["drop_partitions"]["s"], 1
     )
+    return out
+
+
+def write_rate(url: str, layout: str, events: int, batch: int) -> float:
+    """Events a second that `Store.save_results` writes in batches of `batch` (half of them
+    placed on the map), on `layout`: "head" (partitioned by day, geometry and GiST) or "0011"
+    (the peer: one table, no geometry; the events table as it was before migration 0012)."""
+    store = Store(url)
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO cameras (id, name, source, created_at) VALUES ('c', 'C', 'c', :t)"),
+            {"t": NOW},
+        )
+        if layout == "0011":
+            conn.execute(text("ALTER TABLE events DROP COLUMN geom"))
+            rebuild(conn, "events", partitioned=False, now=NOW)
+    origin = time.time()
+    evs = [
+        Event(EventType.OBJECT, "c", i * 0.01, i, "person",
+              attributes={"lat": 51.5 + i * 1e-6, "lon": -0.1} if i % 2 else {})
+        for i in range(events)
+    ]  # fmt: skip
+    t = time.perf_counter()
+    for i in range(0, events, batch):
+        store.save_results("c", origin, [], evs[i : i + batch])
+    seconds = time.perf_counter() - t
+    store.close()
+    return events / seconds
+
+
+def write_round(events: int, batch: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for layout in ("head", "0011"):
+        with pg_database() as url:
+            out[layout] = round(write_rate(url, layout, events, batch), 1)
+    out["ratio_head_over_0011"] = round(out["head"] / out["0011"], 3)
     return out
 
 
@@ -211,6 +271,51 @@ def median_of(rounds: list[dict[str, Any]], *path: str) -> float:
     return round(statistics.median(values), 3)
 
 
+def units_part(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for n in (int(x) for x in args.units.split(",")):
+        rounds = [spatial_round(n, args.queries, seed, tmp) for seed in range(args.rounds)]
+        summary: dict[str, Any] = {
+            k: {m: median_of(rounds, k, m) for m in ("p50_ms", "p95_ms")}
+            for k in ("postgis", "postgresql_portable", "sqlite", "peer_read_all_sqlite")
+        }
+        summary["ratio_peer_over_postgis_p50"] = round(
+            summary["peer_read_all_sqlite"]["p50_ms"] / summary["postgis"]["p50_ms"], 1
+        )
+        summary["answers_equal"] = all(r["answers_equal"] for r in rounds)
+        summary["rounds"] = rounds
+        out[str(n)] = summary
+    return out
+
+
+def retention_part(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    rounds = [retention_round(args.rows, tmp) for _ in range(args.retention_rounds)]
+    return {
+        "rows": args.rows,
+        "drop_partitions_s": median_of(rounds, "drop_partitions", "s"),
+        "peer_delete_rows_s": median_of(rounds, "peer_delete_rows", "s"),
+        "ratio_delete_over_drop": median_of(rounds, "ratio_delete_over_drop"),
+        "mib_after_drop": median_of(rounds, "drop_partitions", "mib_after"),
+        "mib_after_delete": median_of(rounds, "peer_delete_rows", "mib_after"),
+        "rounds": rounds,
+    }
+
+
+def writes_part(args: argparse.Namespace, _tmp: Path) -> dict[str, Any]:
+    rounds = [write_round(args.write_events, 50) for _ in range(args.rounds)]
+    return {
+        "events": args.write_events,
+        "batch": 50,
+        "head": median_of(rounds, "head"),
+        "peer_0011": median_of(rounds, "0011"),
+        "ratio_head_over_0011": median_of(rounds, "ratio_head_over_0011"),
+        "rounds": rounds,
+    }
+
+
+PARTS = {"units": units_part, "retention": retention_part, "writes": writes_part}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--units", default="10000,100000", help="unit counts, comma-separated")
@@ -218,30 +323,13 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="events for the retention part")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--retention-rounds", type=int, default=1)
+    ap.add_argument("--write-events", type=int, default=20_000, help="events for the write part")
+    ap.add_argument("--parts", default=",".join(PARTS), help="which parts to run")
     args = ap.parse_args()
-    result: dict[str, Any] = {"bench": "spatial", "units_within": {}, "retention": {}}
+    result: dict[str, Any] = {"bench": "spatial"}
     with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        for n in (int(x) for x in args.units.split(",")):
-            rounds = [spatial_round(n, args.queries, seed, tmp) for seed in range(args.rounds)]
-            summary: dict[str, Any] = {
-                k: {m: median_of(rounds, k, m) for m in ("p50_ms", "p95_ms")}
-                for k in ("postgis", "postgresql_portable", "sqlite", "peer_read_all_sqlite")
-            }
-            summary["ratio_peer_over_postgis_p50"] = round(
-                summary["peer_read_all_sqlite"]["p50_ms"] / summary["postgis"]["p50_ms"], 1
-            )
-            summary["answers_equal"] = all(r["answers_equal"] for r in rounds)
-            summary["rounds"] = rounds
-            result["units_within"][str(n)] = summary
-        rounds = [retention_round(args.rows, tmp) for _ in range(args.retention_rounds)]
-        result["retention"] = {
-            "rows": args.rows,
-            "drop_partitions_s": median_of(rounds, "drop_partitions", "s"),
-            "peer_delete_rows_s": median_of(rounds, "peer_delete_rows", "s"),
-            "ratio_delete_over_drop": median_of(rounds, "ratio_delete_over_drop"),
-            "rounds": rounds,
-        }
+        for part in args.parts.split(","):
+            result[part] = PARTS[part](args, Path(d))
     print(json.dumps(result))
 
 

@@ -85,6 +85,7 @@ def test_0004_lets_users_be_auditors_and_keeps_users_and_sessions(
         engine.dispose()
 
 
+@pytest.mark.filterwarnings("ignore:Did not recognize type 'geometry'")  # PostGIS's column
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_the_migrations_build_the_schema_the_tables_declare(
     dialect: str, tmp_path: Path, request: pytest.FixtureRequest

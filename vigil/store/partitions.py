@@ -195,14 +195,27 @@ def drop_expired(
     old_events = expired_partitions(conn, "events", events)
     old_positions = expired_partitions(conn, "unit_positions", positions)
     shots: set[str] = set()
-    for p in old_events:
-        rows = conn.execute(text(f'SELECT snapshot FROM "{p.name}" WHERE snapshot IS NOT NULL'))
-        shots.update(rows.scalars())
-        conn.execute(
-            text(f'UPDATE alerts SET event_id = NULL WHERE event_id IN (SELECT id FROM "{p.name}")')
-        )
+    rows = 0
+    for p in old_events:  # one pass over each: its rows, id range and pictures
+        n, lo, hi, pics = conn.execute(
+            text(
+                "SELECT count(*), min(id), max(id), array_agg(snapshot) FILTER "
+                f'(WHERE snapshot IS NOT NULL) FROM "{p.name}"'
+            )
+        ).one()
+        rows += int(n)
+        shots.update(pics or ())
+        if n:
+            conn.execute(
+                text(
+                    "UPDATE alerts SET event_id = NULL WHERE event_id BETWEEN :lo AND :hi "
+                    f'AND event_id IN (SELECT id FROM "{p.name}")'
+                ),
+                {"lo": lo, "hi": hi},
+            )
+        conn.execute(text(f'DROP TABLE "{p.name}"'))
     return Dropped(
-        drop_partitions(conn, old_events),
+        rows,
         drop_partitions(conn, old_positions),
         len(old_events) + len(old_positions),
         frozenset(shots),
