@@ -188,8 +188,8 @@ def test_a_lost_node_s_camera_runs_again_elsewhere(
 
         killed_at = cluster.kill_node(1)
         drill.send(f"lost {cluster.ips[1]} {killed_at}")
-        back = drill.read(RESTART_WITHIN_S + 30)
-        assert "recovered" in back, back
+        back = drill.read(4 * RESTART_WITHIN_S + 30)  # the drill measures past the bound
+        assert "recovered" in back and back["within_bound"], back
         (recovery,) = back["recovered"]
         assert recovery["camera"] == lost and back["placed"][lost] == cluster.ips[0]
         assert recovery["since_kill"] < RESTART_WITHIN_S

@@ -55,6 +55,10 @@ def connect(address: str | None) -> bool:
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
     if address is None:
         options["object_store_memory"] = OBJECT_STORE_BYTES
+        log.warning(
+            "runner.address is not set: starting a one-machine Ray cluster here, which listens "
+            "on every interface; for a real cluster start `ray start --head` and set its address"
+        )
     try:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
