@@ -279,6 +279,8 @@ class FireWatch:
 
     def locate(self, row: EventRow) -> dict[str, Any] | None:
         """The fix a stored event's bearing makes with those of the window before it."""
+        if BearingLine.of(row.attributes or {}) is None:
+            return None  # nothing to cross: no need to read the others
         until = as_utc(row.time)
         earlier = recent_bearings(self.store, until - timedelta(seconds=self.window_s), until)
         return fix_through(row, earlier)
