@@ -23,6 +23,7 @@ from vigil.rules.fire import (
     fix_of,
     fixes_of,
     recent_bearings,
+    same_fire,
 )
 from vigil.store.alerts import Alerts
 from vigil.store.db import Store
@@ -241,3 +242,19 @@ def test_a_drone_fixes_a_fire_from_two_places_of_its_flight(tmp_path: Path) -> N
     assert haversine_m((fix["lat"], fix["lon"]), FIRE) < 5.0
     assert fix_of(watch.alert(alert.id)) == (fix["lat"], fix["lon"])
     watch.store.close()
+
+
+def test_what_counts_as_the_same_fire() -> None:
+    north = sighting(tower("north"), 1.0).attributes
+    other = sighting(tower("north", OTHER_FIRE), 1.0).attributes
+    assert same_fire({}, dict(north)) and same_fire(dict(north), {"first_seen": 1.0})
+    assert same_fire(dict(north), dict(north)) and not same_fire(dict(north), dict(other))
+    # From two places kilometres apart: the same ground point, or a line through the fix.
+    east = dict(sighting(tower("east"), 1.0).attributes)
+    assert not same_fire(dict(north), east)
+    near = {"ground_lat": FIRE[0] + 0.001, "ground_lon": FIRE[1]}
+    assert same_fire({**north, **near}, {**east, "ground_lat": FIRE[0], "ground_lon": FIRE[1]})
+    fixed = {"fix": {"lat": FIRE[0], "lon": FIRE[1], "semi_major_m": 50.0}}
+    assert same_fire({**north, **fixed}, east)
+    elsewhere = {"fix": {"lat": OTHER_FIRE[0], "lon": OTHER_FIRE[1], "semi_major_m": 50.0}}
+    assert not same_fire({**north, **elsewhere}, east)
