@@ -102,7 +102,8 @@ class FireWatchSettings(AnalyzerSettings):
 @dataclass
 class _Fire:
     label: str
-    box: Box
+    box: Box  # where it is seen now
+    extent: Box  # everywhere it has been seen: a tongue that comes back there is this fire
     first_seen: float
     last_seen: float
     streak_start: float | None = None  # first sure sighting of the current streak
@@ -162,14 +163,16 @@ class FireWatch:
     def _fire_for(self, track: Track, now: float) -> _Fire:
         """The fire this track is part of: one of its label near it, or a new one."""
         margin = NEAR_IMAGE * self.frame_size[0]
-        near = [f for f in self.fires if f.label == track.label and _near(f.box, track.box, margin)]
+        near = [
+            f for f in self.fires if f.label == track.label and _near(f.extent, track.box, margin)
+        ]
         if not near:
-            fire = _Fire(track.label, track.box, track.first_seen, now)
+            fire = _Fire(track.label, track.box, track.box, track.first_seen, now)
             self.fires.append(fire)
             return fire
         first, *others = sorted(near, key=lambda f: f.first_seen)
         for other in others:  # the track joins fires that grew together: one fire now
-            first.box = first.box.union(other.box)
+            first.extent = first.extent.union(other.extent)
             first.told = first.told or other.told
             self.fires.remove(other)
         return first
@@ -177,6 +180,7 @@ class FireWatch:
     def _observe(self, fire: _Fire, tracks: list[Track], now: float) -> bool:
         """Take this step's tracks of `fire`; True when the fire is to be told now."""
         fire.box = _union(t.box for t in tracks)
+        fire.extent = fire.extent.union(fire.box)
         fire.last_seen = now
         fire.first_seen = min(fire.first_seen, *(t.first_seen for t in tracks))
         sure = [t for t in tracks if t.score >= self.level.min_score]

@@ -2,12 +2,13 @@
 
 Per frame, on a small copy (`width` pixels wide):
 
-- flame: pixels of flame colour (`colour.flame_pixels`) joined into blobs; a blob scores its
-  colour (chroma and brightness margins), whether it holds a yellow-white core, how often its
-  pixels flicker (brightness reversals, `temporal.Flicker`) and how long it has been there
-  (`heat`: the running share of frames its pixels were flame-coloured);
-- smoke: grey pixels that differ from a slowly learned background, are brighter or greyer
-  than it, and have softer detail than it had (a veil), persistent over seconds.
+- flame: pixels of flame colour (`colour.flame_pixels`) that flicker in place (their
+  brightness keeps reversing, `temporal.Flicker`, while they stay flame-coloured, `heat`),
+  grown a few pixels into the flame-coloured pixels around them, joined into blobs; a blob
+  scores its colour (chroma and brightness margins), its yellow-white core and its steady
+  flicker;
+- smoke: grey pixels lighter than a slowly learned background, with softer detail than it
+  had, drifting slowly, on most frames for seconds (`smoke.SmokeModel`; fixed cameras only).
 
 The score is a weighted mean of those cues in 0..1; a colour with nothing of the rest
 (a red car parked, a wooden floor) stays under the threshold. The detector keeps a model of
@@ -18,6 +19,7 @@ never another's: the pipeline builds a detector per camera.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
 
 import cv2
@@ -32,11 +34,16 @@ from vigil.vision.fire.smoke import SmokeModel
 from vigil.vision.fire.temporal import Average, Flicker
 
 # Steady flicker (reversal rate x persistence, per pixel, 90th percentile over a blob) at
-# which the cue counts fully: a pixel that has been flame-coloured throughout and reverses
-# on one frame in six to seven.
+# which the cue counts fully: a pixel flame-coloured throughout whose brightness reverses
+# on three frames in ten (flame flickers at 1-15 Hz; a face or a walker's legs, moving over
+# flame-coloured skin or floor, reach about a third of that).
 FLICKER_FULL = 0.3
 # The least steady flicker of a pixel that is part of a flame blob.
 ACTIVE = 0.03
+# Steps of 3 x 3 growth from flickering flame pixels into adjacent flame-coloured ones
+# (6 px of the 320-px copy; chosen on house6: more swallows the walls around a flame).
+GROW_STEPS = 6
+_GROW = np.ones((3, 3), np.uint8)
 # A yellow-white core on this share of a blob's pixels counts fully.
 CORE_FULL = 0.2
 # Weights of the flame cues: colour, core, steady flicker. Chosen on house6 and the no-fire
@@ -120,9 +127,9 @@ class FireDetector:
         return out
 
     def flame_regions(self, planes: colour.Planes, flame: np.ndarray) -> list[Region]:
-        """Blobs of flickering flame: flame-coloured pixels that also flicker in place.
-        A flame-coloured wall or floor around a flame is left out of its blob (it would
-        swell the box and dilute the flicker)."""
+        """Blobs of flickering flame: flame-coloured pixels that also flicker in place,
+        scored on those pixels; each box then takes in the flame-coloured pixels right
+        around them (the flame's steadier body), a few pixels, not a whole wall."""
         zeros = np.zeros(flame.shape, np.float32)
         # Flickering where the colour stays: both at once, pixel by pixel (a face moving
         # flickers at its edges, where its colour comes and goes; a floor stays, unflickering).
@@ -132,7 +139,12 @@ class FireDetector:
             "strength": colour.flame_strength(planes),
             "core": colour.core_pixels(planes).astype(np.float32),
         }
-        return measure(active, maps, self.min_area, q90={"steady_flicker": steady})
+        regions = measure(active, maps, self.min_area, q90={"steady_flicker": steady})
+        if not regions:
+            return regions
+        grown = cv2.dilate(active.astype(np.uint8), _GROW, iterations=GROW_STEPS) > 0
+        body = grown & flame
+        return [replace(r, box=_body_box(r.box, body)) for r in regions]
 
 
 def flame_score(region: Region) -> float:
@@ -144,6 +156,18 @@ def flame_score(region: Region) -> float:
         min(1.0, m["steady_flicker"] / FLICKER_FULL),
     )
     return float(sum(w * c for w, c in zip(FLAME_WEIGHTS, cues, strict=True)))
+
+
+def _body_box(box: Box, body: np.ndarray) -> Box:
+    """`box` grown to the bounds of the `body` pixels within GROW_STEPS of it."""
+    h, w = body.shape
+    x0, y0 = max(0, int(box.x) - GROW_STEPS), max(0, int(box.y) - GROW_STEPS)
+    x1, y1 = min(w, int(box.x2) + GROW_STEPS), min(h, int(box.y2) + GROW_STEPS)
+    ys, xs = np.nonzero(body[y0:y1, x0:x1])
+    if not len(xs):
+        return box
+    grown = Box.from_xyxy(x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1)
+    return box.union(grown)
 
 
 def _or(value: np.ndarray | None, default: np.ndarray) -> np.ndarray:
