@@ -20,6 +20,7 @@ from vigil.api.ws import _visible
 from vigil.domain import Box, Event, EventType, Role
 from vigil.geo import haversine_m
 from vigil.geo.earth import LocalFrame
+from vigil.rules.fire import without_unseen_fix
 from vigil.store.tables import AuditRow
 
 FIRE = (52.05, 4.40)
@@ -109,6 +110,15 @@ def test_a_user_sees_only_their_cameras_bearings_and_no_fix_made_with_others(
     lobby_only = as_user(env, "lou", Role.VIEWER, ["lobby"])
     got = lobby_only.get("/api/fire").json()
     assert [b["camera"] for b in got["bearings"]] == ["lobby"] and got["fixes"] == []
+    # Nor through the alerts: a fire alert of their camera keeps its bearing, not the fix.
+    alerts = lobby_only.get("/api/alerts", params={"rule": "fire watch"}).json()["items"]
+    assert alerts and all(a["camera"] == "lobby" for a in alerts)
+    assert all("fix" not in a["attributes"] and "bearing_deg" in a["attributes"] for a in alerts)
+    for a in alerts:
+        one = lobby_only.get(f"/api/alerts/{a['id']}").json()
+        assert "fix" not in one["attributes"]
+    assert any("fix" in a["attributes"] for a in as_user(env, "all", Role.VIEWER).get(
+        "/api/alerts", params={"rule": "fire watch"}).json()["items"])  # fmt: skip
     auditor = as_user(env, "audrey", Role.AUDITOR)
     refused = auditor.get("/api/fire")
     assert refused.status_code == 403 and "cannot see cameras" in refused.json()["detail"]
@@ -140,3 +150,9 @@ def test_a_live_fix_reaches_only_who_sees_all_its_cameras() -> None:
     assert _visible(_principal(None), fix)
     assert _visible(_principal(frozenset({"lobby", "car-park", "x"})), fix)
     assert not _visible(_principal(frozenset({"lobby"})), fix)
+    # A fire alert on the live socket: its fix (made with car-park) goes only to who sees both.
+    alert = {"topic": "alert", "camera": "lobby", "attributes": {"bearing_deg": 1.0, "fix": fix}}
+    lobby = _principal(frozenset({"lobby"}))
+    assert _visible(lobby, alert)
+    assert without_unseen_fix(alert, lobby.sees)["attributes"] == {"bearing_deg": 1.0}
+    assert without_unseen_fix(alert, _principal(None).sees) == alert

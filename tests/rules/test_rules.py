@@ -87,7 +87,7 @@ def test_valid_rules_load() -> None:
             "'line' and 'direction' only apply to line_cross rules",
         ),
         ("  - {name: r, event: line_cross, direction: up}\n", "direction"),
-        ("  - {name: r, event: fire}\n", "event"),
+        ("  - {name: r, event: blaze}\n", "event"),
         ("  - {name: r, event: object, colour: red}\n", "unknown key 'colour'"),
         (
             "  - {name: r, event: object}\n  - {name: r, event: loiter, zone: table}\n",

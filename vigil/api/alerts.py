@@ -22,6 +22,7 @@ from vigil.api.events import snapshot_file
 from vigil.api.params import AlertId, Cursor, Limit, Name, Since, Until
 from vigil.api.schemas import AlertOut, AlertPage, ReviewIn
 from vigil.domain import AlertStatus, Role
+from vigil.rules.fire import without_unseen_fix
 from vigil.store.queries import Filters, search_alerts
 from vigil.store.records import alert_record
 from vigil.store.tables import AlertRow
@@ -58,7 +59,7 @@ def list_alerts(
     )
     page = search_alerts(state.store, filters, limit, cursor)
     reviews = state.alerts.alerts.reviews_of([r.id for r in page.items])
-    records = [alert_record(r, reviews[r.id]) for r in page.items]
+    records = [without_unseen_fix(alert_record(r, reviews[r.id]), user.sees) for r in page.items]
     return AlertPage.model_validate(
         {"items": results(note, records), "next_cursor": page.next_cursor}
     )
@@ -71,9 +72,8 @@ def list_alerts(
 )
 def get_alert(alert_id: AlertId, user: UserDep, state: StateDep) -> AlertOut:
     row = visible_row(state, user, AlertRow, alert_id, "alert")
-    return AlertOut.model_validate(
-        alert_record(row, state.alerts.alerts.reviews_of([row.id])[row.id])
-    )
+    record = alert_record(row, state.alerts.alerts.reviews_of([row.id])[row.id])
+    return AlertOut.model_validate(without_unseen_fix(record, user.sees))
 
 
 @router.get(
@@ -107,4 +107,4 @@ async def review_alert(
         state.alerts.review, alert_id, _ACTIONS[body.action], user.username, body.reason
     )
     reviews = state.alerts.alerts.reviews_of([row.id])[row.id]
-    return AlertOut.model_validate(alert_record(row, reviews))
+    return AlertOut.model_validate(without_unseen_fix(alert_record(row, reviews), user.sees))

@@ -27,6 +27,7 @@ from vigil.api.auditing import record
 from vigil.api.deps import COOKIE, AppState, Principal, session_from_cookie, state_of
 from vigil.api.liveaccess import RECHECK_S, LiveAccess, Verdict, concerns
 from vigil.bus import CLIENT_TOPICS, Subscription
+from vigil.rules.fire import without_unseen_fix
 from vigil.store.records import user_record
 
 router = APIRouter(tags=["live"])
@@ -100,7 +101,7 @@ async def _pump(websocket: WebSocket, subscription: Subscription, access: LiveAc
         if await _close_for(websocket, await access.check(now=forced)):
             return
         if message is not None and _visible(access.user, message):
-            await websocket.send_json(message)
+            await websocket.send_json(without_unseen_fix(message, access.user.sees))
 
 
 # Clients send nothing the server reads; a larger message ends the connection (1009).

@@ -210,6 +210,20 @@ def fix_of(alert: AlertRow) -> tuple[float, float] | None:
     return _place(attrs.get("ground_lat"), attrs.get("ground_lon"))
 
 
+def without_unseen_fix(record: dict[str, Any], sees: Callable[[str], bool]) -> dict[str, Any]:
+    """An alert's record as one user may see it: a fire alert's fix (a position made from
+    several cameras, naming them) only for who sees every camera in it, as GET /api/fire and
+    the live `fire_fix` messages do; the alert's own bearing stays."""
+    attrs = record.get("attributes")
+    fix = attrs.get("fix") if isinstance(attrs, dict) else None
+    if not isinstance(fix, dict):
+        return record
+    if all(sees(str(c)) for c in fix.get("cameras") or ()):
+        return record
+    kept = {k: v for k, v in attrs.items() if k != "fix"}  # type: ignore[union-attr]
+    return {**record, "attributes": kept}
+
+
 def same_fire(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether two sightings of one camera (their attributes) are of the same fire (see the
     module's note)."""
