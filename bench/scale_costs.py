@@ -88,6 +88,14 @@ class Clock:
             yield frame
 
 
+def instrument(pipeline: Any, clock: Clock) -> None:
+    """Each stage's real method, wrapped in the clock (the whole `process` as well)."""
+    pipeline.gate.update = clock.timed(pipeline.gate.update, "gate")
+    pipeline.detector.detect = clock.timed(pipeline.detector.detect, "detect")
+    pipeline.tracker.update = clock.timed(pipeline.tracker.update, "track")
+    pipeline.process = clock.timed(pipeline.process, "pipeline")
+
+
 def one_pass(camera_id: str, db_url: str, data: Path) -> dict[str, Any]:
     from vigil.pipeline.analyze import run_analysis
     from vigil.pipeline.camera import CameraPipeline, detector_for_camera
@@ -127,11 +135,7 @@ def one_pass(camera_id: str, db_url: str, data: Path) -> dict[str, Any]:
     pipeline = CameraPipeline(
         cam, config, detector_for_camera(config, cam), (first.width, first.height)
     )
-    pipeline.gate.update = clock.timed(pipeline.gate.update, "gate")  # type: ignore[method-assign]
-    pipeline.detector.detect = clock.timed(pipeline.detector.detect, "detect")  # type: ignore[method-assign]
-    pipeline.tracker.update = clock.timed(pipeline.tracker.update, "track")  # type: ignore[method-assign]
-    process = pipeline.process
-    pipeline.process = clock.timed(process, "pipeline")  # type: ignore[method-assign]
+    instrument(pipeline, clock)
     size0 = database_bytes(store)
     summary = run_analysis(itertools.chain([first], frames), pipeline, source.fps, [Publishing()])
     rows = row_bytes(store)
