@@ -54,7 +54,7 @@ def test_unknown_kind_lists_the_kinds() -> None:
         registry.load_detector("yolov99")
     assert str(err.value) == (
         "Unknown detector kind 'yolov99'; use one of 'yolov3-tiny', 'darknet', 'onnx', 'motion', "
-        "'faces'."
+        "'faces', 'fire'."
     )
 
 
@@ -91,9 +91,13 @@ def test_registry_checks_labels_even_for_a_backend_that_does_not() -> None:
 
 
 def test_every_backend_declares_kind_labels_and_every_frame() -> None:
-    assert registry.KINDS == ("yolov3-tiny", "darknet", "onnx", "motion", "faces")
+    assert registry.KINDS == ("yolov3-tiny", "darknet", "onnx", "motion", "faces", "fire")
     for kind, backend in zip(registry.KINDS, registry.BACKENDS, strict=True):
         assert backend.model_fields["kind"].default == kind
-    for detector in (registry.load_detector(), registry.load_detector("motion")):
+    for detector in (
+        registry.load_detector(),
+        registry.load_detector("motion"),
+        registry.load_detector("fire"),
+    ):
         assert isinstance(detector, Detector)
         assert isinstance(detector.needs_every_frame, bool) and detector.labels
