@@ -207,7 +207,9 @@ def on_ray(cluster: Any, n: int, seconds: float) -> dict[str, Any]:
     took = last["at"] - first["at"]
     statuses = [{c: r["status"] for c, r in m["report"].items()} for m in (first, last)]
     cores = sum(r.get("cores") or 0.0 for r in last["report"].values())
-    return {"cameras": n, **held(statuses[0], statuses[1], took), "cores_used": round(cores, 2)}
+    rss = [r.get("rss_bytes", 0) / 1e6 for r in last["report"].values()]
+    return {"cameras": n, **held(statuses[0], statuses[1], took), "cores_used": round(cores, 2),
+            "rss_mb_per_camera": round(statistics.mean(rss), 1)}  # fmt: skip
 
 
 def attempt(run: Any, *args: Any) -> dict[str, Any]:
@@ -231,17 +233,26 @@ def ladder(run: Any, steps: tuple[int, ...]) -> dict[str, Any]:
     return {"cameras_at_real_time": max(kept, default=0), "steps": rows}
 
 
-def cameras_per_node(seconds: float = 20.0, steps: tuple[int, ...] = LADDER) -> dict[str, Any]:
-    """(a): see the module's docstring."""
+def cameras_per_node(
+    seconds: float = 20.0, steps: tuple[int, ...] = LADDER, rounds: int = 2
+) -> dict[str, Any]:
+    """(a): see the module's docstring. `rounds` times each, the runners taking turns."""
     from vigil.pipeline.cluster.netns import LocalCluster
 
-    here = ladder(lambda n: in_process(n, seconds), steps)
-    with LocalCluster(nodes=1, cpus=2.0) as cluster:
-        ray = ladder(lambda n: on_ray(cluster, n, seconds), steps)
-    a, b = here["cameras_at_real_time"], ray["cameras_at_real_time"]
-    return {"seconds_per_step": seconds, "real_time_share": REAL_TIME, "cpu_count": os.cpu_count(),
-            "in_process": here, "ray": ray, "peer": "in_process",
-            "ratio_ray_to_in_process": round(b / a, 3) if a else None}  # fmt: skip
+    here, ray = [], []
+    for _ in range(rounds):
+        here.append(ladder(lambda n: in_process(n, seconds), steps))
+        # Up only for its own ladder: an idle Ray node's daemons would load the other's.
+        with LocalCluster(nodes=1, cpus=2.0) as cluster:
+            ray.append(ladder(lambda n: on_ray(cluster, n, seconds), steps))
+    a = [r["cameras_at_real_time"] for r in here]
+    b = [r["cameras_at_real_time"] for r in ray]
+    ratio = statistics.median(b) / statistics.median(a) if statistics.median(a) else None
+    return {"seconds_per_step": seconds, "real_time_share": REAL_TIME, "rounds": rounds,
+            "cpu_count": os.cpu_count(), "load_average_1m": os.getloadavg()[0],
+            "in_process": {"cameras_at_real_time": a, "rounds": here},
+            "ray": {"cameras_at_real_time": b, "rounds": ray}, "peer": "in_process",
+            "ratio_ray_to_in_process": round(ratio, 3) if ratio is not None else None}  # fmt: skip
 
 
 def failover(repeats: int = 3, cameras: int = 4) -> dict[str, Any]:
@@ -299,12 +310,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", nargs="*", default=["a", "c"], choices=["a", "c"])
     parser.add_argument("--seconds", type=float, default=20.0, help="(a) per ladder step")
+    parser.add_argument("--rounds", type=int, default=2, help="(a) ladders per runner")
     parser.add_argument("--repeats", type=int, default=3, help="(c) kills")
     parser.add_argument("--cameras", type=int, default=4, help="(c) cameras in the cluster")
     args = parser.parse_args()
     out: dict[str, Any] = {"bench": "scale_ray"}
     if "a" in args.parts:
-        out["a_cameras_per_node"] = cameras_per_node(args.seconds)
+        out["a_cameras_per_node"] = cameras_per_node(args.seconds, rounds=args.rounds)
     if "c" in args.parts:
         out["c_failover"] = failover(args.repeats, args.cameras)
     print(json.dumps(out))

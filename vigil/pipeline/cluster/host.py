@@ -24,6 +24,16 @@ from vigil.vision.base import Detector
 
 COST_WINDOW_S = 10.0  # the per-frame cost is measured over about this much recent time
 _TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process `pid` (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except OSError:
+        return 0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -119,6 +129,9 @@ class CameraHost:
             "cores": cores,
             "cpu_per_frame": per_frame,
             "started_at": self.started_at,
+            # the actor's process and its decoder's: what one camera holds on its node
+            "rss_bytes": rss_bytes(os.getpid())
+            + sum(rss_bytes(p.pid) for p in multiprocessing.active_children() if p.pid),
             "pid": os.getpid(),
         }
 

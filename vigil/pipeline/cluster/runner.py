@@ -9,9 +9,16 @@ Each camera actor asks for `runner.camera_cpus` (a fraction of a CPU is fine) an
 that has one, `runner.camera_gpus`. It does what `vigil worker` does for that camera, so its
 events and health reach the web app over NATS (`bus.url`, required) and its rows land in the
 database at `db_url`, which every node must reach (PostgreSQL; a SQLite file only when all
-nodes share one machine). The data directory (snapshots, recordings) must be the same path
-on every node (a shared file system). With `runner.pool` a detector pool (pool.py) detects
-for the cameras that use the configuration's main detector.
+nodes share one machine). The data directory (snapshots, recordings) and file sources must
+be the same paths on every node (a shared file system); network cameras need only be
+reachable from every node.
+
+What travels, per camera: nothing of its frames (the decoder process and the analysis share
+a ring on the camera's node); to the driver, a report of about 0.5 kB every WATCH_S
+(supervisor.py); over NATS and into the database what `vigil worker` sends. With the pool, a
+picture scaled to the model's input per detection (416 px wide: 0.29 MB for a 16:9 frame).
+With `runner.pool` the detector pool (pool.py) detects for the cameras that use the
+configuration's main detector; the others detect on their own node.
 """
 
 from __future__ import annotations
