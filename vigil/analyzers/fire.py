@@ -191,10 +191,12 @@ class FireWatch:
         if fire.streak_start is None:
             fire.streak_start, fire.scores = now, []
         fire.last_sure = now
+        if fire.told:  # told once: nothing more to keep (a fire may burn for hours)
+            return False
         fire.scores.append(best.score)
         fire.best_track = best.id
         persist = self.level.persist_s * (SMOKE_FACTOR if fire.label == SMOKE else 1.0)
-        if fire.told or now - fire.streak_start < persist - 1e-9:
+        if now - fire.streak_start < persist - 1e-9:
             return False
         fire.told = True
         return True
