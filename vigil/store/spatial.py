@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from vigil.geo import EARTH_RADIUS_M, haversine_m, in_polygon
@@ -71,7 +72,8 @@ def postgis_package(conn: Connection) -> str:
 
 def install_postgis(conn: Connection) -> bool:
     """Create the extension where the server has it, then the geometry columns and GiST
-    indexes that are missing; False (and nothing changed) where PostGIS is not available."""
+    indexes that are missing; False (and nothing changed) where PostGIS is not available or
+    this role may not set it up."""
     if conn.dialect.name != "postgresql":
         return False
     have = conn.execute(
@@ -79,13 +81,18 @@ def install_postgis(conn: Connection) -> bool:
     ).first()
     if have is None:
         return False
-    if have[0] is None:
-        try:
-            with conn.begin_nested():
+    try:
+        with conn.begin_nested():
+            if have[0] is None:
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        except Exception as exc:  # noqa: BLE001 - e.g. not allowed: the portable path serves
-            log.warning("cannot create the PostGIS extension (%s)", str(exc).splitlines()[0])
-            return False
+            _add_geometry(conn)
+    except DBAPIError as exc:  # e.g. not a superuser: the portable path serves
+        log.warning("cannot set up PostGIS (%s)", str(exc.orig).splitlines()[0])
+        return False
+    return True
+
+
+def _add_geometry(conn: Connection) -> None:
     for table in LOCATED:
         column = conn.execute(
             text(
@@ -108,7 +115,6 @@ def install_postgis(conn: Connection) -> bool:
             conn.execute(
                 text(f'CREATE INDEX "{geom_index(table)}" ON "{table}" USING gist ({GEOM})')
             )
-    return True
 
 
 def warn_without_postgis(conn: Connection) -> None:
