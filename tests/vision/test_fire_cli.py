@@ -40,13 +40,13 @@ def test_unreadable_files_are_one_line_each_and_the_rest_still_go_through(
     broken_video = tmp_path / "broken.mp4"
     broken_video.write_bytes(b"not a video")
     missing = tmp_path / "missing.png"
-    result = runner.invoke(
-        app, ["fire", str(missing), str(broken_photo), str(broken_video), str(FACE), "--json"]
-    )
+    files = [missing, broken_photo, broken_video, tmp_path, FACE]
+    result = runner.invoke(app, ["fire", *map(str, files), "--json"])
     assert result.exit_code == 2
     assert [line["image"] for line in _lines(result.stdout)] == [str(FACE)]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 3
+    assert len(errors) == 4
+    assert "is a folder; name the photos or videos in it" in errors[3]
     assert "missing.png does not exist" in errors[0]
     assert "broken.jpg is not a picture" in errors[1] and "JPEG, PNG" in errors[1]
     assert "broken.mp4" in errors[2] and "check that it is a complete video" in errors[2]

@@ -70,6 +70,13 @@ def _reflowed(doc: str | None) -> str:
 fire.__doc__ = _reflowed(fire.__doc__)
 
 
+def _must_be_a_file(path: Path) -> None:
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder; name the photos or videos in it")
+    if not path.is_file():
+        raise SourceError(f"{path} does not exist; check the path")
+
+
 def _is_video(path: Path) -> bool:
     from vigil.vision.fire.video import VIDEO_SUFFIXES
 
@@ -81,8 +88,7 @@ def _photo(path: Path, as_json: bool) -> None:
 
     from vigil.vision.fire.still import detect_still
 
-    if not path.is_file():
-        raise SourceError(f"{path} does not exist; check the path")
+    _must_be_a_file(path)
     image = cv2.imread(str(path))
     if image is None:
         raise SourceError(
@@ -113,8 +119,7 @@ def _video(
     from vigil.config import VigilConfig, load_config
     from vigil.vision.fire.video import FIRE_EVENTS, fire_camera, watch_video
 
-    if not path.is_file():
-        raise SourceError(f"{path} does not exist; check the path")
+    _must_be_a_file(path)
     config = load_config(config_path) if config_path else VigilConfig()
     cam = _configured(config, str(path), camera_id, sensitivity) if config_path else None
     cam = cam or fire_camera(str(path), sensitivity)
