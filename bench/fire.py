@@ -15,6 +15,8 @@ Reads ../shared/data (override with VIGIL_DATA=/path/to/data or --data):
   first annotated frame to the first `fire` event of the analyzer at each sensitivity.
 - every no-fire video (video/*.mp4, telemetry/*.mp4): fire and smoke detections per hour
   and the events (alerts) at each sensitivity; there should be none.
+- lower frame rates (a watch camera's stream is often 5-15 fps): house6 with every 2nd, 3rd
+  and 6th frame through the same pipeline classes: recall and time to the first alert.
 - single-image mode (`vigil fire PHOTO`): the share of pictures with a fire detection among
   no-fire photos (faces/, plates-eu/: faces, red cars, tail lights) and every 30th frame of
   the no-fire videos, and among every 30th frame of house6 (a low-quality video's frames,
@@ -51,8 +53,9 @@ DATA = Path(os.environ.get("VIGIL_DATA", ROOT.parent / "shared" / "data"))
 import cv2  # noqa: E402
 
 from vigil.analyzers.fire import LEVELS  # noqa: E402
-from vigil.config import CameraConfig  # noqa: E402
-from vigil.domain import Box, EventType  # noqa: E402
+from vigil.config import CameraConfig, VigilConfig  # noqa: E402
+from vigil.domain import Box, EventType, Frame  # noqa: E402
+from vigil.pipeline.camera import CameraPipeline, detector_for_camera  # noqa: E402
 from vigil.vision.base import Detector  # noqa: E402
 from vigil.vision.fire.baseline import ColourThreshold  # noqa: E402
 from vigil.vision.fire.detector import FireDetector  # noqa: E402
@@ -182,6 +185,33 @@ def stills(data: Path, negatives: list[Path], house: Path) -> dict[str, Any]:
     return out
 
 
+def lower_rates(house: Path, truth: dict[int, list[Box]]) -> dict[str, Any]:
+    """Vigil's detector and analyzer (normal) on house6 at 1/2, 1/3 and 1/6 of its rate."""
+    out: dict[str, Any] = {}
+    cam = camera(house)
+    config = VigilConfig()
+    fps = 30000 / 1001
+    for n in (2, 3, 6):
+        pipeline: CameraPipeline | None = None
+        hits, frames, alert = 0, 0, None
+        for k, image in enumerate(every_nth(house, n)):
+            index = k * n
+            if pipeline is None:
+                size = (image.shape[1], image.shape[0])
+                pipeline = CameraPipeline(cam, config, detector_for_camera(config, cam), size)
+            result = pipeline.process(Frame(cam.id, index, index / fps, image))
+            boxes = truth.get(index, [])
+            fires = [d for d in result.detections if d.label == "fire"]
+            hits += bool(boxes) and any(d.box.iou(b) > 0 for d in fires for b in boxes)
+            frames += bool(boxes)
+            told = [
+                e.time for e in result.events if e.type == EventType.FIRE and _sens(e) == ALERTING
+            ]
+            alert = alert if alert is not None or not told else round(min(told), 3)
+        out[f"{fps / n:.1f}_fps"] = {"recall": round(hits / frames, 4), "seconds_to_alert": alert}
+    return out
+
+
 def every_nth(video: Path, n: int) -> Any:
     cap = cv2.VideoCapture(str(video))
     i = 0
@@ -219,6 +249,7 @@ def main() -> None:
         }
         no_fire = {v.name: score_negative(run(v, make)) for v in negatives}
         result[name] = {"house6": house_out, "no_fire": no_fire}
+    result["vigil"]["lower_rates"] = lower_rates(house, truth)
     result["still"] = stills(args.data, negatives, house)
     v, c = result["vigil"]["house6"], result["colour"]["house6"]
     result["speed_ratio_vigil_over_colour"] = round(v["pipeline_fps"] / c["pipeline_fps"], 3)
