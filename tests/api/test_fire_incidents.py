@@ -87,3 +87,17 @@ def test_other_alerts_open_general_incidents_at_their_camera(env: Env) -> None:
     operator = as_user(env, "op", Role.OPERATOR)
     incident = _open(operator, env.ids["alerts"]["lobby"])
     assert (incident["lat"], incident["lon"], incident["type"]) == (*LOBBY, "general")
+
+
+def test_an_id_or_a_place_that_is_no_number_is_a_clear_422(env: Env) -> None:
+    operator = as_user(env, "op", Role.OPERATOR)
+    for body, field in (
+        ({"alert_id": 2**63}, "alert_id"),  # beyond any stored id (was a database overflow)
+        ({"alert_id": True}, "alert_id"),  # not taken as alert 1
+        ({"lat": "52", "lon": 4.3}, "lat"),
+        ({"lat": 52.0, "lon": False}, "lon"),
+    ):
+        r = operator.post("/api/incidents", json=body)
+        assert r.status_code == 422 and field in r.json()["detail"], (body, r.text)
+    r = operator.post("/api/incidents", json={"lat": 52, "lon": 4})  # JSON integers are numbers
+    assert r.status_code == 201 and (r.json()["lat"], r.json()["lon"]) == (52.0, 4.0)
