@@ -2,7 +2,7 @@
 bearings give (not at the camera that raised it), of type `fire` unless the operator says
 otherwise; a fire alert without a fix is at its camera; an operator's own position wins.
 The alerts come through the real path: stored fire events with bearings, the alert service
-with the fire rule and its locator."""
+with the fire rule and its locator. A body whose id or place is no number is a 422."""
 
 from __future__ import annotations
 
