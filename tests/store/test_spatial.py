@@ -22,7 +22,7 @@ from vigil.domain import Camera, Event, EventType, UnitKind, UnitStatus
 from vigil.geo import haversine_m, in_polygon
 from vigil.store import spatial
 from vigil.store.db import Store
-from vigil.store.tables import UnitRow
+from vigil.store.tables import AlertRow, UnitRow
 
 CENTRE = (51.5007, -0.1246)  # Westminster
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -266,3 +266,29 @@ def test_without_postgis_the_store_degrades_then_gains_it(
             admin.close()
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_units_near_an_alert_where_it_happened(stores: dict[str, Store], engine: str) -> None:
+    """At its event's ground point, else at its camera; no place, no answer."""
+    store = stores[engine]
+    with store.session() as s, s.begin():
+        event = s.query(spatial.EventRow).filter_by(track_id=0).one()
+        camera = s.get(spatial.CameraRow, "cam05")
+        assert camera is not None and camera.lat is not None and camera.lon is not None
+        alerts = [
+            AlertRow(rule="r", camera_id=cam, event_id=ev, type="object", time=T0,
+                     status="candidate")
+            for cam, ev in (("cam00", event.id), ("cam05", None), ("unplaced", None))
+        ]  # fmt: skip
+        s.add_all(alerts)
+        s.flush()
+        ids = [a.id for a in alerts]
+        where = [(event.lat, event.lon), (camera.lat, camera.lon)]
+    with store.session() as s:
+        for alert_id, (lat, lon) in zip(ids, where, strict=False):
+            near = spatial.units_near_alert(s, alert_id, 1500.0)
+            assert near, "the question should have answers"
+            assert [n.row.callsign for n in near] == _truth_units(store, lat, lon, 1500.0)
+        assert spatial.units_near_alert(s, ids[2], 1500.0) is None
+        assert spatial.units_near_alert(s, 10**9, 1500.0) is None

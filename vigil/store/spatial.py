@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from vigil.geo import EARTH_RADIUS_M, haversine_m, in_polygon
-from vigil.store.tables import CameraRow, EventRow, PositionRow, UnitRow
+from vigil.store.tables import AlertRow, CameraRow, EventRow, PositionRow, UnitRow
 
 log = logging.getLogger(__name__)
 
@@ -317,3 +317,28 @@ def positions_within(
     query = query.where(PositionRow.at >= since, PositionRow.at < until)
     rows = s.scalars(query.order_by(PositionRow.at, PositionRow.id))
     return _exact(iter(rows), lat, lon, radius_m)
+
+
+def alert_place(s: Session, alert: AlertRow) -> tuple[float, float] | None:
+    """Where an alert happened: its event's ground point where its camera placed it, else
+    where its camera stands; None when neither is known."""
+    if alert.event_id is not None:
+        ev = s.get(EventRow, alert.event_id)
+        if ev is not None and ev.lat is not None and ev.lon is not None:
+            return ev.lat, ev.lon
+    cam = s.get(CameraRow, alert.camera_id)
+    if cam is not None and cam.lat is not None and cam.lon is not None:
+        return cam.lat, cam.lon
+    return None
+
+
+def units_near_alert(
+    s: Session, alert_id: int, radius_m: float, *, status: str | None = None
+) -> list[Near[UnitRow]] | None:
+    """Units within `radius_m` of where an alert happened, nearest first; None when the
+    alert (or where it happened) is not known."""
+    alert = s.get(AlertRow, alert_id)
+    place = alert_place(s, alert) if alert is not None else None
+    if place is None:
+        return None
+    return units_within(s, place[0], place[1], radius_m, status=status)
