@@ -115,8 +115,12 @@ IDS = ["sqlite", "postgis", "postgresql-portable"]
 
 def _truth_units(store: Store, lat: float, lon: float, r: float) -> list[str]:
     with store.session() as s:
-        rows = s.query(UnitRow).filter(UnitRow.lat.is_not(None)).all()
-    near = [(haversine_m((lat, lon), (u.lat, u.lon)), u.id, u.callsign) for u in rows]
+        rows = s.query(UnitRow).all()
+    near = [
+        (haversine_m((lat, lon), (u.lat, u.lon)), u.id, u.callsign)
+        for u in rows
+        if u.lat is not None and u.lon is not None
+    ]
     return [c for d, _i, c in sorted(near) if d <= r]
 
 
@@ -192,7 +196,8 @@ def test_events_within_radius_and_time(
         few = spatial.events_within(s, *CENTRE, 4000, limit=5, postgis=postgis)
         rows = s.query(spatial.EventRow).all()
     truth = sorted(
-        (r for r in rows if haversine_m(CENTRE, (r.lat, r.lon)) <= 4000
+        (r for r in rows if r.lat is not None and r.lon is not None
+         and haversine_m(CENTRE, (r.lat, r.lon)) <= 4000
          and since <= r.time.astimezone(UTC) < until),
         key=lambda r: r.time, reverse=True,
     )  # fmt: skip
@@ -284,6 +289,7 @@ def test_units_near_an_alert_where_it_happened(stores: dict[str, Store], engine:
         s.add_all(alerts)
         s.flush()
         ids = [a.id for a in alerts]
+        assert event.lat is not None and event.lon is not None
         where = [(event.lat, event.lon), (camera.lat, camera.lon)]
     with store.session() as s:
         for alert_id, (lat, lon) in zip(ids, where, strict=False):
