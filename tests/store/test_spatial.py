@@ -124,8 +124,13 @@ def _truth_units(store: Store, lat: float, lon: float, r: float) -> list[str]:
     return [c for d, _i, c in sorted(near) if d <= r]
 
 
+def _need_postgis(store: Store) -> None:
+    need(store.postgis, "PostGIS is not installed (apt-get install postgresql-N-postgis-3)")
+
+
 def test_postgresql_has_postgis_here(stores: dict[str, Store]) -> None:
     """The PostgreSQL of these machines and of CI has PostGIS (.ci/run installs it)."""
+    _need_postgis(stores["postgresql"])
     assert stores["postgresql"].postgis is True
     assert stores["sqlite"].postgis is False
 
@@ -217,6 +222,7 @@ def test_engines_agree_on_distances(stores: dict[str, Store]) -> None:
 
 def test_postgis_queries_use_the_gist_indexes(stores: dict[str, Store]) -> None:
     store = stores["postgresql"]
+    _need_postgis(store)
     asks = {
         "ix_units_geom": spatial.near_query(UnitRow, *CENTRE, 500, True),
         "ix_cameras_geom": spatial.near_query(spatial.CameraRow, *CENTRE, 500, True),
@@ -261,6 +267,7 @@ def test_without_postgis_the_store_degrades_then_gains_it(
             store.close()
         admin = Store(_url(name))  # a superuser opens it: PostGIS and its columns arrive
         try:
+            _need_postgis(admin)
             assert admin.postgis is True
             with admin.session() as s:
                 again = spatial.units_within(s, *CENTRE, 2500)
