@@ -22,6 +22,8 @@ disk the table holds afterwards (a DELETE's space is reused, not returned).
 on the map) into the events table as 0012 makes it (partitioned by day, geometry, GiST) against
 the table as it was (one table, no geometry): events a second, median of rounds, the ratio.
 
+(d) migrate: migration 0012's time on `--rows` events written at 0011 (the upgrade's downtime).
+
 Needs the PostgreSQL at VIGIL_TEST_PG_URL (default postgres@127.0.0.1:5432, trust) with PostGIS.
 Fresh databases per round, dropped at the end. Nothing was tuned on these numbers.
 """
@@ -40,6 +42,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy  # noqa: E402
+from alembic import command  # noqa: E402
+from alembic.config import Config as AlembicConfig  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from vigil.audit.log import AuditLog  # noqa: E402
@@ -313,7 +318,35 @@ def writes_part(args: argparse.Namespace, _tmp: Path) -> dict[str, Any]:
     }
 
 
-PARTS = {"units": units_part, "retention": retention_part, "writes": writes_part}
+def migrate_part(args: argparse.Namespace, _tmp: Path) -> dict[str, Any]:
+    """How long migration 0012 takes on `--rows` events made at 0011 (the copy into day
+    partitions, the geometry, the indexes): the downtime of the upgrade."""
+    out = []
+    for _ in range(args.retention_rounds):
+        with pg_database() as url:
+            engine = sqlalchemy.create_engine(url)
+            cfg = AlembicConfig()
+            where = str(resources.files("vigil.store") / "migrations")
+            cfg.set_main_option("script_location", where)
+            with engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "0011")
+            fill_events(url, args.rows)
+            t = time.perf_counter()
+            with engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "0012")
+            out.append(round(time.perf_counter() - t, 2))
+            engine.dispose()
+    return {"rows": args.rows, "upgrade_s": statistics.median(out), "rounds": out}
+
+
+PARTS = {
+    "units": units_part,
+    "retention": retention_part,
+    "writes": writes_part,
+    "migrate": migrate_part,
+}
 
 
 def main() -> None:
