@@ -82,6 +82,13 @@ def model(unit: dict[str, float], a: argparse.Namespace, cameras: int) -> dict[s
         "recording_bytes_kept": round(record * DAY_S * a.recording_days),
         "snapshot_bytes_kept": round(active * unit["snapshot_bytes"] * DAY_S * a.snapshot_days),
         "websocket_events_per_s_per_client": round(stream, 1),
+        # CPU of the event path at that rate, from bench/scale_events.py's CPU per event.
+        "event_path_cores": {
+            "workers_store_and_publish": round(stream * a.worker_ms_per_event / 1000, 2),
+            "postgres_backends": round(stream * a.postgres_ms_per_event / 1000, 2),
+            "nats_server": round(stream * a.nats_ms_per_event / 1000, 2),
+            "web_process_per_2_clients": round(stream * a.web_ms_per_event / 1000, 2),
+        },
     }
 
 
@@ -108,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
         default=6,
         help="event, alert, camera, status, rpc.picture, rpc.tracks",
     )
+    # CPU per event on the event path, medians of bench/scale_events.py at 1,000 events/s
+    # (2 events a transaction, 2 WebSocket clients; docs/benchmarks.md).
+    p.add_argument("--worker-ms-per-event", type=float, default=0.75)
+    p.add_argument("--postgres-ms-per-event", type=float, default=0.2)
+    p.add_argument("--nats-ms-per-event", type=float, default=0.1)
+    p.add_argument("--web-ms-per-event", type=float, default=0.2)
     return p
 
 
