@@ -11,7 +11,9 @@ part, removed afterwards.
 (a) The demo's cameras (the bundled lobby clip with YOLOv3-tiny at detect.fps 5, and the car
 park clip with the motion detector), repeated: 1, 2, 3, 4, 6, 8, 12 of them, until one no
 longer keeps real time (a camera keeps it when it analyses at least REAL_TIME of its clip's
-frame rate over `seconds`). Peer, same run: the in-process runner (`vigil worker`'s camera
+frame rate over `seconds`; a step that misses is run once more and fails when both miss,
+because other work on a shared machine takes CPU at times: the figure is what the node does
+when left to itself). Peer, same run: the in-process runner (`vigil worker`'s camera
 service) against the Ray runner on a one-node cluster of the same machine. Both store into
 PostgreSQL and publish on NATS. Recording is off: this is the analysis's capacity.
 
@@ -225,6 +227,9 @@ def ladder(run: Any, steps: tuple[int, ...]) -> dict[str, Any]:
     rows = []
     for n in steps:
         row = {"cameras": n, **attempt(run, n)}
+        if not row["real_time"]:  # once more: other work on this machine may have taken it
+            again = {"cameras": n, **attempt(run, n)}
+            row = {**again, "first_try": row} if again["real_time"] else {**row, "again": again}
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
         if not row["real_time"]:
@@ -233,20 +238,26 @@ def ladder(run: Any, steps: tuple[int, ...]) -> dict[str, Any]:
     return {"cameras_at_real_time": max(kept, default=0), "steps": rows}
 
 
+def ray_ladder(seconds: float, steps: tuple[int, ...]) -> dict[str, Any]:
+    """The Ray runner's ladder on a one-node cluster that is up only for it (an idle Ray
+    node's daemons would load the in-process runner's ladder)."""
+    from vigil.pipeline.cluster.netns import LocalCluster
+
+    with LocalCluster(nodes=1, cpus=2.0) as cluster:
+        return ladder(lambda n: on_ray(cluster, n, seconds), steps)
+
+
 def cameras_per_node(
     seconds: float = 20.0, steps: tuple[int, ...] = LADDER, rounds: int = 2
 ) -> dict[str, Any]:
     """(a): see the module's docstring. `rounds` times each, the runners taking turns."""
-    from vigil.pipeline.cluster.netns import LocalCluster
 
     here, ray = [], []
     for _ in range(rounds):
         here.append(ladder(lambda n: in_process(n, seconds), steps))
-        # Up only for its own ladder: an idle Ray node's daemons would load the other's.
-        with LocalCluster(nodes=1, cpus=2.0) as cluster:
-            ray.append(ladder(lambda n: on_ray(cluster, n, seconds), steps))
+        ray.append(attempt(ray_ladder, seconds, steps))
     a = [r["cameras_at_real_time"] for r in here]
-    b = [r["cameras_at_real_time"] for r in ray]
+    b = [r.get("cameras_at_real_time", 0) for r in ray]
     ratio = statistics.median(b) / statistics.median(a) if statistics.median(a) else None
     return {"seconds_per_step": seconds, "real_time_share": REAL_TIME, "rounds": rounds,
             "cpu_count": os.cpu_count(), "load_average_1m": os.getloadavg()[0],

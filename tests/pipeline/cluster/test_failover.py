@@ -107,7 +107,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from vigil.pipeline.cluster.pool import DetectorServer, PoolDetector
 from vigil.vision.registry import detector_settings, load_detector
 
-ray.init(address="auto", logging_level="ERROR")
+ray.init(address=sys.argv[3], logging_level="ERROR")
 nodes = [n for n in ray.nodes() if n["Alive"]]
 worker = next(n["NodeID"] for n in nodes if n["NodeManagerAddress"] == sys.argv[2])
 with av.open(sys.argv[1]) as c:
@@ -135,8 +135,9 @@ print(json.dumps({"pooled": as_list(pooled), "local": as_list(local), "shape": l
 
 
 def test_the_detector_pool_answers_like_a_local_model_and_batches(cluster: Any) -> None:
-    done = cluster.run(0, [sys.executable, "-c", POOL_SCRIPT, str(PERSON_CLIP), cluster.ips[1]],
-                       timeout=300)  # fmt: skip
+    argv = [sys.executable, "-c", POOL_SCRIPT, str(PERSON_CLIP), cluster.ips[1],
+            cluster.head_address]  # fmt: skip
+    done = cluster.run(0, argv, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     local = [d for d in out["local"] if d[1] >= 0.4]
@@ -151,6 +152,41 @@ def test_the_detector_pool_answers_like_a_local_model_and_batches(cluster: Any) 
     # Four cameras asking at once: the pool took several requests in one batch.
     assert out["pool"]["requests"] == 1 + 4 * 8 and out["pool"]["largest_batch"] >= 2
     assert all(len(a) == 8 for a in out["answers"])
+
+
+BAD_POOL_SCRIPT = """
+import sys
+from pathlib import Path
+from vigil.config import parse_config
+from vigil.errors import VigilError
+from vigil.pipeline.cluster.runner import ClusterRunner
+from vigil.store.db import Store
+
+config = parse_config(sys.argv[1])
+store = Store(f"sqlite:///{sys.argv[2]}/vigil.db")
+runner = ClusterRunner(config, store, store.url, Path(sys.argv[2]))
+try:
+    runner.start()
+except VigilError as exc:
+    print("error:", exc)
+finally:
+    runner.stop()
+"""
+
+
+def test_a_pool_of_a_detector_with_a_background_model_is_one_clear_error(
+    cluster: Any, tmp_path: Path
+) -> None:
+    pool = "{size: 1, cpus: 0.25}"
+    yml = (f'bus: {{url: "nats://{cluster.host_ip}:4222"}}\n'
+           f'runner: {{kind: ray, address: "{cluster.head_address}", pool: {pool}}}\n'
+           f"detector: {{kind: motion}}\n"
+           f"cameras: [{{id: gate, source: {CAR_CLIP}}}]\n")  # fmt: skip
+    done = cluster.run(0, [sys.executable, "-c", BAD_POOL_SCRIPT, yml, str(tmp_path)], timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = [ln for ln in done.stdout.splitlines() if ln.startswith("error:")]
+    assert len(said) == 1 and "runner.pool: the detector pool did not start" in said[0], said
+    assert "background model" in said[0] and "Traceback" not in said[0]
 
 
 def _near(box: list[float], other: list[float]) -> bool:

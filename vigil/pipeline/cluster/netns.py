@@ -173,16 +173,24 @@ class LocalCluster:
         self.wait_nodes(i + 1)
 
     def wait_nodes(self, count: int, timeout: float = NODE_START_TIMEOUT_S) -> None:
-        probe = "import ray,sys; ray.init(address='auto', logging_level='ERROR'); " \
+        # The head's own address, not "auto" (a file under /tmp/ray that every cluster on
+        # this machine shares).
+        probe = f"import ray; ray.init(address='{self.head_address}', logging_level='ERROR'); " \
                 "print(sum(1 for n in ray.nodes() if n['Alive']))"  # fmt: skip
         deadline = time.monotonic() + timeout
-        while True:
-            done = self.run(0, [sys.executable, "-c", probe], timeout=60)
-            if done.returncode == 0 and int(done.stdout.strip().splitlines()[-1]) >= count:
+        said = ""
+        while time.monotonic() < deadline:
+            try:
+                done = self.run(0, [sys.executable, "-c", probe], timeout=60)
+            except subprocess.TimeoutExpired:
+                said = "the probe did not answer in 60 s"
+                continue
+            lines = done.stdout.strip().splitlines()
+            if done.returncode == 0 and lines and int(lines[-1]) >= count:
                 return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{count} Ray nodes did not come up: {done.stderr[-1000:]}")
+            said = done.stderr[-1000:]
             time.sleep(0.5)
+        raise RuntimeError(f"{count} Ray nodes did not come up: {said}")
 
     def run(self, i: int, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -34,13 +34,20 @@ from vigil.config import VigilConfig
 from vigil.errors import VigilError
 from vigil.pipeline.cluster.placement import Placement
 from vigil.pipeline.cluster.pool import DetectorServer, PoolDetector
-from vigil.pipeline.cluster.supervisor import ClusterSupervisor, Recovery, Slot, Watch
+from vigil.pipeline.cluster.supervisor import (
+    ClusterSupervisor,
+    Recovery,
+    Slot,
+    Watch,
+    cause_of,
+)
 from vigil.pipeline.health import CameraStatus, status_from_json
 from vigil.pipeline.live import LiveSettings
 from vigil.store.db import Store
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 20.0  # for every camera actor to store its last tracks and close its segment
+POOL_START_S = 120.0  # for the pool's first actor to load its model
 CONNECT_TIMEOUT_S = 5.0  # for the Ray head to accept a connection
 OBJECT_STORE_BYTES = 128 * 1024 * 1024  # a local cluster's object store: only small things travel
 
@@ -184,7 +191,14 @@ class ClusterRunner:
             server.remote(self.config.detector, size, cfg.batch, cfg.batch_wait_ms)
             for _ in range(cfg.size)
         ]
-        self._labels = ray.get(self.pool[0].labels.remote(), timeout=120)
+        try:
+            self._labels = ray.get(self.pool[0].labels.remote(), timeout=POOL_START_S)
+        except (ray.exceptions.RayError, TimeoutError) as exc:
+            raise VigilError(
+                f"runner.pool: the detector pool did not start ({cause_of(exc)}); the pool "
+                "serves a detector without a background model (not kind: motion), check the "
+                "detector: section, or remove runner.pool"
+            ) from None
 
     def _pool_detector(self, camera_id: str) -> PoolDetector | None:
         cam = self.config.camera(camera_id)
