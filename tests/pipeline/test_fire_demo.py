@@ -2,7 +2,8 @@
 video: each tower plays the bundled house-fire clip through the product's pipeline (the fire
 detector and analyzer, vigil.vision.fire.video.watch_video) until its first fire event, which
 is stored and raised as the live runner does (StoreSink, the alert service's fire rule and
-locator); the second tower's alert carries a fix where the demo's views say the fire is.
+locator); the second tower's alert carries a fix whose 95 % circle holds the point the demo's
+views look at.
 The clip is small and credited."""
 
 from __future__ import annotations
@@ -70,5 +71,7 @@ def test_the_towers_see_the_house_fire_and_their_bearings_cross_where_it_is(
     assert abs(attrs["bearing_deg"] - 279.2) < 1.0  # from the east tower towards the fire
     fix = attrs["fix"]
     assert set(fix["cameras"]) == {"north-tower", "east-tower"}
+    # The views were set from where the detector puts the clip's flame (1.5 m off in that
+    # run): a change of the detector that moves its box moves the fix, within its circle.
     error_m = haversine_m((fix["lat"], fix["lon"]), FIRE)
-    assert error_m < 15.0 and error_m < fix["uncertainty_m"], (error_m, fix)
+    assert error_m < fix["uncertainty_m"] < 100.0, (error_m, fix)
