@@ -71,7 +71,7 @@ def test_the_towers_see_the_house_fire_and_their_bearings_cross_where_it_is(
     assert abs(attrs["bearing_deg"] - 279.2) < 1.0  # from the east tower towards the fire
     fix = attrs["fix"]
     assert set(fix["cameras"]) == {"north-tower", "east-tower"}
-    # The views were set from where the detector puts the clip's flame (1.5 m off in that
-    # run): a change of the detector that moves its box moves the fix, within its circle.
+    # The views were set from where the detector puts the clip's flame: a change of the
+    # detector that moves its box moves the fix, within its circle.
     error_m = haversine_m((fix["lat"], fix["lon"]), FIRE)
     assert error_m < fix["uncertainty_m"] < 100.0, (error_m, fix)
