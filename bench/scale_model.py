@@ -60,7 +60,7 @@ def per_camera(costs: dict[str, Any], camera: str) -> dict[str, float]:
 def model(unit: dict[str, float], a: argparse.Namespace, cameras: int) -> dict[str, Any]:
     active = cameras * a.active
     quiet = cameras - active
-    cores = active * unit["active_cores"] + quiet * unit["quiet_cores"]
+    cores = (active * unit["active_cores"] + quiet * unit["quiet_cores"]) * a.runner_overhead
     nodes = math.ceil(cores / (a.node_cores * a.node_use))
     tx = active * unit["transactions"]
     rows = active * unit["rows"]
@@ -103,6 +103,12 @@ def parser() -> argparse.ArgumentParser:
         help="share of cameras seeing activity like the clip (the rest: quiet)",
     )
     p.add_argument("--recorded", type=float, default=1.0, help="share recorded continuously")
+    p.add_argument(
+        "--runner-overhead",
+        type=float,
+        default=1.5,
+        help="live runner's cost / the stages' (bench/scale_live.py: lobby 1.50, car park 1.46)",
+    )
     p.add_argument("--node-cores", type=int, default=2, help="cores per node (these: 2)")
     p.add_argument("--node-use", type=float, default=0.75, help="share of a node's cores used")
     p.add_argument("--event-days", type=int, default=90, help="retention.events default")
