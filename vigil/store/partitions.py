@@ -290,6 +290,11 @@ def rebuild(conn: Connection, table: str, *, partitioned: bool, now: datetime) -
             f"INCLUDING GENERATED){how}"
         )
     )
+    # 64-bit ids on the partitioned tables (they grow without bound); 32 again on the way back
+    width = "bigint" if partitioned else "integer"
+    conn.execute(text(f'ALTER TABLE "{table}" ALTER COLUMN "id" TYPE {width}'))
+    if seq:
+        conn.execute(text(f"ALTER SEQUENCE {seq} AS {width}"))
     pk = f'"id", "{key}"' if partitioned else '"id"'
     conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY ({pk})'))
     if partitioned:

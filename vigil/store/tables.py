@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -46,6 +47,11 @@ def one_of(column: str, values: type[enum.StrEnum]) -> str:
 
 class Base(DeclarativeBase):
     pass
+
+
+# The ids of the tables that grow without bound (events, positions): 64-bit on PostgreSQL (a
+# city's ~1,000 events a second would use up 32 bits in weeks); SQLite's are 64-bit anyway.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class CameraRow(Base):
@@ -90,7 +96,7 @@ class TrackRow(Base):
 class EventRow(Base):
     __tablename__ = "events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(32))
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -159,7 +165,7 @@ class AlertRow(Base):
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
     # Not a foreign key: events are partitioned by time on PostgreSQL (vigil.store.partitions);
     # the retention purge clears it when its event goes.
-    event_id: Mapped[int | None] = mapped_column(Integer)
+    event_id: Mapped[int | None] = mapped_column(BIG_ID)
     type: Mapped[str] = mapped_column(String(32))
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     label: Mapped[str | None] = mapped_column(String(64))
@@ -330,7 +336,7 @@ class PositionRow(Base):
 
     __tablename__ = "unit_positions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), doc="when it was measured")
     lat: Mapped[float] = mapped_column(Float)

@@ -3,9 +3,10 @@
 Both engines: alerts.event_id stops being a foreign key (a partitioned table cannot be
 referenced by id alone; the retention purge clears it instead), units get a (lat, lon) index.
 PostgreSQL: events and unit_positions become tables partitioned by day with every row kept
-(vigil.store.partitions), and where the server has PostGIS, the located tables get their
-geometry column and GiST index (vigil.store.spatial). The downgrade undoes all of it except
-the PostGIS extension itself, which may serve others in the database.
+and 64-bit ids (vigil.store.partitions; alerts.event_id too), and where the server has
+PostGIS, the located tables get their geometry column and GiST index (vigil.store.spatial).
+The downgrade undoes all of it except the PostGIS extension itself, which may serve others
+in the database.
 
 Revision ID: 0012
 Revises: 0011
@@ -46,6 +47,7 @@ def upgrade() -> None:
         return
     if name:
         op.drop_constraint(name, "alerts", type_="foreignkey")
+    op.alter_column("alerts", "event_id", type_=sa.BigInteger())  # events' ids become 64-bit
     install_postgis(conn)  # before the copy: the rebuilt tables take the columns along
     for table in PARTITIONED:
         rebuild(conn, table, partitioned=True, now=datetime.now(UTC))
@@ -67,6 +69,7 @@ def downgrade() -> None:
         with op.batch_alter_table("alerts") as batch:
             batch.create_foreign_key(FK, "events", ["event_id"], ["id"], ondelete="SET NULL")
     else:
+        op.alter_column("alerts", "event_id", type_=sa.Integer())
         op.create_foreign_key(
             "alerts_event_id_fkey", "alerts", "events", ["event_id"], ["id"], ondelete="SET NULL"
         )
