@@ -11,7 +11,8 @@ in metres) where the two lines cross on the screen; a page opened afterwards dra
 from GET /api/fire; so does the plain grid map (no Leaflet), and a phone (390x844) with
 nothing scrolling sideways. The fire alert in the queue says "Fire" with its bearing and fix
 (±m), takes one reviewer, and becomes an incident at the fix (not at a tower) that a unit is
-dispatched to."""
+dispatched to. With the page's clock in the test's hands, the lines fade with age and
+they and the fix are gone after the ten-minute window."""
 
 from __future__ import annotations
 
@@ -244,6 +245,7 @@ def test_two_towers_bearings_and_their_fix_on_the_map(watch: Watch, browser: Any
 
 
 def test_the_plain_map_and_a_phone_show_the_fix_too(watch: Watch, browser: Any) -> None:
+    alerts = watch.sightings()
     # Without Leaflet (its script refused) the page draws the plain grid map.
     allowed = (*watch.allowed, "vendor/leaflet")
     with open_page(browser, allowed=allowed) as watched:
@@ -260,7 +262,7 @@ def test_the_plain_map_and_a_phone_show_the_fix_too(watch: Watch, browser: Any) 
         _check_map(page)
         wide = page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
         assert wide <= 0, f"the page scrolls {wide} px sideways on a phone"
-        card = page.locator(f".feed-item.fire-alert[data-id='{watch.sightings()['east-tower']}']")
+        card = page.locator(f".feed-item.fire-alert[data-id='{alerts['east-tower']}']")
         box = card.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
         watched.check_no_errors()
@@ -302,4 +304,26 @@ def test_a_fire_alert_is_reviewed_once_and_dispatched_to_the_fix(
             f".inc-suggestions li[data-unit='{unit}'] button[data-action=dispatch]"
         ).click()
         page.wait_for_selector(".incident-detail .inc-head .inc-state[data-state='dispatched']")
+        watched.check_no_errors()
+
+
+def test_bearings_and_fixes_fade_and_go_after_the_window(watch: Watch, browser: Any) -> None:
+    """The page's clock is the test's (Playwright's): four minutes on, the lines have faded
+    a step; eleven minutes on (the window is ten), they and the fix are gone."""
+    watch.sightings()
+    with open_page(browser, allowed=watch.allowed) as watched:
+        page = watched.page
+        page.clock.install()
+        log_in(page, watch.base, "admin", ADMIN_PASSWORD)
+        _check_map(page)
+        assert page.locator(".fire-ray.current.fire-fresh").count() == 2
+        page.clock.fast_forward("04:00")
+        page.wait_for_function(
+            "() => document.querySelectorAll('.fire-ray.fire-older').length == 2"
+        )
+        assert page.locator("[data-fix].fire-older").count() == 1
+        page.clock.fast_forward("07:00")
+        page.wait_for_function(
+            "() => !document.querySelector('.fire-ray, .fire-wedge, [data-fix]')"
+        )
         watched.check_no_errors()
