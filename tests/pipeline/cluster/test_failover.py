@@ -10,6 +10,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import select as sql_select
 
-from tests.conftest import CAR_CLIP, NATS_URL, PERSON_CLIP, need
+from tests.conftest import CAR_CLIP, NATS_URL, PERSON_CLIP, need, read_until
 from vigil.bus.nats import NatsBus
 from vigil.bus.remote import RemoteDirectory
 from vigil.config import BusConfig
@@ -187,6 +188,42 @@ def test_a_pool_of_a_detector_with_a_background_model_is_one_clear_error(
     said = [ln for ln in done.stdout.splitlines() if ln.startswith("error:")]
     assert len(said) == 1 and "runner.pool: the detector pool did not start" in said[0], said
     assert "background model" in said[0] and "Traceback" not in said[0]
+
+
+def test_vigil_serve_runs_its_cameras_on_the_cluster(
+    cluster: Any, pg_url: str, nats_prefix: str, tmp_path: Path
+) -> None:
+    """`vigil serve --runner ray --ray-address ...` on the head: its camera runs as an actor,
+    heard over NATS; SIGTERM stops it cleanly (the camera stops reporting)."""
+    store = Store(pg_url)  # migrated before the server opens it
+    yml = tmp_path / "vigil.yml"
+    yml.write_text(
+        f'bus: {{url: "nats://{cluster.host_ip}:4222", prefix: {nats_prefix}}}\n'
+        f"detector: {{kind: motion}}\ncameras: [{{id: yard, source: {CAR_CLIP}, loop: true}}]\n"
+    )
+    via_bridge = pg_url.replace("@127.0.0.1:", f"@{cluster.host_ip}:")
+    argv = [sys.executable, "-m", "vigil", "serve", "--config", str(yml), "--data",
+            str(tmp_path / "data"), "--db", via_bridge, "--port", "8089", "--runner", "ray",
+            "--ray-address", cluster.head_address]  # fmt: skip
+    proc = cluster.popen(0, argv, env={"VIGIL_ADMIN_PASSWORD": "cluster-test-pass-1"},
+                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)  # fmt: skip
+    web = NatsBus(BusConfig(url=NATS_URL, prefix=nats_prefix), consumer="web")
+    remote = RemoteDirectory(web, stale_after=3.0)
+    try:
+        read_until(proc, "Vigil is running at", 120)
+        seen = wait_for(lambda: remote.statuses().get("yard"), 120, "the camera over NATS")
+        wait_for(lambda: (s := remote.statuses().get("yard")) and s.frames > 0, 60, "frames")
+        assert seen.camera_id == "yard"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(90) == 0
+        wait_for(lambda: not remote.statuses()["yard"].online, 30, "the camera to stop")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        remote.close()
+        web.close()
+        store.close()
 
 
 def _near(box: list[float], other: list[float]) -> bool:

@@ -198,10 +198,12 @@ class LocalCluster:
             capture_output=True, text=True, timeout=timeout, env=self.env(),
         )  # fmt: skip
 
-    def popen(self, i: int, argv: list[str], **options: Any) -> subprocess.Popen[str]:
+    def popen(
+        self, i: int, argv: list[str], env: dict[str, str] | None = None, **options: Any
+    ) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            ["ip", "netns", "exec", self.namespaces[i], *argv], text=True, env=self.env(),
-            **options,
+            ["ip", "netns", "exec", self.namespaces[i], *argv], text=True,
+            env={**self.env(), **(env or {})}, **options,
         )  # fmt: skip
 
     def pids(self, i: int) -> list[int]:

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -73,8 +75,13 @@ def connect(address: str | None) -> bool:
             "runner.address is not set: starting a one-machine Ray cluster here, which listens "
             "on every interface; for a real cluster start `ray start --head` and set its address"
         )
+    # ray.init sets its own SIGTERM handler (exit 15 at once); the server's own ends the
+    # cameras cleanly first: it is put back.
+    on_term = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(address=address, **options)
+        if on_term is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, on_term)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise VigilError(
