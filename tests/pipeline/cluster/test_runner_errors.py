@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.test_cli import _camera_config, assert_clear_error, free_port, vigil
@@ -10,21 +12,21 @@ from vigil.errors import ConfigError, VigilError
 from vigil.pipeline.cluster.runner import check_reachable
 
 
-def test_an_unknown_runner_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_runner_is_named(tmp_path: Path) -> None:
     cfg = _camera_config(tmp_path)
     proc = vigil("serve", "--config", str(cfg), "--data", str(tmp_path), "--runner", "k8s",
                  "--port", str(free_port()))  # fmt: skip
     assert_clear_error(proc, "--runner 'k8s' is not a runner", "in-process, ray")
 
 
-def test_a_ray_address_without_the_ray_runner_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_ray_address_without_the_ray_runner_says_so(tmp_path: Path) -> None:
     cfg = _camera_config(tmp_path)
     proc = vigil("worker", "--config", str(cfg), "--data", str(tmp_path),
                  "--ray-address", "10.0.0.5:6379")  # fmt: skip
     assert_clear_error(proc, "--ray-address goes with --runner ray")
 
 
-def test_the_ray_runner_without_a_bus_says_to_set_bus_url(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_ray_runner_without_a_bus_says_to_set_bus_url(tmp_path: Path) -> None:
     cfg = _camera_config(tmp_path)
     proc = vigil("serve", "--config", str(cfg), "--data", str(tmp_path), "--runner", "ray",
                  "--port", str(free_port()))  # fmt: skip
