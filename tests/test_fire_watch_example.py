@@ -6,13 +6,18 @@ hundred metres (pans known to half a degree, a 40-pixel flame's width adding as 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
+import yaml
+
 from tests.fire_sightings import FRAME, box_towards
-from vigil.config import load_config
+from vigil.config import VigilConfig, load_config
 from vigil.geo import BearingLine, fire_bearing, haversine_m, locate
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fire-watch.yml"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "fire-watch.yml"
 FIRE = (52.11000, 5.85000)  # between the towers, in both views
 
 
@@ -35,3 +40,16 @@ def test_the_fire_watch_example_fixes_a_fire_both_towers_see() -> None:
     assert haversine_m((fix.lat, fix.lon), FIRE) < 1.0
     assert 100.0 < fix.uncertainty_m < 400.0, fix
     assert fix.crossing_deg > 30.0, fix
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/fire.md"])
+def test_the_fire_watch_config_the_docs_show_is_a_valid_vigil_yml(doc: str) -> None:
+    """What a newcomer copies from the docs' fire watch section must load, with its view."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    section = text[text.index("Fire watch") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None, f"{doc} has no fire watch configuration example"
+    config = VigilConfig.model_validate(yaml.safe_load(block.group(1)))
+    camera = config.cameras[0]
+    assert camera.view is not None and camera.detector is not None
+    assert camera.detector.kind == "fire" and [a.kind for a in camera.analyzers] == ["fire"]
