@@ -40,6 +40,7 @@ CHECKED_BEYOND_SCHEMA = {
     ("POST", "/api/exports"),  # start before end, at most a day; a reason to export unblurred
     ("POST", "/api/ingest"),  # a video by name and content (tests/api/test_ingest.py)
     ("GET", "/api/reports/transparency"),  # since before until (tests/audit/test_report.py)
+    ("POST", "/api/incidents/{incident_id}/state"),  # a reason to reopen or close; a next state
 }
 
 
