@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from vigil.api.auditing import AuditNote, audited
 from vigil.api.deps import (
@@ -21,7 +21,7 @@ from vigil.api.deps import (
     require_user,
     visible_row,
 )
-from vigil.api.params import row_id
+from vigil.api.params import JsonNumber, RowRef, row_id
 from vigil.api.schemas import Model
 from vigil.api.units import UnitOut
 from vigil.domain import EventType, IncidentState, Role
@@ -29,7 +29,6 @@ from vigil.incidents.incidents import MAX_STEPS, MAX_TEXT
 from vigil.incidents.units import unit_record
 from vigil.logtext import ONE_LINE
 from vigil.rules.fire import FIRE_TYPES, fix_of
-from vigil.store.queries import MAX_ROW_ID
 from vigil.store.tables import AlertRow, IncidentRow
 
 router = APIRouter(tags=["incidents"], dependencies=[Depends(require_user)])
@@ -45,18 +44,6 @@ TypeName = Annotated[
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 
-def _a_number(value: Any) -> Any:
-    """A number as JSON spells one: `true` or "3" for an id or a latitude is a 422, not
-    taken as 1 or 3."""
-    if isinstance(value, bool | str):
-        raise ValueError("must be a JSON number")
-    return value
-
-
-Number = BeforeValidator(_a_number)
-RowRef = Annotated[int, Field(ge=1, le=MAX_ROW_ID), Number]  # bounds first: in the schema
-
-
 class IncidentOpen(Model):
     title: Annotated[str, Field(min_length=1, max_length=200, pattern=ONE_LINE)] | None = Field(
         None, description="default: the alert's rule; for a fire alert, what was seen from where"
@@ -65,8 +52,8 @@ class IncidentOpen(Model):
         None, description=f"default: {FIRE_INCIDENT} from a fire or smoke alert, else general"
     )
     alert_id: RowRef | None = Field(None, description="open it from this alert")
-    lat: Annotated[float, Field(ge=-90, le=90), Number] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180), Number] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90), JsonNumber] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180), JsonNumber] | None = None
     camera: str | None = Field(None, max_length=64)
     note: Text | None = None
 

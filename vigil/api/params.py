@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from vigil.store.queries import CURSOR_PATTERN, MAX_LIMIT, MAX_ROW_ID
 
@@ -31,6 +31,20 @@ AlertId = Annotated[int, row_id("alert")]
 UserId = Annotated[int, row_id("user")]
 HotlistId = Annotated[int, row_id("hotlist")]
 EntryId = Annotated[int, row_id("hotlist entry")]
+
+
+def _a_json_number(value: Any) -> Any:
+    """A number as JSON spells one: `true` or "3" for an id or a latitude in a request body
+    is a 422, not taken as 1 or 3."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# For request-body fields: `Annotated[float, Field(...), JsonNumber]`.
+JsonNumber = BeforeValidator(_a_json_number)
+# A stored row named in a request body (bounds first, so that they are in the schema).
+RowRef = Annotated[int, Field(ge=1, le=MAX_ROW_ID), JsonNumber]
 
 
 def parse_when(value: Any) -> datetime:
