@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import pytest
 
 from vigil.analyzers.base import TrackedFrame
-from vigil.analyzers.fire import FireWatch, FireWatchSettings
+from vigil.analyzers.fire import FireAnalyzer, FireWatchSettings
 from vigil.config import CameraConfig, parse_config
 from vigil.domain import Box, Event, EventType, Track, TrackState
 from vigil.errors import ConfigError
@@ -22,7 +22,7 @@ def camera(**extra: object) -> CameraConfig:
     return CameraConfig.model_validate({"id": "tower", "source": "tower.mp4", **extra})
 
 
-def watch(cam: CameraConfig | None = None, **settings: object) -> FireWatch:
+def watch(cam: CameraConfig | None = None, **settings: object) -> FireAnalyzer:
     return FireWatchSettings.model_validate({"kind": "fire", **settings}).build(
         cam or camera(), SIZE
     )
@@ -39,7 +39,7 @@ def track(
     return Track(tid, label, box, score, TrackState.CONFIRMED, first, now)
 
 
-def feed(w: FireWatch, steps: Iterable[tuple[float, list[Track]]]) -> list[Event]:
+def feed(w: FireAnalyzer, steps: Iterable[tuple[float, list[Track]]]) -> list[Event]:
     events: list[Event] = []
     for now, tracks in steps:
         events += w.update(TrackedFrame("tower", now, tracks))

@@ -92,10 +92,10 @@ class FireWatchSettings(AnalyzerSettings):
         camera: CameraConfig,
         frame_size: tuple[int, int],
         services: AnalyzerServices | None = None,
-    ) -> FireWatch:
+    ) -> FireAnalyzer:
         w, h = frame_size
         masks = [[(x * w, y * h) for x, y in m] for m in self.masks]
-        return FireWatch(camera, frame_size, LEVELS[self.sensitivity], masks, self.labels,
+        return FireAnalyzer(camera, frame_size, LEVELS[self.sensitivity], masks, self.labels,
                          self.hold_s)  # fmt: skip
 
 
@@ -113,7 +113,7 @@ class _Fire:
     told: bool = False
 
 
-class FireWatch:
+class FireAnalyzer:
     """One camera's fires. `update(step)` returns the fire and smoke events it raises."""
 
     def __init__(

@@ -15,7 +15,7 @@ from vigil.bus import Bus
 from vigil.config import RuleConfig
 from vigil.datadir import inside
 from vigil.domain import Alert, AlertStatus, Event, EventType
-from vigil.rules.fire import FireWatch
+from vigil.rules.fire import FireAlerts
 from vigil.rules.hotlists import HotlistMatcher
 from vigil.rules.watchlists import watchlist_alerts
 from vigil.store.alerts import Alerts
@@ -79,7 +79,7 @@ class AlertService:
         self.alerts, self.bus, self.engine = alerts, bus, engine
         self.data_dir = data_dir  # where snapshots lie (a dismissed face match's is deleted)
         self.hotlists = hotlists if hotlists is not None else HotlistMatcher(alerts.store)
-        self.fire = FireWatch(alerts, bus, self._publish)  # fire and smoke: vigil/rules/fire.py
+        self.fire = FireAlerts(alerts, bus, self._publish)  # fire and smoke: vigil/rules/fire.py
 
     def raise_for(self, saved: Iterable[tuple[Event, EventRow]]) -> list[AlertRow]:
         rows = []

@@ -245,7 +245,7 @@ def same_fire(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return False
 
 
-class FireWatch:
+class FireAlerts:
     """The fire rule and the locator over one store (see the module's note). `republish`
     sends an alert again once it took a better fix (AlertService's publish)."""
 
