@@ -99,6 +99,15 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+def engine_url(engine: str, request: pytest.FixtureRequest) -> str:
+    """A database for a test parametrised by engine: a SQLite file in its tmp_path, or a
+    fresh PostgreSQL database (`pg_url`)."""
+    if engine == "sqlite":
+        return f"sqlite:///{request.getfixturevalue('tmp_path') / 'vigil.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """A migrated Vigil store, once on SQLite and once on a fresh PostgreSQL database."""

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, login, make_settings
+from tests.conftest import engine_url
 from vigil.api import create_app
 from vigil.audit.lockout import LockoutPolicy, login_refusal
 from vigil.audit.log import AuditLog
@@ -180,11 +181,7 @@ def test_the_limit_holds_against_a_burst_of_guesses_from_two_processes(
     """60 wrong passwords at once, through two apps on one database, then the right one: at
     most `account_failures` were checked, and the right password is refused (before the gate:
     all 60 were counted as under the limit, 59 x 401 then 200)."""
-    url = (
-        f"sqlite:///{tmp_path / 'v.db'}"
-        if engine == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = engine_url(engine, request)
     policy = LockoutPolicy(account_failures=10, client_failures=1000)
     apps = _apps_on_one_database(tmp_path, url, policy, 2)
     guesses = [("/api/login", {"username": "vic", "password": f"guess {i}"}) for i in range(60)]

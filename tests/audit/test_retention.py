@@ -349,14 +349,10 @@ def _event_at(store: Store, camera: str, t: float) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def reel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reel]:
-    from tests.conftest import PERSON_CLIP
+    from tests.conftest import PERSON_CLIP, engine_url
     from tests.recording.segments import remux
 
-    url = (
-        f"sqlite:///{tmp_path / 'vigil.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = engine_url(request.param, request)
     store = Store(url)
     for cam in ("cam", "full"):
         store.save_camera(Camera(cam, cam, f"{cam}.mp4"))

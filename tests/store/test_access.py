@@ -9,6 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
+from tests.conftest import engine_url
 from vigil.domain import Alert, AlertStatus, Box, Camera, Event, EventType, Role, Track, TrackState
 from vigil.store.alerts import AlertConflict, AlertError, AlertNotFound, Alerts
 from vigil.store.db import Store
@@ -246,11 +247,7 @@ def test_migration_0002_copies_zone_and_line_of_older_events(
     from alembic.config import Config
     from sqlalchemy import create_engine
 
-    url = (
-        f"sqlite:///{tmp_path / 'old.db'}"
-        if engine == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = engine_url(engine, request)
     old = create_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("vigil.store") / "migrations"))

@@ -12,6 +12,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.conftest import engine_url
 from vigil.store.db import _sqlite_pragmas
 
 INSERT_USER = (
@@ -42,11 +43,7 @@ def _scalar(engine: Engine, sql: str) -> object:
 def test_0004_lets_users_be_auditors_and_keeps_users_and_sessions(
     dialect: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'v.db'}"
-        if dialect == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = engine_url(dialect, request)
     engine = create_engine(url)
     if dialect == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)  # foreign keys on, as Vigil runs it
@@ -98,11 +95,7 @@ def test_the_migrations_build_the_schema_the_tables_declare(
     from vigil.store.partitions import include_object
     from vigil.store.tables import Base
 
-    url = (
-        f"sqlite:///{tmp_path / 'v.db'}"
-        if dialect == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = engine_url(dialect, request)
     engine = create_engine(url)
     try:
         _migrate(engine, "0005")

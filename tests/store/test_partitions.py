@@ -16,7 +16,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, engine_url
 from vigil.audit.log import AuditLog
 from vigil.audit.retention import purge
 from vigil.audit.verify import PURGE_ACTION
@@ -198,11 +198,7 @@ def _fill_ages(store: Store, data: Path) -> dict[str, int]:
 def test_retention_drops_old_days_and_reports_what_went(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'v.db'}"
-        if engine == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = engine_url(engine, request)
     store = Store(url)
     try:
         ids = _fill_ages(store, tmp_path)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
+from tests.conftest import engine_url
 from vigil.domain import Box, Camera, Event, EventType, Track, TrackState
 from vigil.store.db import Store, StoreError
 
@@ -36,11 +37,7 @@ def _sample(store: Store) -> None:
 def test_round_trip_on_both_engines(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'v.db'}"
-        if engine == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+    url = engine_url(engine, request)
     store = Store(url)
     _sample(store)
     assert store.count_events() == 2
